@@ -1,0 +1,423 @@
+"""The scikit-learn estimator that every skeeg network classifier shares.
+
+A subclass names its torch module (``_module_class``) and which of its own
+constructor arguments are the module's (``_module_params``); this class does
+the rest: input validation, label encoding, seeding, the validation split,
+building and fitting a skorch ``NeuralNetClassifier`` and batched prediction.
+"""
+
+import copy
+import numbers
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping, EpochScoring, ProgressBar
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
+
+from ._training import (
+    BatchIterator,
+    WeightedBCEWithLogits,
+    as_tensor,
+    logits_to_proba,
+    logits_to_proba_numpy,
+    resolve_device,
+    resolve_optimizer,
+)
+from .callbacks import MaxNormConstraint
+from .models import initialize_weights
+
+# Trials per forward pass at prediction time: large enough to keep the
+# arithmetic efficient, small enough that memory stays bounded.
+PREDICT_BATCH_SIZE = 1024
+
+TRAINING_PARAMS_DOC = """\
+    max_epochs : int, default=%(max_epochs)s
+        Passes over the training data.
+    batch_size : int, default=%(batch_size)s
+        Trials per optimiser step.
+    lr : float, default=%(lr)s
+        Learning rate.
+    optimizer : str or torch.optim.Optimizer subclass, default=%(optimizer)r
+        ``"adam"``, ``"adamw"``, ``"sgd"``, ``"momentum"`` (SGD with momentum
+        0.9), ``"adagrad"``, ``"rmsprop"`` (any case), or an optimiser class.
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimiser.
+    validation_fraction : float, default=%(validation_fraction)s
+        Fraction of the training trials held out, stratified by class, as a
+        validation set: the history reports its loss and accuracy and early
+        stopping watches its loss. 0 turns it off. The test data you score
+        later is never used for any choice.
+    early_stopping : bool, default=%(early_stopping)s
+        Stop when the validation loss has not improved for ``patience``
+        epochs and restore the weights of the best epoch. Needs
+        ``validation_fraction > 0``.
+    patience : int, default=%(patience)s
+        Epochs without improvement before early stopping.
+    class_weight : None, "balanced" or dict, default=None
+        Weights of the classes in the loss, as in scikit-learn: a dict maps
+        labels to weights; "balanced" uses ``n_trials / (n_classes *
+        np.bincount(y))``.
+    init : str, default=%(init)r
+        Weight initialisation of convolutions and linear layers:
+        ``"default"`` (PyTorch's), ``"xavier_normal"``, ``"xavier_uniform"``,
+        ``"kaiming_normal"`` or ``"kaiming_uniform"`` (biases set to zero).
+    device : str, default="cpu"
+        ``"cpu"``, ``"cuda"`` (or ``"cuda:1"``...) or ``"auto"`` (a GPU when
+        there is one).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, the batch order and the
+        validation split. An int makes ``fit`` repeatable: on the CPU the
+        same data gives identical predictions run after run.
+    verbose : int, default=0
+        0 is silent, 1 prints a table of the epochs, 2 adds a progress bar.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra callbacks; each fit works on copies, so the list is unchanged.
+"""
+
+
+def fill_training_doc(extra=None, **defaults):
+    """Insert the shared description of the training parameters.
+
+    ``defaults`` fills the defaults quoted in that description; ``extra``
+    maps further ``%(name)s`` placeholders of the docstring to their text.
+    """
+    sections = {"training_params": TRAINING_PARAMS_DOC % defaults, **(extra or {})}
+
+    def decorator(cls):
+        doc = cls.__doc__
+        for name, text in sections.items():
+            doc = doc.replace(f"%({name})s", text.rstrip("\n"))
+        cls.__doc__ = doc
+        return cls
+
+    return decorator
+
+
+class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
+    """Fit, predict and validation shared by skeeg's network classifiers.
+
+    Not used directly: see :class:`skeeg.EEGNetClassifier` and the others.
+
+    Input rule: ``X`` of shape ``(n_trials, n_channels, n_times)``; a 2-D
+    ``X`` of shape ``(n_trials, n_features)`` is read as one channel of
+    ``n_features`` samples (this is what lets scikit-learn's generic
+    estimator checks, which use 2-D data, run on these classifiers).
+    """
+
+    _module_class = None
+    _module_params = ()
+
+    def __init__(
+        self,
+        *,
+        max_epochs,
+        batch_size,
+        lr,
+        optimizer,
+        weight_decay,
+        validation_fraction,
+        early_stopping,
+        patience,
+        class_weight,
+        init,
+        device,
+        random_state,
+        verbose,
+        callbacks,
+    ):
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.class_weight = class_weight
+        self.init = init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # ------------------------------------------------------------------
+    # Validation
+    def _check_params(self):
+        def positive_int(name):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+
+        positive_int("max_epochs")
+        positive_int("batch_size")
+        positive_int("patience")
+        if not isinstance(self.lr, numbers.Real) or not self.lr > 0:
+            raise ValueError(f"lr must be a positive number; got {self.lr!r}.")
+        if not isinstance(self.weight_decay, numbers.Real) or self.weight_decay < 0:
+            raise ValueError(
+                f"weight_decay must be a non-negative number; got {self.weight_decay!r}."
+            )
+        fraction = self.validation_fraction
+        if not isinstance(fraction, numbers.Real) or not 0 <= fraction < 1:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1); got {fraction!r}."
+            )
+        if self.early_stopping and fraction == 0:
+            raise ValueError(
+                "early_stopping=True watches the validation loss, so it needs "
+                "validation_fraction > 0 (for example 0.2), or set early_stopping=False."
+            )
+        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
+            raise TypeError(
+                f"callbacks must be a list of skorch callbacks or None; got {self.callbacks!r}."
+            )
+
+    def _validate_data_fit(self, X, y):
+        """Validate training data; record n_features_in_, n_channels_, n_times_."""
+        X, y = validate_data(
+            self, X, y, allow_nd=True, dtype=np.float32, order="C", ensure_min_features=1
+        )
+        X = as_trials(X)
+        self.n_channels_, self.n_times_ = X.shape[1:]
+        return X, y
+
+    def _validate_X(self, X):
+        """Validate trials to predict: same channels and length as in fit."""
+        check_is_fitted(self)
+        original = X
+        X = as_trials(check_array(X, allow_nd=True, dtype=np.float32, order="C"))
+        if X.shape[1:] != (self.n_channels_, self.n_times_):
+            name = type(self).__name__
+            if np.ndim(original) == 2 and self.n_channels_ > 1:
+                raise ValueError(
+                    f"X is 2-D, which is read as one channel, but {name} was fitted on "
+                    f"{self.n_channels_} channels x {self.n_times_} samples: pass a 3-D "
+                    f"array of shape (n_trials, {self.n_channels_}, {self.n_times_})."
+                )
+            if np.ndim(original) == 2:
+                raise ValueError(
+                    f"X has {X.shape[2]} features, but {name} is expecting "
+                    f"{self.n_features_in_} features as input (2-D X is read as one "
+                    "channel of n_features samples)."
+                )
+            raise ValueError(
+                f"X has {X.shape[1]} channels x {X.shape[2]} samples per trial, but "
+                f"{name} was fitted on {self.n_channels_} channels x {self.n_times_} "
+                "samples: pass trials with the channels and length used in fit."
+            )
+        # Feature-name bookkeeping for pandas input, once the EEG checks passed.
+        validate_data(self, original, reset=False, skip_check_array=True)
+        return X
+
+    def _validate_y(self, y):
+        check_classification_targets(y)
+        self._label_encoder = LabelEncoder().fit(y)
+        self.classes_ = self._label_encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs trials of at least 2 classes; got only "
+                f"one class ({self.classes_.tolist()[0]!r}). Check the labels passed to fit."
+            )
+        return self._label_encoder.transform(y).astype(np.int64)
+
+    # ------------------------------------------------------------------
+    # Building blocks of fit
+    def _module_kwargs(self):
+        return {name: getattr(self, name) for name in self._module_params}
+
+    def _build_module(self, n_classes):
+        module = self._module_class(
+            self.n_channels_, self.n_times_, n_classes, **self._module_kwargs()
+        )
+        initialize_weights(module, self.init)
+        return module
+
+    def _build_criterion(self, y, n_outputs):
+        weight = None
+        if self.class_weight is not None:
+            weights = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=self._label_encoder.inverse_transform(y)
+            )
+            weight = torch.as_tensor(weights, dtype=torch.float32)
+        if n_outputs == 1:
+            return WeightedBCEWithLogits(weight=weight)
+        return torch.nn.CrossEntropyLoss(weight=weight)
+
+    def _split_validation(self, X, y, seed):
+        """Stratified split of the training trials into train and validation."""
+        fraction = self.validation_fraction
+        if fraction == 0:
+            return X, y, None
+        n_trials, counts = len(y), np.bincount(y)
+        n_valid = int(np.ceil(fraction * n_trials))
+        n_classes = len(counts)
+        if counts.min() < 2 or n_valid < n_classes or n_trials - n_valid < n_classes:
+            raise ValueError(
+                f"Too few trials for a stratified validation split: validation_fraction="
+                f"{fraction} of {n_trials} trials leaves {n_valid} for validation and "
+                f"{n_trials - n_valid} for training, with {n_classes} classes and "
+                f"{counts.min()} trials in the smallest class. Each part needs at least one "
+                "trial of every class (and each class 2 trials): pass more trials, raise "
+                "validation_fraction, or set validation_fraction=0 and early_stopping=False."
+            )
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+        train, valid = next(splitter.split(np.zeros(n_trials), y))
+        return X[train], y[train], Dataset(X[valid], y[valid])
+
+    def _build_callbacks(self):
+        callbacks = [
+            (
+                "train_acc",
+                EpochScoring("accuracy", on_train=True, name="train_acc", lower_is_better=False),
+            )
+        ]
+        if getattr(self, "max_norm", False):
+            callbacks.append(("max_norm", MaxNormConstraint()))
+        if self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(monitor="valid_loss", patience=self.patience, load_best=True),
+                )
+            )
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
+        callbacks += [copy.deepcopy(cb) for cb in (self.callbacks or [])]
+        return callbacks
+
+    # ------------------------------------------------------------------
+    # Public API
+    def fit(self, X, y):
+        """Train the network on EEG trials.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times)
+            EEG trials (float32 or float64; kept as float32). A 2-D array is
+            read as one channel.
+        y : array-like of shape (n_trials,)
+            Class labels of any type (ints, strings...).
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        self._check_params()
+        optimizer, optimizer_kwargs = resolve_optimizer(self.optimizer)
+        device = resolve_device(self.device)
+        X, y = self._validate_data_fit(X, y)
+        y = self._validate_y(y)
+
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        X_train, y_train, valid = self._split_validation(X, y, seed)
+        cuda_devices = [torch.device(device)] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            module = self._build_module(len(self.classes_))
+            net = NeuralNetClassifier(
+                module=module,
+                criterion=self._build_criterion(y, module.n_outputs),
+                optimizer=optimizer,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                train_split=None if valid is None else predefined_split(valid),
+                iterator_train=BatchIterator,
+                iterator_train__shuffle=True,
+                iterator_valid=BatchIterator,
+                callbacks=self._build_callbacks(),
+                predict_nonlinearity=logits_to_proba,
+                classes=np.arange(len(self.classes_)),
+                device=device,
+                verbose=int(self.verbose >= 1),
+                **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
+                optimizer__weight_decay=self.weight_decay,
+            )
+            net.fit(X_train, y_train)
+        self.net_ = net
+        self.device_ = device
+        self.history_ = self._history_frame(net.history)
+        return self
+
+    @staticmethod
+    def _history_frame(history):
+        columns = ["epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "dur"]
+        rows = [{key: epoch.get(key, np.nan) for key in columns} for epoch in history]
+        return pd.DataFrame(rows, columns=columns)
+
+    def _logits(self, X):
+        """Logits for validated float32 trials, computed in bounded batches."""
+        module = self.net_.module_
+        module.eval()
+        device = next(module.parameters()).device
+        out = np.empty((len(X), module.n_outputs), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(X), PREDICT_BATCH_SIZE):
+                batch = as_tensor(X[start : start + PREDICT_BATCH_SIZE]).to(device)
+                out[start : start + len(batch)] = module(batch).float().cpu().numpy()
+        return out
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times)
+            EEG trials with the channels and length seen in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_trials, n_classes)
+            Probabilities in the order of ``classes_``; rows sum to 1.
+        """
+        X = self._validate_X(X)
+        return logits_to_proba_numpy(self._logits(X))
+
+    def predict(self, X):
+        """Predicted class labels, taken from ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times)
+            EEG trials with the channels and length seen in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_trials,)
+            Labels of the same type as the ``y`` passed to ``fit``.
+        """
+        X = self._validate_X(X)
+        logits = self._logits(X)
+        if logits.shape[1] == 1:
+            index = (logits[:, 0] > 0).astype(np.int64)
+        else:
+            index = logits.argmax(axis=1)
+        return self.classes_[index]
+
+
+def as_trials(X):
+    """View a validated 2-D or 3-D array as (n_trials, n_channels, n_times)."""
+    if X.ndim == 2:
+        return X[:, np.newaxis, :]
+    if X.ndim != 3:
+        raise ValueError(
+            "X must be 3-D, (n_trials, n_channels, n_times), or 2-D, (n_trials, n_times) "
+            f"read as one channel; got an array of shape {X.shape}."
+        )
+    return X

@@ -1,0 +1,229 @@
+"""Loader for BCI Competition III data set IIIb (two-class motor imagery)."""
+
+import io
+import warnings
+import zipfile
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._base import get_data_dir, git_blob_id
+
+SUBJECTS = ("S4b", "X11b")
+N_TIMES = 750
+CH_NAMES = ["C3", "C4"]
+SFREQ = 125.0
+
+# ``git hash-object`` of the genuine course files.
+BLOB_IDS = {
+    "S4b_train.npz": "a5c0b401ea28c8bb723f3912fcabcc61a56a021e",
+    "S4b_test.npz": "60406fc64b256bdef23d40cb8f1b69a427d65c13",
+    "X11b_train.npz": "a5f55532d3212c83d80ffe56ea9fb6ede7b64537",
+    "X11b_test.npz": "d9a2fc3e965638fe8b6dd8be0868a928b179ff2e",
+}
+
+DESCR = """\
+BCI Competition III, data set IIIb: cued two-class motor imagery (left vs
+right hand) with online feedback, recorded at the Graz University of
+Technology. Two bipolar EEG channels over the left (C3) and right (C4)
+sensorimotor cortex, sampled at 125 Hz. Each trial holds 750 samples (6 s).
+This loader reads subjects S4b and X11b from the trial-segmented course files
+S4b_train.npz, S4b_test.npz, X11b_train.npz and X11b_test.npz. Labels: 1 = left
+hand, 2 = right hand. Missing samples of the recordings are filled by linear
+interpolation (see the loader's Notes).
+"""
+
+
+def load_bci_iiib(data_dir=None):
+    """Load BCI Competition III data set IIIb (subjects S4b and X11b).
+
+    Reads the trial-segmented course files ``S4b_train.npz``,
+    ``X11b_train.npz``, ``S4b_test.npz`` and ``X11b_test.npz``. The two
+    subjects are stacked, train and test kept apart.
+
+    Parameters
+    ----------
+    data_dir : str or path-like, default=None
+        Folder holding the four files, either directly or in a
+        ``bci_iiib`` sub-folder (looked up first). When None,
+        :func:`get_data_dir` decides the folder (``SKEEG_DATA`` environment
+        variable, else ``~/skeeg_data``).
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        Dictionary-like object with the following attributes.
+
+        X_train : ndarray of shape (n_train, 2, 750), float32
+            Training trials, channel-major (channels C3, C4), C-contiguous.
+        y_train : ndarray of shape (n_train,), int
+            Training labels: 1 = left hand, 2 = right hand.
+        X_test : ndarray of shape (n_test, 2, 750), float32
+            Test trials.
+        y_test : ndarray of shape (n_test,), int
+            Test labels, coded as ``y_train``.
+        subject_train, subject_test : ndarray of str
+            Subject of each trial, ``"S4b"`` or ``"X11b"``.
+        target_names : list of str
+            ``["left", "right"]``, the meaning of labels 1 and 2.
+        sfreq : float
+            Sampling frequency, 125.0 Hz.
+        ch_names : list of str
+            ``["C3", "C4"]``.
+        n_filled : dict of str to int
+            For each file name, the number of missing (NaN) samples that
+            were filled.
+        DESCR : str
+            Description of the data set.
+
+    Raises
+    ------
+    FileNotFoundError
+        If one of the four files is missing.
+    ValueError
+        If a file is not a valid ``.npz`` archive of this data set, or a
+        trial has a channel with no valid sample.
+
+    Warns
+    -----
+    UserWarning
+        If a file's git blob id differs from the genuine file's; loading
+        goes on.
+
+    Notes
+    -----
+    Each file holds an array ``signal`` of shape (n_trials, 750, 2),
+    time-major, and ``label`` of shape (n_trials,) or (n_trials, 1) with
+    values 1 (left hand) and 2 (right hand). The signal is transposed to
+    channel-major order. The recordings contain missing samples (NaN).
+    Within each trial and channel they are filled by linear interpolation
+    between the nearest valid samples; leading and trailing gaps take the
+    nearest valid value. A trial whose channel has no valid sample at all
+    raises a ValueError. Values are returned in the files' units.
+
+    Files are read with ``allow_pickle=False``, so loading never executes
+    code stored in a file. Each file's git blob id (``git hash-object``) is
+    compared with that of the genuine course file.
+
+    References
+    ----------
+    .. [1] B. Blankertz, K.-R. Müller, D. J. Krusienski, G. Schalk,
+       J. R. Wolpaw, A. Schlögl, G. Pfurtscheller, J. del R. Millán,
+       M. Schröder and N. Birbaumer, "The BCI Competition III: validating
+       alternative approaches to actual BCI problems", IEEE Transactions on
+       Neural Systems and Rehabilitation Engineering, 14(2), 153-159, 2006.
+    .. [2] https://www.bbci.de/competition/iii/
+
+    Examples
+    --------
+    >>> from skeeg.datasets import load_bci_iiib
+    >>> data = load_bci_iiib()  # doctest: +SKIP
+    >>> data.X_train.shape[1:]  # doctest: +SKIP
+    (2, 750)
+    """
+    data_dir = get_data_dir(data_dir)
+    trials = {"train": [], "test": []}
+    n_filled = {}
+    for split, parts in trials.items():
+        for subject in SUBJECTS:
+            fname = f"{subject}_{split}.npz"
+            X, y, n_filled[fname] = _read_file(_find_file(data_dir, fname))
+            parts.append((X, y, np.full(len(y), subject)))
+    X_train, y_train, s_train = (np.concatenate(a) for a in zip(*trials["train"]))
+    X_test, y_test, s_test = (np.concatenate(a) for a in zip(*trials["test"]))
+    return Bunch(
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        subject_train=s_train,
+        subject_test=s_test,
+        target_names=["left", "right"],
+        sfreq=SFREQ,
+        ch_names=list(CH_NAMES),
+        n_filled=n_filled,
+        DESCR=DESCR,
+    )
+
+
+def _find_file(data_dir, fname):
+    candidates = [data_dir / "bci_iiib" / fname, data_dir / fname]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"BCI Competition III IIIb file {fname} not found; looked for "
+        f"{candidates[0]} and {candidates[1]}. These files cannot be "
+        "downloaded by skeeg: put your copies of S4b_train.npz, S4b_test.npz, "
+        f"X11b_train.npz and X11b_test.npz in {candidates[0].parent}, or pass "
+        "data_dir / set SKEEG_DATA to the folder that holds them."
+    )
+
+
+def _read_file(path):
+    """Return (X channel-major float32, y int, number of filled samples)."""
+    content = path.read_bytes()
+    found = git_blob_id(content)
+    expected = BLOB_IDS[path.name]
+    if found != expected:
+        warnings.warn(
+            f"{path}: git blob id {found} differs from the genuine file's "
+            f"{expected}; the file may be modified or truncated. Loading it anyway.",
+            UserWarning,
+            stacklevel=3,
+        )
+    errors = (OSError, ValueError, EOFError, zipfile.BadZipFile)
+    try:
+        npz = np.load(io.BytesIO(content), allow_pickle=False)
+    except errors as exc:
+        raise ValueError(f"{path} is not a valid .npz archive ({exc}).") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} holds a single array, not an .npz archive of arrays.")
+    with npz:
+        missing = {"signal", "label"} - set(npz.files)
+        if missing:
+            raise ValueError(
+                f"{path}: missing array(s) {sorted(missing)}; the file holds {npz.files}."
+            )
+        try:
+            signal, label = npz["signal"], npz["label"]
+        except errors as exc:
+            raise ValueError(f"{path}: cannot read its arrays ({exc}).") from None
+
+    n = len(signal) if signal.ndim else 0
+    if signal.shape != (n, N_TIMES, len(CH_NAMES)) or not np.issubdtype(signal.dtype, np.number):
+        raise ValueError(
+            f"{path}: 'signal' must be a numeric array of shape (n_trials, "
+            f"{N_TIMES}, {len(CH_NAMES)}), got {signal.dtype} of shape {signal.shape}."
+        )
+    if label.shape not in ((n,), (n, 1)):
+        raise ValueError(
+            f"{path}: 'label' must have shape ({n},) or ({n}, 1) to match "
+            f"'signal', got {label.shape}."
+        )
+    label = label.reshape(n)
+    if not np.isin(label, (1, 2)).all():
+        bad = np.unique(label[~np.isin(label, (1, 2))])
+        raise ValueError(f"{path}: labels must be 1 (left) or 2 (right), found {bad}.")
+
+    X = np.ascontiguousarray(signal.transpose(0, 2, 1), dtype=np.float64)
+    n_filled = _fill_missing(X, path)
+    return X.astype(np.float32), label.astype(int), n_filled
+
+
+def _fill_missing(X, path):
+    """Interpolate NaN in place along time; return how many were filled."""
+    missing = np.isnan(X)
+    if np.isinf(X).any():
+        raise ValueError(f"{path}: 'signal' contains infinite values.")
+    times = np.arange(X.shape[-1])
+    for trial, channel in zip(*np.nonzero(missing.any(axis=-1))):
+        row, gaps = X[trial, channel], missing[trial, channel]
+        if gaps.all():
+            raise ValueError(
+                f"{path}: trial {trial} (0-based), channel {CH_NAMES[channel]} "
+                "has no valid sample, so it cannot be interpolated."
+            )
+        # np.interp holds the end values constant outside the valid range.
+        row[gaps] = np.interp(times[gaps], times[~gaps], row[~gaps])
+    return int(missing.sum())

@@ -1,0 +1,218 @@
+"""Loader for the PhysioNet EEG Motor Movement/Imagery data set, through MNE."""
+
+import numbers
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+# Meaning of the T1 / T2 cues for each kind of run (PhysioNet documentation).
+_LEFT_RIGHT_RUNS = (3, 4, 7, 8, 11, 12)  # T1 = left fist, T2 = right fist
+_FISTS_FEET_RUNS = (5, 6, 9, 10, 13, 14)  # T1 = both fists, T2 = both feet
+_TARGETS = {
+    "left_right": {"T1": "left fist", "T2": "right fist"},
+    "fists_feet": {"T1": "both fists", "T2": "both feet"},
+}
+
+DESCR = """\
+PhysioNet EEG Motor Movement/Imagery data set (EEGMMIDB), recorded with the
+BCI2000 system: 109 subjects, 64 EEG channels of the 10-10 system, 160 Hz.
+Each subject has 14 runs: 1 and 2 are baselines (eyes open / closed); in runs
+3, 7, 11 the subject opens and closes the left or right fist (executed), in
+4, 8, 12 imagines it; in runs 5, 9, 13 the subject moves both fists or both
+feet, in 6, 10, 14 imagines it. Each run holds about 15 cues of 4.1 s.
+Annotations: T0 = rest, T1 = left fist (runs 3, 4, 7, 8, 11, 12) or both
+fists (runs 5, 6, 9, 10, 13, 14), T2 = right fist or both feet.
+Licence: Open Data Commons Attribution License v1.0.
+"""
+
+
+def load_eegmmidb(
+    subjects=(1,), runs=(4, 8, 12), data_dir=None, tmin=0.0, tmax=4.0, picks="eeg", verbose=False
+):
+    """Load epochs of the PhysioNet EEG Motor Movement/Imagery data set.
+
+    Reads the EDF+ files with MNE-Python, fetching them with
+    :func:`mne.datasets.eegbci.load_data`, and cuts one epoch per T1 or T2
+    cue (the rest periods, T0, are left out).
+
+    Parameters
+    ----------
+    subjects : int or sequence of int, default=(1,)
+        Subjects to load, from 1 to 109.
+    runs : int or sequence of int, default=(4, 8, 12)
+        Runs to load, from 3 to 14 (runs 1 and 2 are baselines without
+        cues). The default runs are imagined left vs right fist movement.
+    data_dir : str or path-like, default=None
+        Folder passed as ``path`` to :func:`mne.datasets.eegbci.load_data`:
+        the files are expected in
+        ``<data_dir>/MNE-eegbci-data/files/eegmmidb/1.0.0/S001/...`` and
+        downloaded there when missing. When None, MNE's own default is used
+        (the ``MNE_DATASETS_EEGBCI_PATH`` configuration, else ``~/mne_data``).
+        Unlike the other loaders, the ``SKEEG_DATA`` variable is not used.
+    tmin, tmax : float, default=0.0, 4.0
+        Start and end of each epoch in seconds relative to the cue, both
+        included.
+    picks : str, list or None, default="eeg"
+        Channels to keep, as understood by :class:`mne.Epochs`.
+    verbose : bool, str or int, default=False
+        Verbosity of MNE.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        Dictionary-like object with the following attributes.
+
+        X : ndarray of shape (n_epochs, n_channels, n_times), float32
+            Epochs in volts, C-contiguous. With the defaults,
+            ``n_channels=64`` and ``n_times=641`` (4 s at 160 Hz, both ends
+            included).
+        y : ndarray of shape (n_epochs,), str
+            Cue of each epoch, ``"T1"`` or ``"T2"``.
+        target_names : dict of str to str
+            Meaning of ``"T1"`` and ``"T2"`` for the runs loaded; see Notes.
+        run : ndarray of shape (n_epochs,), int
+            Run of each epoch.
+        subject : ndarray of shape (n_epochs,), int
+            Subject of each epoch.
+        sfreq : float
+            Sampling frequency in Hz (160.0).
+        ch_names : list of str
+            Channel names, standardised by
+            :func:`mne.datasets.eegbci.standardize` (for example ``"FC5"``).
+        times : ndarray of shape (n_times,)
+            Time of each sample relative to the cue, in seconds.
+        DESCR : str
+            Description of the data set.
+
+    Raises
+    ------
+    ImportError
+        If MNE-Python is not installed.
+    ValueError
+        If a subject or run is out of range, or the files of the requested
+        subjects differ in sampling rate or channels.
+
+    Notes
+    -----
+    MNE-Python is an optional dependency: ``pip install skeeg[mne]``.
+
+    T1 and T2 mean different things in different runs. In runs 3, 4, 7, 8,
+    11 and 12, T1 is the left fist and T2 the right fist; in runs 5, 6, 9,
+    10, 13 and 14, T1 is both fists and T2 both feet. Runs of both kinds
+    may be loaded together; ``target_names`` then lists both meanings and
+    ``run`` tells which applies to each epoch.
+
+    Each run is epoched on its own, so no epoch spans two runs. No baseline
+    correction or filtering is applied. Epochs that would extend beyond the
+    end of a recording are dropped by MNE. Subjects 88, 92 and 100 were
+    recorded at 128 Hz; loading them together with 160 Hz subjects raises a
+    ValueError.
+
+    References
+    ----------
+    .. [1] G. Schalk, D. J. McFarland, T. Hinterberger, N. Birbaumer and
+       J. R. Wolpaw, "BCI2000: a general-purpose brain-computer interface
+       (BCI) system", IEEE Transactions on Biomedical Engineering, 51(6),
+       1034-1043, 2004.
+    .. [2] A. L. Goldberger et al., "PhysioBank, PhysioToolkit, and
+       PhysioNet: components of a new research resource for complex
+       physiologic signals", Circulation, 101(23), e215-e220, 2000.
+    .. [3] https://physionet.org/content/eegmmidb/1.0.0/
+
+    Examples
+    --------
+    >>> from skeeg.datasets import load_eegmmidb
+    >>> data = load_eegmmidb(subjects=1, runs=[4, 8, 12])  # doctest: +SKIP
+    >>> data.X.shape  # doctest: +SKIP
+    (45, 64, 641)
+    """
+    try:
+        import mne
+        from mne.datasets import eegbci
+    except ImportError as exc:
+        raise ImportError(
+            "load_eegmmidb needs MNE-Python; install it with `pip install skeeg[mne]`."
+        ) from exc
+
+    subjects = _check_ints(subjects, "subjects", 1, 109)
+    runs = _check_ints(runs, "runs", 3, 14)
+    path = None if data_dir is None else str(Path(data_dir).expanduser())
+
+    X, y, run_of, subject_of = [], [], [], []
+    info = None
+    for subject in subjects:
+        files = eegbci.load_data(subject, runs, path=path, update_path=False, verbose=verbose)
+        for fname in files:
+            run = int(Path(fname).stem.split("R")[-1])  # files are named S001R04.edf
+            raw = mne.io.read_raw_edf(fname, preload=True, verbose=verbose)
+            eegbci.standardize(raw)
+            events, event_id = mne.events_from_annotations(
+                raw, event_id={"T1": 1, "T2": 2}, verbose=verbose
+            )
+            epochs = mne.Epochs(
+                raw,
+                events,
+                event_id=event_id,
+                tmin=tmin,
+                tmax=tmax,
+                baseline=None,
+                picks=picks,
+                preload=True,
+                verbose=verbose,
+            )
+            current = (epochs.info["sfreq"], epochs.ch_names)
+            if info is None:
+                info, times = current, epochs.times
+            elif current != info:
+                raise ValueError(
+                    f"Subject {subject}, run {run} ({fname}) has sampling rate "
+                    f"{current[0]} Hz and {len(current[1])} channels, but the "
+                    f"first file loaded has {info[0]} Hz and {len(info[1])} "
+                    "channels; load these subjects separately."
+                )
+            codes = epochs.events[:, 2]
+            X.append(epochs.get_data())
+            y.append(np.where(codes == 1, "T1", "T2"))
+            run_of.append(np.full(len(codes), run))
+            subject_of.append(np.full(len(codes), subject))
+
+    return Bunch(
+        X=np.concatenate(X).astype(np.float32),
+        y=np.concatenate(y),
+        target_names=_target_names(runs),
+        run=np.concatenate(run_of),
+        subject=np.concatenate(subject_of),
+        sfreq=float(info[0]),
+        ch_names=list(info[1]),
+        times=times,
+        DESCR=DESCR,
+    )
+
+
+def _check_ints(values, name, low, high):
+    """Return ``values`` as a list of ints within [low, high]."""
+    if isinstance(values, numbers.Integral):
+        values = [values]
+    values = list(values)
+    if not values or not all(
+        isinstance(v, numbers.Integral) and low <= v <= high for v in values
+    ):
+        raise ValueError(f"{name} must be integers from {low} to {high}, got {values}.")
+    return list(dict.fromkeys(int(v) for v in values))  # drop repeats, keep order
+
+
+def _target_names(runs):
+    kinds = [
+        "left_right" if run in _LEFT_RIGHT_RUNS else "fists_feet" for run in runs
+    ]
+    if len(set(kinds)) == 1:
+        return dict(_TARGETS[kinds[0]])
+    # Mixed kinds: T1 / T2 carry one meaning or the other depending on the run.
+    left_right = ", ".join(map(str, _LEFT_RIGHT_RUNS))
+    fists_feet = ", ".join(map(str, _FISTS_FEET_RUNS))
+    return {
+        key: f"{_TARGETS['left_right'][key]} in runs {left_right}; "
+        f"{_TARGETS['fists_feet'][key]} in runs {fists_feet}"
+        for key in ("T1", "T2")
+    }

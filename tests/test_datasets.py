@@ -1,0 +1,540 @@
+"""Tests of skeeg.datasets: real data when present, exact-format files otherwise."""
+
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import skeeg.datasets.bci_iiib as bci_iiib
+from skeeg.datasets import (
+    get_data_dir,
+    load_bci_iiib,
+    load_eegmmidb,
+    load_uea,
+    make_motor_imagery,
+)
+from skeeg.datasets._base import git_blob_id
+from skeeg.datasets.eegmmidb import _target_names
+
+
+def _require(path):
+    if not path.exists():
+        pytest.skip(f"real data not found at {path}; set SKEEG_DATA")
+    return path
+
+
+# --------------------------------------------------------------------------
+# get_data_dir
+
+
+def test_get_data_dir_precedence(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKEEG_DATA", str(tmp_path / "env"))
+    assert get_data_dir(tmp_path / "arg") == tmp_path / "arg"
+    assert get_data_dir("~/x") == Path.home() / "x"
+    assert get_data_dir() == tmp_path / "env"
+    monkeypatch.setenv("SKEEG_DATA", "")
+    assert get_data_dir() == Path.home() / "skeeg_data"
+    monkeypatch.delenv("SKEEG_DATA")
+    assert get_data_dir() == Path.home() / "skeeg_data"
+    assert isinstance(get_data_dir(), Path)
+
+
+def test_git_blob_id_matches_git():
+    # Values printed by `git hash-object` for these contents.
+    assert git_blob_id(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+    assert git_blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+# --------------------------------------------------------------------------
+# UEA .ts format on small files
+
+HEADER = [
+    "# A toy data set",  # line 1
+    "@problemName Toy",  # line 2
+    "@timeStamps false",  # line 3
+    "@missing false",  # line 4
+    "@univariate false",  # line 5
+    "@dimensions 2",  # line 6
+    "@equalLength true",  # line 7
+    "@seriesLength 3",  # line 8
+    "@classLabel true a b",  # line 9
+    "@data",  # line 10
+]
+TRIALS = ["1,2,3:4,5,6:a", "7,8,9:10,11,12:b"]  # lines 11 and 12
+
+
+def _write_ts(folder, lines, name="Toy", split="TRAIN", newline="\n"):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}_{split}.ts"
+    path.write_bytes(newline.join(lines).encode() + newline.encode())
+    return path
+
+
+def _write_set(folder, train=None, test=None, name="Toy"):
+    _write_ts(folder, train or HEADER + TRIALS, name, "TRAIN")
+    _write_ts(folder, test or HEADER + TRIALS[::-1], name, "TEST")
+    return folder
+
+
+def test_uea_small_file_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5, 3, 7)).round(4)
+    y = np.array(["up", "down", "up", "up", "down"])
+    header = HEADER[:5] + ["@dimensions 3", "@equalLength true", "@seriesLength 7"]
+    header += ["@classLabel true up down", "@data"]
+    rows = [
+        ":".join(",".join(str(float(v)) for v in channel) for channel in trial) + f":{label}"
+        for trial, label in zip(X, y)
+    ]
+    folder = tmp_path / "uea" / "Toy"
+    _write_ts(folder, header + rows, split="TRAIN", newline="\r\n")
+    _write_ts(folder, header + rows[:2], split="TEST")
+    (folder / "Toy.json").write_text('{"sfreq": 250}')
+    (folder / "Toy.txt").write_bytes("Recorded in \xb5V.".encode("latin-1"))
+
+    data = load_uea("Toy", data_dir=tmp_path)
+    assert data.X_train.dtype == np.float32 and data.X_train.flags.c_contiguous
+    assert data.X_train.shape == (5, 3, 7) and data.X_test.shape == (2, 3, 7)
+    np.testing.assert_allclose(data.X_train, X, rtol=1e-6)
+    np.testing.assert_array_equal(data.y_train, y)
+    np.testing.assert_array_equal(data.y_test, y[:2])
+    assert data.y_train.dtype.kind == "U"
+    np.testing.assert_array_equal(data.classes, ["up", "down"])
+    assert data.sfreq == 250.0
+    assert data.ch_names is None
+    assert data.name == "Toy"
+    assert data.DESCR == "Recorded in \xb5V."
+
+
+@pytest.mark.parametrize("layout", ["uea/Toy", "Toy", ""])
+def test_uea_folder_layouts(tmp_path, layout):
+    _write_set(tmp_path / layout)
+    data = load_uea("Toy", data_dir=tmp_path)
+    assert data.X_train.shape == (2, 2, 3)
+    assert data.sfreq is None
+    assert data.DESCR == " A toy data set"  # header comments when no .txt
+
+
+def test_uea_data_dir_from_environment(tmp_path, monkeypatch):
+    _write_set(tmp_path / "uea" / "Toy")
+    monkeypatch.setenv("SKEEG_DATA", str(tmp_path))
+    assert load_uea("Toy").X_test.shape == (2, 2, 3)
+
+
+def test_uea_header_is_case_insensitive_and_optional(tmp_path):
+    header = ["@PROBLEMNAME Toy", "@ClassLabel TRUE a b", "@DATA"]
+    _write_set(tmp_path, train=header + TRIALS, test=header + TRIALS)
+    data = load_uea("Toy", data_dir=tmp_path)
+    assert data.X_train.shape == (2, 2, 3)
+    np.testing.assert_array_equal(data.X_train[1, 1], [10, 11, 12])
+
+
+def test_uea_univariate(tmp_path):
+    header = ["@univariate true", "@classLabel true 1 2", "@data"]
+    lines = header + ["1,2,3,4:1", "5,6,7,8:2"]
+    _write_set(tmp_path, train=lines, test=lines)
+    data = load_uea("Toy", data_dir=tmp_path)
+    assert data.X_train.shape == (2, 1, 4)
+    np.testing.assert_array_equal(data.y_train, ["1", "2"])
+
+
+def _replace(lines, line_no, text):
+    lines = list(lines)
+    if text is None:
+        del lines[line_no - 1]
+    else:
+        lines[line_no - 1] = text
+    return lines
+
+
+@pytest.mark.parametrize(
+    "line_no, text, message",
+    [
+        (12, "7,8:10,11,12:b", "line 12: dimensions of unequal length"),
+        (12, "7,8:10,11:b", r"line 12: series of length 2, expected 3 as in @seriesLength"),
+        (12, "7,8,9:b", r"line 12: found 1 dimension\(s\), expected 2"),
+        (12, "7,8,9:10,11,12:7,8,9:b", r"line 12: found 3 dimension\(s\), expected 2"),
+        (12, "7,8,9:10,11,12", "line 12: missing class label"),
+        (12, "7,8,9:10,11,12:", "line 12: missing class label"),
+        (12, "7,8,9:10,11,12:c", "line 12: label 'c' is not in the @classLabel list"),
+        (12, "7,x,9:10,11,12:b", "line 12: invalid value 'x' at dimension 1, sample 2"),
+        (12, "7,8,9:10,,12:b", "line 12: invalid value '' at dimension 2, sample 2"),
+        (12, "7,8,9:10,11,nan:b", "line 12: invalid value 'nan' at dimension 2, sample 3"),
+        (12, "7,8,9:10,?,12:b", "line 12: missing value '\\?' at dimension 2, sample 2"),
+        (10, None, "line 10: data found before the @data line"),
+        (6, "@dimension 2", "line 6: unknown header keyword '@dimension'"),
+        (6, "@dimensions two", "line 6: @dimensions must be a positive integer"),
+        (3, "@timeStamps true", "line 3: files with time stamps are not supported"),
+        (4, "@missing maybe", "line 4: @missing must be true or false"),
+        (9, "@classLabel false", "line 9: @classLabel must be 'true'"),
+        (9, "@classLabel", "line 9: @classLabel must be 'true'"),
+    ],
+)
+def test_uea_malformed_lines(tmp_path, line_no, text, message):
+    path = _write_ts(tmp_path, _replace(HEADER + TRIALS, line_no, text))
+    _write_ts(tmp_path, HEADER + TRIALS, split="TEST")
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ", " + message):
+        load_uea("Toy", data_dir=tmp_path)
+
+
+def test_uea_ragged_across_trials_without_series_length(tmp_path):
+    lines = _replace(HEADER + TRIALS, 12, "7,8:10,11:b")
+    del lines[7]  # @seriesLength: the first trial (now line 10) sets the length
+    _write_set(tmp_path, train=lines)
+    message = r"line 11: series of length 2, expected 3 as in the first trial \(line 10\)"
+    with pytest.raises(ValueError, match=message):
+        load_uea("Toy", data_dir=tmp_path)
+
+
+def test_uea_missing_data_section_and_trials(tmp_path):
+    _write_set(tmp_path, train=HEADER[:-1])
+    with pytest.raises(ValueError, match="line 9: end of file reached without an @data line"):
+        load_uea("Toy", data_dir=tmp_path)
+    _write_set(tmp_path, train=HEADER + ["# nothing"])
+    with pytest.raises(ValueError, match="line 11: no trials after the @data line"):
+        load_uea("Toy", data_dir=tmp_path)
+    _write_set(tmp_path, train=HEADER[:8] + ["@data"] + TRIALS)
+    with pytest.raises(ValueError, match="no @classLabel header line"):
+        load_uea("Toy", data_dir=tmp_path)
+
+
+def test_uea_train_test_mismatch(tmp_path):
+    other = _replace(HEADER, 9, "@classLabel true a b c")
+    _write_set(tmp_path, test=other + TRIALS)
+    with pytest.raises(ValueError, match="different @classLabel lists"):
+        load_uea("Toy", data_dir=tmp_path)
+    short = _replace(HEADER, 8, "@seriesLength 2")
+    _write_set(tmp_path, test=short + ["1,2:3,4:a"])
+    with pytest.raises(ValueError, match=r"shape \(2, 3\) in train but \(2, 2\) in test"):
+        load_uea("Toy", data_dir=tmp_path)
+
+
+def test_uea_missing_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="timeseriesclassification.com"):
+        load_uea("Toy", data_dir=tmp_path)
+    _write_ts(tmp_path / "uea" / "Toy", HEADER + TRIALS, split="TRAIN")
+    with pytest.raises(FileNotFoundError, match=r"Toy_TEST\.ts not found"):
+        load_uea("Toy", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="name must be"):
+        load_uea("../Toy", data_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------
+# UEA real data
+
+
+@pytest.mark.parametrize(
+    "name, shapes, classes, sfreq",
+    [
+        (
+            "SelfRegulationSCP1",
+            ((268, 6, 896), (293, 6, 896)),
+            ["negativity", "positivity"],
+            256.0,
+        ),
+        ("FingerMovements", ((316, 28, 50), (100, 28, 50)), ["left", "right"], 100.0),
+    ],
+)
+def test_uea_real(data_dir, name, shapes, classes, sfreq):
+    _require(data_dir / "uea" / name)
+    data = load_uea(name, data_dir=data_dir)
+    assert (data.X_train.shape, data.X_test.shape) == shapes
+    for X in (data.X_train, data.X_test):
+        assert X.dtype == np.float32 and X.flags.c_contiguous
+        assert np.isfinite(X).all() and X.std() > 0
+    np.testing.assert_array_equal(data.classes, classes)
+    assert set(data.y_train) == set(classes) == set(data.y_test)
+    assert data.sfreq == sfreq
+    assert len(data.ch_names) == shapes[0][1]
+    assert name in data.DESCR or "bbci" in data.DESCR
+
+
+# --------------------------------------------------------------------------
+# BCI Competition III IIIb, on files in the course format
+
+N_TRIALS = {"S4b_train": 6, "X11b_train": 4, "S4b_test": 5, "X11b_test": 3}
+
+
+def _write_npz(path, n, seed, nan=True):
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=(n, 750, 2))
+    label = rng.integers(1, 3, size=(n, 1)).astype(float)
+    if nan:
+        signal[0, 100:103, 0] = np.nan  # interior gap
+        signal[1, :4, 1] = np.nan  # leading gap
+        signal[1, -2:, 0] = np.nan  # trailing gap
+    np.savez(path, signal=signal, label=label)
+    return signal, label
+
+
+@pytest.fixture
+def iiib_dir(tmp_path, monkeypatch):
+    """Folder with four small course files; their blob ids made 'genuine'."""
+    folder = tmp_path / "bci_iiib"
+    folder.mkdir()
+    originals, ids = {}, {}
+    for seed, (stem, n) in enumerate(N_TRIALS.items()):
+        path = folder / f"{stem}.npz"
+        originals[stem] = _write_npz(path, n, seed)
+        ids[path.name] = git_blob_id(path.read_bytes())
+    monkeypatch.setattr(bci_iiib, "BLOB_IDS", ids)
+    return tmp_path, originals
+
+
+def test_bci_iiib_round_trip_and_filling(iiib_dir):
+    root, originals = iiib_dir
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_bci_iiib(data_dir=root)
+    assert data.X_train.shape == (10, 2, 750) and data.X_test.shape == (8, 2, 750)
+    assert data.X_train.dtype == np.float32 and data.X_train.flags.c_contiguous
+    assert np.isfinite(data.X_train).all() and np.isfinite(data.X_test).all()
+    np.testing.assert_array_equal(data.subject_train, ["S4b"] * 6 + ["X11b"] * 4)
+    np.testing.assert_array_equal(data.subject_test, ["S4b"] * 5 + ["X11b"] * 3)
+    assert data.y_train.dtype.kind == "i" and set(data.y_train) <= {1, 2}
+    assert data.sfreq == 125.0 and data.ch_names == ["C3", "C4"]
+    assert data.target_names == ["left", "right"]
+    assert data.n_filled == {f"{stem}.npz": 9 for stem in N_TRIALS}
+
+    signal, label = originals["S4b_train"]
+    X, y = data.X_train[:6], data.y_train[:6]
+    np.testing.assert_array_equal(y, label[:, 0].astype(int))
+    valid = ~np.isnan(signal.transpose(0, 2, 1))
+    np.testing.assert_array_equal(X[valid], signal.transpose(0, 2, 1)[valid].astype(np.float32))
+    # Interior gap: straight line between the neighbours.
+    expected = np.interp([100, 101, 102], [99, 103], signal[0, [99, 103], 0])
+    np.testing.assert_allclose(X[0, 0, 100:103], expected, rtol=1e-6)
+    # Edge gaps: nearest valid value.
+    np.testing.assert_allclose(X[1, 1, :4], signal[1, 4, 1], rtol=1e-6)
+    np.testing.assert_allclose(X[1, 0, -2:], signal[1, -3, 0], rtol=1e-6)
+
+
+def test_bci_iiib_flat_directory_and_1d_labels(tmp_path, monkeypatch):
+    ids = {}
+    for seed, (stem, n) in enumerate(N_TRIALS.items()):
+        rng = np.random.default_rng(seed)
+        path = tmp_path / f"{stem}.npz"
+        np.savez(path, signal=rng.normal(size=(n, 750, 2)), label=np.ones(n, dtype=int))
+        ids[path.name] = git_blob_id(path.read_bytes())
+    monkeypatch.setattr(bci_iiib, "BLOB_IDS", ids)
+    data = load_bci_iiib(data_dir=tmp_path)
+    assert data.n_filled == dict.fromkeys(ids, 0)
+    np.testing.assert_array_equal(data.y_test, np.ones(8, dtype=int))
+
+
+def test_bci_iiib_blob_id_mismatch_warns(iiib_dir, monkeypatch):
+    root, _ = iiib_dir
+    ids = dict(bci_iiib.BLOB_IDS, **{"X11b_test.npz": "0" * 40})
+    monkeypatch.setattr(bci_iiib, "BLOB_IDS", ids)
+    found = git_blob_id((root / "bci_iiib" / "X11b_test.npz").read_bytes())
+    message = f"X11b_test.npz: git blob id {found} differs from the genuine file's {'0' * 40}"
+    with pytest.warns(UserWarning, match=message) as record:
+        data = load_bci_iiib(data_dir=root)
+    assert len(record) == 1
+    assert data.X_test.shape == (8, 2, 750)
+
+
+def test_bci_iiib_genuine_ids_are_the_documented_ones():
+    assert bci_iiib.BLOB_IDS["S4b_train.npz"] == "a5c0b401ea28c8bb723f3912fcabcc61a56a021e"
+    assert bci_iiib.BLOB_IDS["X11b_test.npz"] == "d9a2fc3e965638fe8b6dd8be0868a928b179ff2e"
+
+
+def test_bci_iiib_missing_file(iiib_dir):
+    root, _ = iiib_dir
+    (root / "bci_iiib" / "X11b_test.npz").unlink()
+    with pytest.raises(FileNotFoundError, match="X11b_test.npz not found"):
+        load_bci_iiib(data_dir=root)
+
+
+def _corrupt_not_zip(path):
+    path.write_bytes(b"this is not a zip archive")
+
+
+def _corrupt_truncated(path):
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def _corrupt_npy(path):
+    with path.open("wb") as f:
+        np.save(f, np.zeros((2, 750, 2)))
+
+
+def _corrupt_pickle(path):
+    np.savez(path, signal=np.array([{"a": 1}], dtype=object), label=np.ones(1))
+
+
+def _corrupt_no_label(path):
+    np.savez(path, signal=np.zeros((2, 750, 2)))
+
+
+def _corrupt_shape(path):
+    np.savez(path, signal=np.zeros((2, 2, 750)), label=np.ones(2))
+
+
+def _corrupt_label_count(path):
+    np.savez(path, signal=np.zeros((2, 750, 2)), label=np.ones(3))
+
+
+def _corrupt_label_value(path):
+    np.savez(path, signal=np.zeros((2, 750, 2)), label=np.array([[1.0], [3.0]]))
+
+
+def _corrupt_all_nan(path):
+    signal = np.zeros((3, 750, 2))
+    signal[2, :, 1] = np.nan
+    np.savez(path, signal=signal, label=np.ones((3, 1)))
+
+
+@pytest.mark.parametrize(
+    "corrupt, message",
+    [
+        (_corrupt_not_zip, "is not a valid .npz archive"),
+        (_corrupt_truncated, "is not a valid .npz archive"),
+        (_corrupt_npy, "holds a single array, not an .npz archive"),
+        (_corrupt_pickle, "cannot read its arrays"),
+        (_corrupt_no_label, r"missing array\(s\) \['label'\]"),
+        (_corrupt_shape, r"'signal' must be a numeric array of shape \(n_trials, 750, 2\)"),
+        (_corrupt_label_count, r"'label' must have shape \(2,\) or \(2, 1\)"),
+        (_corrupt_label_value, r"labels must be 1 \(left\) or 2 \(right\), found \[3.\]"),
+        (_corrupt_all_nan, "trial 2 \\(0-based\\), channel C4 has no valid sample"),
+    ],
+)
+def test_bci_iiib_corrupt_files(iiib_dir, corrupt, message):
+    root, _ = iiib_dir
+    path = root / "bci_iiib" / "S4b_test.npz"
+    corrupt(path)
+    with pytest.warns(UserWarning, match="blob id"):
+        with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + message):
+            load_bci_iiib(data_dir=root)
+
+
+# --------------------------------------------------------------------------
+# EEGMMIDB
+
+
+def test_eegmmidb_real(data_dir):
+    pytest.importorskip("mne")
+    _require(data_dir / "MNE-eegbci-data" / "files" / "eegmmidb" / "1.0.0" / "S001")
+    data = load_eegmmidb(subjects=1, runs=(4, 8, 12), data_dir=data_dir)
+    assert data.X.shape == (45, 64, 641)
+    assert data.X.dtype == np.float32 and data.X.flags.c_contiguous
+    assert np.isfinite(data.X).all()
+    assert 1e-6 < np.abs(data.X).max() < 1e-2  # volts, not microvolts
+    assert set(data.y) == {"T1", "T2"}
+    np.testing.assert_array_equal(np.unique(data.run, return_counts=True)[1], [15, 15, 15])
+    np.testing.assert_array_equal(np.unique(data.run), [4, 8, 12])
+    np.testing.assert_array_equal(data.subject, np.ones(45, dtype=int))
+    assert data.sfreq == 160.0
+    assert len(data.ch_names) == 64 and "C3" in data.ch_names
+    assert data.times[0] == 0.0 and data.times[-1] == pytest.approx(4.0)
+    assert data.target_names == {"T1": "left fist", "T2": "right fist"}
+
+
+def test_eegmmidb_target_names():
+    assert _target_names([6, 10, 14]) == {"T1": "both fists", "T2": "both feet"}
+    mixed = _target_names([4, 6])
+    assert "left fist" in mixed["T1"] and "both fists" in mixed["T1"]
+    assert "right fist" in mixed["T2"] and "both feet" in mixed["T2"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"subjects": 0}, "subjects must be integers from 1 to 109"),
+        ({"subjects": []}, "subjects must be integers"),
+        ({"runs": [1, 4]}, "runs must be integers from 3 to 14"),
+        ({"runs": [4.0]}, "runs must be integers"),
+    ],
+)
+def test_eegmmidb_bad_arguments(kwargs, message, tmp_path):
+    pytest.importorskip("mne")
+    with pytest.raises(ValueError, match=message):
+        load_eegmmidb(data_dir=tmp_path, **kwargs)
+
+
+def test_eegmmidb_without_mne(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mne", None)
+    with pytest.raises(ImportError, match=re.escape("pip install skeeg[mne]")):
+        load_eegmmidb()
+
+
+# --------------------------------------------------------------------------
+# Synthetic motor imagery
+
+
+def _log_var_lda():
+    return make_pipeline(
+        FunctionTransformer(lambda X: np.log(X.var(axis=-1))), LinearDiscriminantAnalysis()
+    )
+
+
+def test_make_motor_imagery_shapes_and_determinism():
+    data = make_motor_imagery(random_state=0)
+    assert data.X.shape == (200, 8, 500)
+    assert data.X.dtype == np.float32 and data.X.flags.c_contiguous
+    assert data.y.dtype.kind == "i"
+    np.testing.assert_array_equal(np.bincount(data.y), [100, 100])
+    assert data.sfreq == 125.0
+    assert data.ch_names[:2] == ["C4", "C3"] and len(set(data.ch_names)) == 8
+    assert "SYNTHETIC" in data.DESCR
+    again = make_motor_imagery(random_state=np.random.RandomState(0))
+    np.testing.assert_array_equal(data.X, again.X)
+    np.testing.assert_array_equal(data.y, again.y)
+    assert not np.array_equal(data.X, make_motor_imagery(random_state=1).X)
+
+
+def test_make_motor_imagery_erd_is_contralateral():
+    data = make_motor_imagery(n_trials=400, snr=2.0, random_state=0)
+    log_var = np.log(data.X.var(axis=-1))
+    c4, c3 = data.ch_names.index("C4"), data.ch_names.index("C3")
+    left, right = data.y == 0, data.y == 1
+    # Left-hand imagery lowers power over the right hemisphere (C4), and vice versa.
+    assert log_var[left, c4].mean() < log_var[right, c4].mean() - 0.3
+    assert log_var[right, c3].mean() < log_var[left, c3].mean() - 0.3
+    # Channels away from the motor cortex do not depend on the class.
+    assert abs(log_var[left, 5].mean() - log_var[right, 5].mean()) < 0.1
+
+
+def test_make_motor_imagery_is_learnable_but_not_trivially():
+    data = make_motor_imagery(random_state=42)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    accuracy = cross_val_score(_log_var_lda(), data.X, data.y, cv=cv).mean()
+    assert 0.75 < accuracy < 0.98
+    shuffled = np.random.default_rng(0).permutation(data.y)
+    chance = cross_val_score(_log_var_lda(), data.X, shuffled, cv=cv).mean()
+    assert 0.35 < chance < 0.65
+
+
+def test_make_motor_imagery_more_classes():
+    data = make_motor_imagery(n_trials=90, n_channels=4, n_classes=3, random_state=0)
+    assert data.X.shape == (90, 4, 500)
+    np.testing.assert_array_equal(np.bincount(data.y), [30, 30, 30])
+    assert data.ch_names[:3] == ["C4", "C3", "Cz"]
+    assert make_motor_imagery(n_trials=2, n_channels=30, random_state=0).ch_names[-1] == "EEG030"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_channels": 1}, "n_channels must be an integer >= 2"),
+        ({"n_classes": 4, "n_channels": 3}, "n_channels must be an integer >= 4"),
+        ({"n_classes": 1}, "n_classes must be an integer >= 2"),
+        ({"n_trials": 0}, "n_trials must be an integer >= 1"),
+        ({"n_trials": 10.0}, "n_trials must be an integer"),
+        ({"n_times": True}, "n_times must be an integer"),
+        ({"sfreq": 20.0}, "sfreq must be a number above 26"),
+        ({"snr": 0}, "snr must be a positive number"),
+        ({"n_times": 8}, "too short to hold a 8-13 Hz rhythm"),
+    ],
+)
+def test_make_motor_imagery_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_motor_imagery(**kwargs)
+
