@@ -357,7 +357,17 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _history_frame(history):
+        """Per-epoch scalars of skorch's history, standard columns first.
+
+        Scores added by extra callbacks (for example a held-out accuracy)
+        follow; skorch's per-batch records, batch counts and ``*_best`` flags are left out.
+        """
         columns = ["epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "dur"]
+        for epoch in history:
+            for key, value in epoch.items():
+                if key not in columns and key != "batches" and not key.endswith(("_best", "_batch_count")):
+                    if np.isscalar(value):
+                        columns.append(key)
         rows = [{key: epoch.get(key, np.nan) for key in columns} for epoch in history]
         return pd.DataFrame(rows, columns=columns)
 
