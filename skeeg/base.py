@@ -77,7 +77,8 @@ TRAINING_PARAMS_DOC = """\
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, the batch order and the
         validation split. An int makes ``fit`` repeatable: on the CPU the
-        same data gives identical predictions run after run.
+        same data gives identical predictions run after run (with the same
+        number of torch threads: the order of float sums depends on it).
     verbose : int, default=0
         0 is silent, 1 prints a table of the epochs, 2 adds a progress bar.
     callbacks : list of skorch callbacks or None, default=None
@@ -149,6 +150,13 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+
+    def __setstate__(self, state):
+        # skorch maps a net trained on a GPU to the CPU when no GPU is
+        # available at load time; keep device_ in step with it.
+        super().__setstate__(state)
+        if "net_" in self.__dict__:
+            self.device_ = str(self.net_.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

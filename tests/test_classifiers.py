@@ -1,0 +1,343 @@
+"""The scikit-learn contract of skeeg's network classifiers, beyond the generic checks."""
+
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from skorch.callbacks import EpochScoring
+from sklearn.base import clone
+from sklearn.metrics import confusion_matrix
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.class_weight import compute_class_weight
+
+import skeeg.base
+from skeeg import CNNClassifier, DeepConvNetClassifier, DNNClassifier, EEGNetClassifier
+from skeeg.datasets import load_uea, make_motor_imagery
+
+# Small networks that train in a fraction of a second on the data below.
+SMALL_EEGNET = dict(
+    temporal_filters=4, separable_filters=8, kernel_length=9, separable_kernel_length=5,
+    max_epochs=15, lr=0.01, batch_size=16,
+)
+SMALL = {
+    EEGNetClassifier: SMALL_EEGNET,
+    DeepConvNetClassifier: dict(n_filters=(8, 8, 8), kernel_length=5, max_epochs=10, lr=0.01, batch_size=16),
+    DNNClassifier: dict(hidden_sizes=(32, 16), max_epochs=15, lr=0.01, batch_size=16),
+    CNNClassifier: dict(conv_filters=(4, 4), hidden_size=16, max_epochs=10, lr=0.01, batch_size=16),
+}
+ALL = list(SMALL)
+
+
+@pytest.fixture(scope="module")
+def motor():
+    data = make_motor_imagery(n_trials=80, n_channels=4, n_times=128, random_state=0)
+    return data.X, data.y
+
+
+def small(cls, **params):
+    return cls(**{**SMALL[cls], "random_state": 0, **params})
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_labels_round_trip_through_classes(cls, motor):
+    X, y = motor
+    labels = np.array(["left hand", "right hand"])[y]
+    clf = small(cls).fit(X, labels)
+    assert list(clf.classes_) == ["left hand", "right hand"]
+    pred = clf.predict(X)
+    assert pred.dtype == labels.dtype and set(pred) <= set(labels)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.array_equal(clf.classes_[proba.argmax(axis=1)], pred)
+
+
+def test_non_contiguous_integer_labels_and_three_classes():
+    data = make_motor_imagery(n_trials=90, n_channels=4, n_times=128, n_classes=3, random_state=1)
+    y = np.array([3, 7, 11])[data.y]
+    for cls in (EEGNetClassifier, DNNClassifier):
+        clf = small(cls, max_epochs=3).fit(data.X, y)
+        assert list(clf.classes_) == [3, 7, 11]
+        assert set(clf.predict(data.X)) <= {3, 7, 11}
+        assert clf.predict_proba(data.X).shape == (90, 3)
+    # Several classes: one logit per class (softmax), not the binary single logit.
+    assert clf.net_.module_.n_outputs == 3
+
+
+def test_binary_deap_models_use_one_logit_and_bce(motor):
+    X, y = motor
+    clf = small(DNNClassifier).fit(X, y)
+    assert clf.net_.module_.n_outputs == 1
+    assert isinstance(clf.net_.criterion_, skeeg._training.WeightedBCEWithLogits)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    assert np.array_equal((proba[:, 1] > 0.5).astype(int), clf.predict(X))
+
+
+@pytest.mark.parametrize("cls", [EEGNetClassifier, DNNClassifier])
+def test_random_state_makes_fit_repeatable(cls, motor):
+    X, y = motor
+    first = small(cls).fit(X, y).predict_proba(X)
+    second = small(cls).fit(X, y).predict_proba(X)
+    other = small(cls, random_state=1).fit(X, y).predict_proba(X)
+    assert np.array_equal(first, second)
+    assert not np.allclose(first, other)
+
+
+def test_fit_leaves_torch_global_rng_alone(motor):
+    X, y = motor
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    small(EEGNetClassifier, max_epochs=2).fit(X, y)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_float64_and_list_input_match_float32(motor):
+    X, y = motor
+    clf = small(EEGNetClassifier).fit(X, y)
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict_proba(X.astype(np.float64)), proba)
+    np.testing.assert_array_equal(clf.predict_proba(X[:5].tolist()), proba[:5])
+    refit = small(EEGNetClassifier).fit(X.astype(np.float64), y)
+    np.testing.assert_array_equal(refit.predict_proba(X), proba)
+
+
+def test_clone_pickle_and_joblib(motor, tmp_path):
+    X, y = motor
+    clf = small(EEGNetClassifier).fit(X, y)
+    fresh = clone(clf)
+    assert fresh.get_params() == clf.get_params()
+    assert not hasattr(fresh, "net_")
+    for restored in (
+        pickle.loads(pickle.dumps(clf)),
+        joblib.load(joblib.dump(clf, tmp_path / "clf.joblib")[0]),
+    ):
+        np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+        assert restored.history_.equals(clf.history_)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a machine without a GPU")
+def test_model_trained_on_gpu_loads_and_predicts_on_cpu(motor):
+    from skorch.exceptions import DeviceWarning
+
+    X, y = motor
+    clf = small(EEGNetClassifier, max_epochs=2).fit(X, y)
+    expected = clf.predict_proba(X)
+    # As if it had been trained on a GPU: skorch saves the device with the net.
+    clf.net_.device, clf.device_ = "cuda", "cuda"
+    with pytest.warns(DeviceWarning, match="no CUDA devices"):
+        restored = pickle.loads(pickle.dumps(clf))
+    assert restored.device_ == "cpu"
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+
+
+def test_prediction_in_batches_equals_one_pass(motor, monkeypatch):
+    X, y = motor
+    clf = small(EEGNetClassifier).fit(X, y)
+    whole = clf.predict_proba(X)
+    monkeypatch.setattr(skeeg.base, "PREDICT_BATCH_SIZE", 7)
+    np.testing.assert_allclose(clf.predict_proba(X), whole, rtol=1e-5, atol=1e-6)
+
+
+def test_pipeline_cross_val_score_and_confusion_matrix(motor):
+    X, y = motor
+    pipe = make_pipeline(FunctionTransformer(lambda X: X * 1e6), small(EEGNetClassifier))
+    scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(3, shuffle=True, random_state=0))
+    assert scores.shape == (3,) and np.all((0 <= scores) & (scores <= 1))
+    cm = confusion_matrix(y, pipe.fit(X, y).predict(X))
+    assert cm.shape == (2, 2) and cm.sum() == len(y)
+
+
+def test_grid_search_in_two_processes(motor):
+    X, y = motor
+    grid = {"activation": ["elu", "relu"], "optimizer": ["adam", "momentum"]}
+    search = GridSearchCV(small(EEGNetClassifier, max_epochs=3), grid, cv=2, n_jobs=2)
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_estimator_.activation in {"elu", "relu"}
+    assert search.predict(X).shape == (len(X),)
+    # Seeded fits are repeatable: one process gives the same scores when it
+    # uses one thread like joblib's workers (float sums depend on the split
+    # of work between threads).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        serial = GridSearchCV(small(EEGNetClassifier, max_epochs=3), grid, cv=2, n_jobs=1).fit(X, y)
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(
+        search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
+
+
+def test_history_validation_split_and_early_stopping(motor):
+    X, y = motor
+    clf = small(EEGNetClassifier, max_epochs=200, patience=3, lr=0.05).fit(X, y)
+    history = clf.history_
+    assert list(history.columns[:6]) == [
+        "epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "dur"
+    ]
+    assert len(history) < 200, "early stopping should end training"
+    assert history["valid_loss"].notna().all()
+    stopper = dict(clf.net_.callbacks_)["early_stopping"]
+    best_epoch = int(history["valid_loss"].idxmin())
+    assert stopper.best_epoch_ == history["epoch"][best_epoch]
+    # The restored weights are the best epoch's.
+    for name, value in clf.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, stopper.best_model_weights_[name])
+    no_valid = small(EEGNetClassifier, max_epochs=3, validation_fraction=0, early_stopping=False)
+    assert no_valid.fit(X, y).history_["valid_loss"].isna().all()
+
+
+def test_validation_split_is_stratified(motor, monkeypatch):
+    X, y = motor
+    seen = {}
+    original = skeeg.base.BaseEEGClassifier._split_validation
+
+    def spy(self, X, y, seed):
+        out = original(self, X, y, seed)
+        seen["train"], seen["valid"] = out[1], out[2].y
+        return out
+
+    monkeypatch.setattr(skeeg.base.BaseEEGClassifier, "_split_validation", spy)
+    small(EEGNetClassifier, max_epochs=1).fit(X, y)
+    assert np.bincount(seen["valid"]).tolist() == [8, 8]
+    assert np.bincount(seen["train"]).tolist() == [32, 32]
+
+
+def test_class_weight_reaches_the_loss(motor):
+    X, y = motor
+    keep = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:15]]
+    X, y = X[keep], y[keep]
+    expected = compute_class_weight("balanced", classes=np.array([0, 1]), y=y)
+    for cls in (EEGNetClassifier, DNNClassifier):
+        clf = small(cls, max_epochs=1, class_weight="balanced").fit(X, y)
+        np.testing.assert_allclose(clf.net_.criterion_.weight.numpy(), expected, rtol=1e-6)
+    clf = small(EEGNetClassifier, max_epochs=1, class_weight={0: 1.0, 1: 3.0}).fit(X, y)
+    np.testing.assert_allclose(clf.net_.criterion_.weight.numpy(), [1.0, 3.0])
+
+
+def test_weighted_bce_is_a_weighted_mean():
+    loss = skeeg._training.WeightedBCEWithLogits(weight=torch.tensor([1.0, 3.0]))
+    logits, target = torch.tensor([[0.3], [-1.2], [2.0]]), torch.tensor([0, 1, 1])
+    each = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits[:, 0], target.float(), reduction="none"
+    )
+    weights = torch.tensor([1.0, 3.0, 3.0])
+    torch.testing.assert_close(loss(logits, target), (each * weights).sum() / weights.sum())
+
+
+@pytest.mark.parametrize("cls, limits", [
+    (EEGNetClassifier, {"features.spatial.conv": 1.0, "classifier": 0.25}),
+    (DeepConvNetClassifier, {"classifier": 0.5}),
+])
+def test_max_norm_holds_after_training(cls, limits, motor):
+    X, y = motor
+    clf = small(cls, max_norm=True, lr=0.1).fit(X, y)
+    modules = dict(clf.net_.module_.named_modules())
+    for name, limit in limits.items():
+        weight = modules[name].weight.detach()
+        norms = weight.reshape(len(weight), -1).norm(dim=1)
+        assert torch.all(norms <= limit + 1e-5), name
+
+
+def test_callbacks_are_copied_and_verbose_prints(motor, capsys):
+    X, y = motor
+    scoring = EpochScoring("f1", name="valid_f1", lower_is_better=False)
+    clf = small(EEGNetClassifier, max_epochs=2, callbacks=[scoring], verbose=1).fit(X, y)
+    assert "valid_f1" in clf.history_.columns
+    assert clf.callbacks[0] is scoring and not hasattr(scoring, "best_score_")
+    out = capsys.readouterr().out
+    assert "valid_f1" in out and "train_loss" in out
+
+
+def test_fit_on_pandas_frame_and_warns_on_missing_names(motor):
+    X, y = motor
+    frame = pd.DataFrame(X[:, 0, :], columns=[f"t{i}" for i in range(X.shape[2])])
+    clf = small(EEGNetClassifier, max_epochs=2).fit(frame, y)
+    assert clf.n_channels_ == 1 and clf.n_times_ == 128 and clf.n_features_in_ == 128
+    assert list(clf.feature_names_in_) == list(frame.columns)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(frame.to_numpy())
+
+
+# ---------------------------------------------------------------------------
+# Bad input: clear errors that name the problem.
+@pytest.fixture(scope="module")
+def fitted(motor):
+    X, y = motor
+    return small(EEGNetClassifier, max_epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda X: X[:, :3], r"3 channels x 128 samples .* fitted on 4 channels x 128"),
+    (lambda X: X[:, :, :100], r"4 channels x 100 samples .* fitted on 4 channels x 128"),
+    (lambda X: X[:, 0], r"X is 2-D, which is read as one channel .* shape \(n_trials, 4, 128\)"),
+    (lambda X: X[..., np.newaxis], r"X must be 3-D .* got an array of shape \(80, 4, 128, 1\)"),
+    (lambda X: np.where(X > 3, np.nan, X), "NaN"),
+    (lambda X: np.where(X > 3, np.inf, X), "infinity"),
+])
+def test_predict_rejects_bad_trials(fitted, motor, bad, match):
+    with pytest.raises(ValueError, match=match):
+        fitted.predict(bad(motor[0]))
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"activation": "tanh"}, r'"elu", "relu", "leaky_relu"'),
+    ({"optimizer": "lbfgs"}, r"optimizer='lbfgs' is not supported; use one of \['adagrad'"),
+    ({"separable": "half"}, "full.*depthwise"),
+    ({"validation_fraction": 0, "early_stopping": True}, "needs validation_fraction > 0"),
+    ({"validation_fraction": 1.5}, r"validation_fraction must be in \[0, 1\)"),
+    ({"lr": -1.0}, "lr must be a positive number"),
+    ({"max_epochs": 0}, "max_epochs must be a positive integer"),
+    ({"init": "orthogonal"}, "xavier_normal"),
+    ({"device": "cuda:7"} if not torch.cuda.is_available() else {"device": "tpu"}, "device"),
+])
+def test_fit_rejects_bad_parameters(motor, params, match):
+    X, y = motor
+    with pytest.raises(ValueError, match=match):
+        small(EEGNetClassifier, **params).fit(X, y)
+
+
+def test_fit_rejects_bad_data(motor):
+    X, y = motor
+    clf = small(EEGNetClassifier)
+    with pytest.raises(ValueError, match="at least 2 classes; got only one class"):
+        clf.fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="too short for EEGNet.*at least n_times=32"):
+        EEGNetClassifier(max_epochs=1).fit(X[:, :, :20], y)
+    with pytest.raises(ValueError, match="Too few trials for a stratified validation split"):
+        clf.fit(X[:6], y[:6])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(np.where(X > 3, np.nan, X), y)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        clf.fit(X, np.linspace(0, 1, len(X)))
+    assert clf.get_params() == small(EEGNetClassifier).get_params()
+
+
+def test_device_auto_resolves_to_an_available_device(motor):
+    X, y = motor
+    clf = small(EEGNetClassifier, max_epochs=1, device="auto").fit(X, y)
+    assert clf.device_ == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert clf.device == "auto"
+
+
+# ---------------------------------------------------------------------------
+# Real data.
+def test_eegnet_learns_self_regulation_scp1(data_dir):
+    """Ten epochs of EEGNet on the real SCP1 recordings, far above chance."""
+    data = load_uea("SelfRegulationSCP1", data_dir)
+    clf = EEGNetClassifier(max_epochs=10, random_state=0, validation_fraction=0, early_stopping=False)
+    clf.fit(data.X_train, data.y_train)
+    assert set(clf.classes_) == {"negativity", "positivity"}
+    # Chance is 50 %; published deep models reach 77-84 % with full training.
+    assert clf.score(data.X_test, data.y_test) > 0.7
