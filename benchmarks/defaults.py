@@ -89,7 +89,7 @@ def main(argv=None):
             rows.append({"seed": seed, "test_accuracy": np.mean(y_pred == data.y_test),
                          "epochs": len(clf.history_),
                          "seconds": time.perf_counter() - start})
-            print(f"seed {seed}: confusion matrix (rows true {list(clf.classes_)}):\n"
+            print(f"seed {seed}: confusion matrix (rows: true {[str(c) for c in clf.classes_]}):\n"
                   f"{confusion_matrix(data.y_test, y_pred, labels=clf.classes_)}")
         print(rows[-1], flush=True)
 
