@@ -6,12 +6,13 @@ trials into the statistical features of the DEAP emotion study.
 """
 
 from .classifiers import CNNClassifier, DeepConvNetClassifier, DNNClassifier, EEGNetClassifier
-# DEAPReducer lands with skeeg.preprocessing
+from .preprocessing import DEAPReducer
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CNNClassifier",
+    "DEAPReducer",
     "DNNClassifier",
     "DeepConvNetClassifier",
     "EEGNetClassifier",

@@ -7,15 +7,15 @@ for :func:`load_eegmmidb`, which uses MNE's own data folder by default.
 
 from ._base import get_data_dir
 from .bci_iiib import load_bci_iiib
+from .deap import load_deap
 from .eegmmidb import load_eegmmidb
 from .synthetic import make_motor_imagery
 from .uea import load_uea
 
-# DEAP loader: add `from .deap import load_deap` above and "load_deap" below.
-
 __all__ = [
     "get_data_dir",
     "load_bci_iiib",
+    "load_deap",
     "load_eegmmidb",
     "load_uea",
     "make_motor_imagery",
