@@ -279,8 +279,8 @@ def fitted(motor):
 @pytest.mark.parametrize("bad, match", [
     (lambda X: X[:, :3], r"3 channels x 128 samples .* fitted on 4 channels x 128"),
     (lambda X: X[:, :, :100], r"4 channels x 100 samples .* fitted on 4 channels x 128"),
-    (lambda X: X[:, 0], r"X is 2-D, which is read as one channel .* shape \(n_trials, 4, 128\)"),
-    (lambda X: X[..., np.newaxis], r"X must be 3-D .* got an array of shape \(80, 4, 128, 1\)"),
+    (lambda X: X[:, 0], r"X is 2-D, which is read as one channel, .* shape \(n_trials, 4, 128\)"),
+    (lambda X: X[..., np.newaxis], r"X must be 3-D, .* got an array of shape \(80, 4, 128, 1\)"),
     (lambda X: np.where(X > 3, np.nan, X), "NaN"),
     (lambda X: np.where(X > 3, np.inf, X), "infinity"),
 ])
@@ -313,8 +313,9 @@ def test_fit_rejects_bad_data(motor):
         clf.fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="too short for EEGNet.*at least n_times=32"):
         EEGNetClassifier(max_epochs=1).fit(X[:, :, :20], y)
+    # 5 trials, one of class 1: no stratified split can hold both classes on each side.
     with pytest.raises(ValueError, match="Too few trials for a stratified validation split"):
-        clf.fit(X[:6], y[:6])
+        clf.fit(X[:5], np.array([0, 0, 0, 0, 1]))
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         clf.fit(X, y[:-1])
     with pytest.raises(ValueError, match="NaN"):
