@@ -1,5 +1,6 @@
 """skorch callbacks that skeeg's classifiers add to the training loop."""
 
+import numpy as np
 from skorch.callbacks import Callback
 
 
@@ -16,3 +17,115 @@ class MaxNormConstraint(Callback):
     def on_batch_end(self, net, training=False, **kwargs):
         if training:
             net.module_.apply_max_norm()
+
+
+class HeldOutScoring(Callback):
+    """Accuracy on a held-out set after every epoch, recorded in the history.
+
+    Meant for learning curves and for reporting how a fixed-length run
+    behaves on data that plays no part in training. Choosing an epoch, a
+    seed or any hyper-parameter on this score is selection on the test set:
+    a figure chosen that way is optimistic and must be labelled so.
+
+    The score is recorded under ``name`` in skorch's history, so it appears
+    as a column of the classifier's ``history_``. Predictions run in
+    evaluation mode (no dropout, batch-norm running statistics) and use no
+    random numbers, so the callback does not change training: the same
+    ``random_state`` gives the same weights with or without it.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_trials, n_channels, n_times)
+        Held-out trials, shaped like the training trials (a 2-D array is
+        read as one channel, as the classifiers do).
+    y : array-like of shape (n_trials,)
+        Their labels, in the same label space as the ``y`` passed to
+        ``fit`` (strings, ints...).
+    classes : array-like or None, default=None
+        The labels of the classifier, i.e. ``np.unique(y_train)`` of the
+        training labels passed to ``fit`` (the classifier's ``classes_``).
+        The network inside the classifier predicts class indices in that
+        sorted order, and ``y`` is encoded against it. None takes
+        ``np.unique(y)``, which is right only when the held-out set holds
+        every class: pass ``classes`` when it may not.
+    name : str, default="test_acc"
+        Column name in the history.
+    keep_predictions : bool, default=False
+        Also keep each epoch's predicted labels in ``predictions_`` (useful
+        for a confusion matrix at a chosen epoch).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The sorted class labels ``y`` was encoded against.
+    predictions_ : list of ndarray
+        With ``keep_predictions=True``, the predicted labels (taken from
+        ``classes_``) after each epoch; reach the instance used in a fit
+        through ``clf.net_.callbacks_``.
+
+    Examples
+    --------
+    >>> from skeeg import EEGNetClassifier
+    >>> from skeeg.callbacks import HeldOutScoring
+    >>> from skeeg.datasets import make_motor_imagery
+    >>> data = make_motor_imagery(n_trials=120, n_channels=4, n_times=256, random_state=0)
+    >>> X_train, y_train, X_test, y_test = data.X[:80], data.y[:80], data.X[80:], data.y[80:]
+    >>> clf = EEGNetClassifier(max_epochs=3, early_stopping=False, random_state=0,
+    ...                        callbacks=[HeldOutScoring(X_test, y_test)])
+    >>> clf.fit(X_train, y_train).history_.columns.tolist()[-1]
+    'test_acc'
+    """
+
+    def __init__(self, X, y, classes=None, name="test_acc", keep_predictions=False):
+        self.X = X
+        self.y = y
+        self.classes = classes
+        self.name = name
+        self.keep_predictions = keep_predictions
+
+    def initialize(self):
+        X = np.ascontiguousarray(self.X, dtype=np.float32)
+        if X.ndim == 2:
+            X = X[:, np.newaxis, :]
+        y = np.asarray(self.y)
+        if X.ndim != 3 or y.ndim != 1 or len(X) != len(y) or len(y) == 0:
+            raise ValueError(
+                "HeldOutScoring needs X of shape (n_trials, n_channels, n_times) and y of "
+                f"shape (n_trials,) with n_trials > 0; got X {np.shape(self.X)} and y "
+                f"{np.shape(self.y)}."
+            )
+        classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
+        if classes.ndim != 1 or len(np.unique(classes)) != len(classes) or not np.array_equal(
+            np.sort(classes), classes
+        ):
+            raise ValueError(
+                "classes must be the sorted unique training labels, np.unique(y_train); "
+                f"got {classes!r}."
+            )
+        index = np.searchsorted(classes, y)
+        index[index == len(classes)] = 0
+        unknown = classes[index] != y
+        if unknown.any():
+            raise ValueError(
+                f"HeldOutScoring: labels {np.unique(y[unknown]).tolist()} of the held-out "
+                f"set are not among the classes {classes.tolist()}."
+            )
+        self.X_, self.y_encoded_, self.classes_ = X, index, classes
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        n_classes = None if net.classes is None else len(net.classes)
+        if n_classes is not None and n_classes != len(self.classes_):
+            raise ValueError(
+                f"HeldOutScoring knows {len(self.classes_)} classes {self.classes_.tolist()} "
+                f"but the network predicts {n_classes}: pass classes=np.unique(y_train)."
+            )
+        self.predictions_ = []
+
+    def on_epoch_end(self, net, **kwargs):
+        was_training = net.module_.training
+        predicted = np.asarray(net.predict_proba(self.X_)).argmax(axis=1)
+        net.module_.train(was_training)
+        net.history.record(self.name, float(np.mean(predicted == self.y_encoded_)))
+        if self.keep_predictions:
+            self.predictions_.append(self.classes_[predicted])

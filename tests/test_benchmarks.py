@@ -1,0 +1,261 @@
+"""Smoke tests of the benchmark scripts, the HeldOutScoring callback and Dask sweeps.
+
+The scripts run their ``--quick`` paths on the tiny synthetic data set with a
+couple of epochs: these tests check the plumbing and the protocol, not
+accuracy.
+"""
+
+import doctest
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks import _common
+from skeeg import EEGNetClassifier
+from skeeg.callbacks import HeldOutScoring
+from skeeg.datasets import make_motor_imagery
+
+TINY = dict(temporal_filters=4, depth_multiplier=1, separable_filters=4, kernel_length=15,
+            separable_kernel_length=5)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Small networks on shared cores run fastest on one thread; the scripts set it too."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    data = make_motor_imagery(n_trials=60, n_channels=3, n_times=128, random_state=0)
+    y = np.array(["left", "right"])[data.y]
+    return data.X[:40], y[:40], data.X[40:], y[40:]
+
+
+# ----------------------------------------------------------------------
+# HeldOutScoring
+def test_heldout_scoring_records_without_changing_training(tiny):
+    X, y, X_test, y_test = tiny
+    params = dict(max_epochs=4, early_stopping=False, random_state=0, **TINY)
+    plain = EEGNetClassifier(**params).fit(X, y)
+    scored = EEGNetClassifier(
+        **params, callbacks=[HeldOutScoring(X_test, y_test, keep_predictions=True)]
+    ).fit(X, y)
+    history = scored.history_
+    assert history.columns[-1] == "test_acc" and len(history) == 4
+    assert history["test_acc"].between(0, 1).all()
+    # Same seed, same training, with or without the callback.
+    np.testing.assert_array_equal(history["train_loss"], plain.history_["train_loss"])
+    np.testing.assert_array_equal(history["valid_loss"], plain.history_["valid_loss"])
+    # The last per-epoch score is the fitted classifier's score; labels are decoded.
+    assert history["test_acc"].iloc[-1] == pytest.approx(scored.score(X_test, y_test))
+    callback = next(cb for _, cb in scored.net_.callbacks_ if isinstance(cb, HeldOutScoring))
+    assert len(callback.predictions_) == 4
+    np.testing.assert_array_equal(callback.predictions_[-1], scored.predict(X_test))
+    # The estimator's own callback list is left as it was (fit works on copies).
+    assert not hasattr(scored.callbacks[0], "predictions_")
+
+
+def test_heldout_scoring_label_contract(tiny):
+    X, y, X_test, y_test = tiny
+    # A held-out set with one class only needs the training classes.
+    only_right = y_test == "right"
+    clf = EEGNetClassifier(max_epochs=2, early_stopping=False, random_state=0, **TINY,
+                           callbacks=[HeldOutScoring(X_test[only_right], y_test[only_right],
+                                                     classes=np.unique(y))])
+    clf.fit(X, y)
+    acc = np.mean(clf.predict(X_test[only_right]) == "right")
+    assert clf.history_["test_acc"].iloc[-1] == pytest.approx(acc)
+    with pytest.raises(ValueError, match="not among the classes"):
+        HeldOutScoring(X_test, y_test, classes=["left", "up"]).initialize()
+    with pytest.raises(ValueError, match="sorted unique"):
+        HeldOutScoring(X_test, y_test, classes=["right", "left"]).initialize()
+    with pytest.raises(ValueError, match="n_trials"):
+        HeldOutScoring(X_test, y_test[:3]).initialize()
+    bad = EEGNetClassifier(max_epochs=1, random_state=0, **TINY,
+                           callbacks=[HeldOutScoring(X_test[only_right], y_test[only_right])])
+    with pytest.raises(ValueError, match="classes=np.unique"):
+        bad.fit(X, y)
+
+
+def test_replayed_early_stopping_equals_an_early_stopped_fit(tiny):
+    """The honest figure of the scripts: one fixed-length run replaces two fits."""
+    X, y, X_test, y_test = tiny
+    params = dict(max_epochs=25, patience=3, random_state=0, lr=0.01, **TINY)
+    fixed = EEGNetClassifier(**params, early_stopping=False,
+                             callbacks=[HeldOutScoring(X_test, y_test)]).fit(X, y)
+    best, stop = _common.early_stopping_epoch(fixed.history_["valid_loss"], patience=3)
+    stopped = EEGNetClassifier(**params, early_stopping=True).fit(X, y)
+    assert stop < 25, "the test needs a run that early stopping ends"
+    assert len(stopped.history_) == stop and best < stop  # weights restored
+    assert fixed.history_["test_acc"].iloc[best - 1] == pytest.approx(
+        stopped.score(X_test, y_test))
+
+
+def test_early_stopping_epoch_rules():
+    assert _common.early_stopping_epoch([3, 2, 1], patience=5) == (3, 3)
+    assert _common.early_stopping_epoch([1, 2, 3, 4, 5], patience=2) == (1, 3)
+    # An improvement below the relative threshold does not count.
+    assert _common.early_stopping_epoch([1.0, 0.99999, 2, 2], patience=3) == (1, 4)
+    assert _common.early_stopping_epoch([np.nan, np.nan], patience=2) == (2, 2)
+
+
+def test_heldout_scoring_docstring_example():
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner()
+    for test in finder.find(HeldOutScoring, "HeldOutScoring"):
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0
+
+
+# ----------------------------------------------------------------------
+# _common
+def test_parse_seeds():
+    assert _common.parse_seeds("3") == [0, 1, 2]
+    assert _common.parse_seeds("0,7, 9") == [0, 7, 9]
+    for bad in ("x", "0", "-1,2"):
+        with pytest.raises(Exception, match="seeds"):
+            _common.parse_seeds(bad)
+
+
+def test_data_dir_resolution(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKEEG_DATA", str(tmp_path))
+    assert _common.resolve_data_dir("/x") == _common.Path("/x")
+    assert _common.resolve_data_dir() == tmp_path
+    monkeypatch.delenv("SKEEG_DATA")
+    assert _common.resolve_data_dir() == _common.REPO_ROOT.parent / "shared" / "data"
+
+
+def test_auto_falls_back_to_synthetic_with_a_message(tmp_path):
+    messages = []
+    data = _common.load_dataset("auto", tmp_path, log=messages.append)
+    assert data.name == "synthetic" and data.kind == "synthetic"
+    assert "no real EEG data found" in messages[0] and "SYNTHETIC" in messages[0]
+    with pytest.raises(_common.DataNotFound):
+        _common.load_dataset("SelfRegulationSCP1", tmp_path)
+    with pytest.raises(_common.DataNotFound):
+        _common.load_dataset("eegmmidb", tmp_path)  # never downloads
+
+
+def test_validation_split_is_skeegs(tiny):
+    """Peers get the trials a skeeg classifier with the same seed validates on."""
+    X, y, _, _ = tiny
+    clf = EEGNetClassifier(random_state=3)
+    encoded = clf._validate_y(y)
+    seed = np.random.RandomState(3).randint(np.iinfo(np.int32).max)
+    _, _, valid = clf._split_validation(X, encoded, seed)
+    _, valid_idx = _common.validation_split(encoded, 0.2, 3)
+    np.testing.assert_array_equal(X[valid_idx], valid.X)
+
+
+def test_markdown_and_mean_sd():
+    assert _common.mean_sd([0.5, 0.7]) == "60.0 ± 14.1"
+    assert _common.mean_sd([0.5]) == "50.0"
+    table = _common.to_markdown(pd.DataFrame({"a": [1, 2], "b|c": ["x", 0.125]}))
+    assert table.splitlines()[0] == "| a | b\\|c |" and table.splitlines()[-1] == "| 2 | 0.125 |"
+
+
+def test_real_data_splits(data_dir):
+    scp1 = _common.load_dataset("SelfRegulationSCP1", data_dir)
+    assert [len(scp1.splits[0].y_train), len(scp1.splits[0].y_test)] == [268, 293]
+    mmi = _common.load_dataset("eegmmidb", data_dir)
+    assert [s.name for s in mmi.splits] == ["test run 4", "test run 8", "test run 12"]
+    assert all(len(s.y_test) == 15 and len(s.y_train) == 30 for s in mmi.splits)
+    assert 1 < mmi.splits[0].X_train.std() < 1000  # microvolts, not volts
+    assert set(mmi.classes) == {"left fist", "right fist"}
+
+
+# ----------------------------------------------------------------------
+# The scripts' --quick paths
+def _argv(tmp_path, *extra):
+    return ["--dataset", "synthetic-tiny", "--quick", "--max-epochs", "2",
+            "--out", str(tmp_path), *extra]
+
+
+def test_activations_quick(tmp_path, capsys):
+    from benchmarks import activations
+
+    summary = activations.main(_argv(tmp_path))
+    out = capsys.readouterr().out
+    assert "SYNTHETIC" in out and "Confusion matrices" in out and "predicted 1" in out
+    assert list(summary["model"]) == ["EEGNet-full", "DeepConvNet"]
+    assert list(summary["activation"]) == ["ELU", "ELU"]
+    assert "optimistic: selected on test (%)" in summary.columns
+    stem = tmp_path / "activations_synthetic-tiny_quick"
+    for suffix in ("summary.csv", "summary.md", "runs.csv", "histories.csv",
+                   "learning_curves.png", "confusion_EEGNet-full_ELU.png"):
+        assert (tmp_path / f"{stem.name}_{suffix}").is_file(), suffix
+    md = (tmp_path / f"{stem.name}_summary.md").read_text()
+    assert "- command: `python" in md and "usable CPU cores" in md and "torch 2." in md
+    runs = pd.read_csv(tmp_path / f"{stem.name}_runs.csv")
+    assert (runs["optimistic_acc"] >= runs["honest_acc"]).all()
+    assert (runs["optimistic_acc"] >= runs["final_acc"]).all()
+
+
+def test_sweeps_quick(tmp_path):
+    from benchmarks import sweeps
+
+    results, cv_results = sweeps.main(_argv(tmp_path, "--factors", "lr"))
+    assert list(results["factor"]) == ["lr"]
+    assert sorted(cv_results["lr"]) == ["0.0007", "0.001", "0.01"]
+    assert (tmp_path / "sweeps_synthetic-tiny_quick_cv_results.md").is_file()
+
+
+def test_peers_quick(tmp_path):
+    pytest.importorskip("braindecode")
+    pytest.importorskip("pyriemann")
+    from benchmarks import peers
+
+    summary = peers.main(_argv(tmp_path))
+    assert list(summary["method"]) == list(peers.METHODS)
+    # Like with like: the two EEGNets have (nearly) the same size.
+    params = dict(zip(summary["method"], summary["params"]))
+    assert abs(params["skeeg-EEGNet"] - params["braindecode-EEGNet"]) < 100
+
+
+def test_unknown_choice_exits(tmp_path):
+    from benchmarks import activations
+
+    with pytest.raises(SystemExit):
+        activations.main(_argv(tmp_path, "--models", "ResNet"))
+    # A named real data set that is missing ends the script with the reason.
+    with pytest.raises(SystemExit, match="SKEEG_DATA"):
+        activations.main(["--dataset", "FingerMovements", "--data-dir", str(tmp_path)])
+
+
+def test_models_too_short_for_the_trials_are_skipped():
+    from types import SimpleNamespace
+
+    from benchmarks.activations import _too_short
+
+    finger_movements = SimpleNamespace(n_channels=28, n_times=50, classes=np.array([0, 1]))
+    assert "too short" in _too_short("DeepConvNet", finger_movements)
+    assert _too_short("EEGNet-full", finger_movements) is None
+
+
+# ----------------------------------------------------------------------
+# Dask
+def test_grid_search_on_dask_matches_local():
+    pytest.importorskip("distributed")
+    from sklearn.model_selection import StratifiedKFold
+
+    from benchmarks.sweeps import dask_backend, grid_search
+
+    data = make_motor_imagery(n_trials=48, n_channels=3, n_times=128, random_state=0)
+    estimator = EEGNetClassifier(max_epochs=3, random_state=0, **TINY)
+    grid = {"lr": [1e-3, 1e-2], "batch_size": [8, 16]}
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    local = grid_search(estimator, grid, data.X, data.y, cv, n_jobs=1)
+    # Worker processes: threads would share torch's global random generator.
+    with dask_backend(n_workers=2, processes=True) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        remote = grid_search(estimator, grid, data.X, data.y, cv, n_jobs=-1)
+    np.testing.assert_array_equal(local.cv_results_["mean_test_score"],
+                                  remote.cv_results_["mean_test_score"])
+    assert local.best_params_ == remote.best_params_
