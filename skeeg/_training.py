@@ -62,6 +62,8 @@ def as_tensor(array):
     The data is never written to, so a read-only array (a memory map, say)
     is shared too; torch would otherwise warn that it is not writable.
     """
+    if not isinstance(array, np.ndarray) or array.flags.writeable:
+        return torch.as_tensor(array)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.as_tensor(array)

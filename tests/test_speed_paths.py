@@ -1,0 +1,428 @@
+"""The fast paths compute the same function as the plain layers.
+
+EEGNet and DeepConvNet run fused code on the CPU (``_fused_forward``) and
+predict through a folded copy (``_folded``); the estimators validate plain
+float32 arrays through a shortcut. Each is compared here with the plain
+layers (``model.features`` then ``model.classifier``) and with the course
+networks written as ``nn.Sequential``: outputs, gradients, batch-norm
+running statistics and a few training steps, in training and evaluation
+mode, and the fallbacks where the fast paths do not apply.
+"""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from benchmarks.speed import course_deepconvnet, course_eegnet
+from skeeg import DeepConvNetClassifier, EEGNetClassifier
+from skeeg.base import _FOLDED
+from skeeg.models import DeepConvNet, EEGNet
+from skeeg.models import _layers
+from skeeg.models.eegnet import _SpatialBlock
+
+CONFIGS = {
+    "eegnet": (EEGNet, {}),
+    "eegnet_depthwise_relu": (EEGNet, dict(separable="depthwise", activation="relu")),
+    "eegnet_leaky_odd": (
+        EEGNet,
+        dict(activation="leaky_relu", kernel_length=8, separable_kernel_length=4, pool_length=3),
+    ),
+    "eegnet_max_pool": (EEGNet, {}),  # pooling swapped for max pooling below
+    "deepconvnet": (DeepConvNet, dict(n_filters=(5, 6, 7))),
+    "deepconvnet_bias_relu": (
+        DeepConvNet,
+        dict(n_filters=(5, 6), bias=True, activation="relu", kernel_length=4, pool_length=3),
+    ),
+}
+
+
+def build(name, n_channels=3, n_times=150, n_classes=3, dtype=torch.float64, **kwargs):
+    model_class, defaults = CONFIGS[name]
+    model = model_class(n_channels, n_times, n_classes, **{**defaults, **kwargs})
+    if name == "eegnet_max_pool":
+        model.features.spatial.pool = nn.MaxPool2d((1, 4))
+    with torch.no_grad():  # statistics and affine maps far from the identity
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.normal_(0, 0.5)
+                module.running_mean.normal_(0, 0.5)
+                module.running_var.uniform_(0.5, 2)
+    return model.to(dtype)
+
+
+def plain(model, x):
+    return model.classifier(model.features(x.unsqueeze(1)))
+
+
+def trials(n=6, n_channels=3, n_times=150, dtype=torch.float64, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    # Electrode offsets: batch norm's statistics must not lose them.
+    offsets = 3 * torch.randn(1, n_channels, 1, generator=generator, dtype=dtype)
+    return torch.randn(n, n_channels, n_times, generator=generator, dtype=dtype) + offsets
+
+
+def run(model, x, forward, grad_out):
+    x = x.clone().requires_grad_()
+    out = forward(model, x)
+    out.backward(grad_out)
+    grads = {name: p.grad for name, p in model.named_parameters()}
+    return out.detach(), x.grad, grads, copy.deepcopy(model.state_dict())
+
+
+def assert_same(a, b, rtol, scale=None):
+    """Close relative to the largest magnitude (of ``scale`` when given)."""
+    scale = (b if scale is None else scale).abs().max().clamp_min(1e-12)
+    assert (a - b).abs().max() <= rtol * scale, ((a - b).abs().max() / scale).item()
+
+
+def compare_paths(model, x, rtol):
+    fused, reference = copy.deepcopy(model), copy.deepcopy(model)
+    grad_out = torch.randn(len(x), model.n_outputs, dtype=x.dtype)
+    out_a, x_grad_a, grads_a, state_a = run(fused, x, lambda m, v: m(v), grad_out)
+    out_b, x_grad_b, grads_b, state_b = run(reference, x, plain, grad_out)
+    assert_same(out_a, out_b, rtol)
+    assert_same(x_grad_a, x_grad_b, rtol)
+    largest = torch.stack([g.abs().max() for g in grads_b.values()]).max()
+    for name, grad in grads_a.items():  # gradients that vanish in theory are rounding noise
+        assert_same(grad, grads_b[name], rtol, scale=largest), name
+    for key, value in state_a.items():
+        assert torch.allclose(value.double(), state_b[key].double(), rtol=rtol, atol=rtol), key
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_forward_matches_plain_layers(name, training):
+    torch.manual_seed(0)
+    model = build(name, dropout=0.0).train(training)
+    compare_paths(model, trials(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["eegnet", "deepconvnet"])
+def test_fused_forward_float32(name):
+    torch.manual_seed(0)
+    model = build(name, dtype=torch.float32, dropout=0.0).train()
+    compare_paths(model, trials(32, dtype=torch.float32), rtol=2e-4)
+
+
+def test_momentum_none_and_mixed_modes():
+    torch.manual_seed(0)
+    model = build("eegnet", dropout=0.0).train()
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = None  # cumulative averages
+    compare_paths(model, trials(), rtol=1e-10)
+    model.features.temporal.batch_norm.eval()  # the fused block needs both in one mode
+    compare_paths(model, trials(), rtol=1e-10)
+
+
+def recorded_masks(monkeypatch):
+    """Record the dropout masks the fused code draws."""
+    masks = []
+    draw = _layers.dropout_mask
+
+    def recording(shape, p, value, like, channels_last=False):
+        mask = draw(shape, p, value, like, channels_last)
+        masks.append((mask, p, value))
+        return mask
+
+    monkeypatch.setattr(_layers, "dropout_mask", recording)
+    return masks
+
+
+class Replay(nn.Module):
+    """Dropout that applies masks recorded from the fused code, in order."""
+
+    def __init__(self, masks):
+        super().__init__()
+        self.masks = masks
+
+    def forward(self, x):
+        mask, p, value = self.masks.pop(0)
+        return x * (mask / value).unsqueeze(2)  # keep / (1 - p), as nn.Dropout
+
+
+@pytest.mark.parametrize("name", ["eegnet", "deepconvnet"])
+def test_dropout_masks_are_applied_as_nn_dropout(name, monkeypatch):
+    torch.manual_seed(0)
+    model = build(name).train()
+    masks = recorded_masks(monkeypatch)
+    x = trials()
+    grad_out = torch.randn(len(x), model.n_outputs, dtype=x.dtype)
+    out_a, x_grad_a, grads_a, state_a = run(copy.deepcopy(model), x, lambda m, v: m(v), grad_out)
+    for module in model.modules():
+        for child_name, child in module.named_children():
+            if isinstance(child, nn.Dropout):
+                setattr(module, child_name, Replay(masks))
+    out_b, x_grad_b, grads_b, state_b = run(model, x, plain, grad_out)
+    assert not masks
+    assert_same(out_a, out_b, 1e-10)
+    assert_same(x_grad_a, x_grad_b, 1e-10)
+
+
+@pytest.mark.parametrize("p, value", [(0.25, 0.25), (0.5, 1.0), (0.3, 1.0)])
+def test_dropout_mask_values_and_rate(p, value):
+    torch.manual_seed(0)
+    mask = _layers.dropout_mask((40, 50, 60), p, value, torch.empty(0))
+    kept = mask != 0
+    assert torch.equal(mask[kept], torch.full_like(mask[kept], value / (1 - p)))
+    rate = 1 - kept.double().mean().item()
+    assert abs(rate - p) < 4 * (p * (1 - p) / mask.numel()) ** 0.5
+    torch.manual_seed(0)
+    assert torch.equal(mask, _layers.dropout_mask((40, 50, 60), p, value, torch.empty(0)))
+
+
+def test_spatial_block_gradcheck():
+    torch.manual_seed(0)
+    n, maps, channels, length, depth = 3, 2, 3, 11, 2
+    double = dict(dtype=torch.float64, requires_grad=True)
+    t = (torch.randn(n, maps, channels, length, dtype=torch.float64) * 2 + 1).requires_grad_()
+    inputs = (
+        t,
+        (torch.rand(maps, dtype=torch.float64) + 0.5).requires_grad_(),
+        torch.randn(maps, **double),
+        torch.randn(maps, depth, channels, **double),
+        (torch.rand(maps, depth, dtype=torch.float64) + 0.5).requires_grad_(),
+        torch.randn(maps, depth, **double),
+    )
+    for activation, pool in [(nn.ELU(), nn.AvgPool2d((1, 3))), (nn.ReLU(), nn.MaxPool2d((1, 2)))]:
+        window = _layers.pool_window(pool)
+        mask = (torch.rand(n, maps * depth, length // window) > 0.3).double() * 1.5
+
+        def block(*args):
+            return _SpatialBlock.apply(*args, 1e-5, 1e-3, activation, pool, mask, False)[0]
+
+        assert torch.autograd.gradcheck(block, inputs)
+
+
+def test_one_channel_conv_gradcheck():
+    x = torch.randn(3, 1, 2, 20, dtype=torch.float64, requires_grad=True)
+    for kernel, padding in [(5, (0, 2)), (6, (0, 3)), (4, (0, 0))]:
+        weight = torch.randn(4, 1, 1, kernel, dtype=torch.float64, requires_grad=True)
+        def conv(x, weight, padding=padding):
+            return _layers._OneChannelConv.apply(x, weight, padding)
+
+        assert torch.autograd.gradcheck(conv, (x, weight))
+
+
+def copy_reference_weights(reference, model):
+    """Load a course ``nn.Sequential``'s weights into skeeg's module, in order."""
+    tensors = list(reference.state_dict().values())
+    state = model.state_dict()
+    assert len(tensors) == len(state)
+    model.load_state_dict({key: value.view_as(state[key]) for key, value in zip(state, tensors)})
+
+
+@pytest.mark.parametrize(
+    "name, reference_class, model_class",
+    [("eegnet", course_eegnet, EEGNet), ("deepconvnet", course_deepconvnet, DeepConvNet)],
+)
+def test_same_function_as_the_course_network(name, reference_class, model_class, monkeypatch):
+    """Identical weights: same outputs, gradients and loss curve as the course network."""
+    torch.manual_seed(0)
+    reference = reference_class(n_times=300)
+    model = model_class(2, 300, 2)
+    copy_reference_weights(reference, model)
+    masks = recorded_masks(monkeypatch)
+    for index, layer in enumerate(reference):
+        if isinstance(layer, nn.Dropout):
+            reference[index] = Replay(masks)
+    generator = torch.Generator().manual_seed(1)
+    X = torch.randn(64, 2, 300, generator=generator)
+    y = torch.randint(0, 2, (64,), generator=generator)
+    optimizers = [torch.optim.Adam(m.parameters(), lr=1e-3) for m in (model, reference)]
+    criterion = nn.CrossEntropyLoss()
+    forwards = (model, lambda v: reference(v.unsqueeze(1)))
+    curves = ([], [])
+    for step in range(6):
+        batch = slice(16 * (step % 4), 16 * (step % 4) + 16)
+        grads = []
+        for module, optimizer, forward, curve in zip((model, reference), optimizers, forwards,
+                                                     curves):
+            optimizer.zero_grad()
+            loss = criterion(forward(X[batch]), y[batch])
+            loss.backward()
+            curve.append(loss.item())
+            grads.append(torch.cat([p.grad.flatten() for p in module.parameters()]))
+            optimizer.step()
+        assert not masks
+        if step == 0:  # identical weights: the same gradients to float32 precision
+            assert_same(grads[0], grads[1], 1e-5)
+    # Later gradients may differ discretely: once the weights differ by rounding, two
+    # near-equal values of a max-pooling window can swap, as between thread counts.
+    np.testing.assert_allclose(curves[0], curves[1], rtol=1e-4)
+    # EEGNet's temporal batch norm has an exactly zero gradient (each spatial map is
+    # normalised again by the next batch norm), so Adam turns its rounding noise into
+    # steps of about lr, different in any two implementations; the next batch norm's
+    # running statistics follow them. The function does not depend on them.
+    redundant = ("features.temporal.batch_norm.weight", "features.temporal.batch_norm.bias",
+                 "features.spatial.batch_norm.running_mean",
+                 "features.spatial.batch_norm.running_var")
+    for key, a, b in zip(model.state_dict(), model.state_dict().values(),
+                         reference.state_dict().values()):
+        if key not in redundant:
+            assert torch.allclose(a.flatten(), b.flatten().to(a.dtype), rtol=1e-3, atol=3e-3), key
+    with torch.no_grad():
+        assert_same(model(X), reference(X.unsqueeze(1)), 2e-3)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_folded_matches_eval_mode(name):
+    torch.manual_seed(0)
+    model = build(name, n_times=151).eval()
+    x = trials(n_times=151)
+    with torch.no_grad():
+        assert_same(model._folded()(x), plain(model, x), 1e-10)
+
+
+def test_one_value_per_channel_raises_in_training():
+    model = DeepConvNet(2, 5, 2, n_filters=(4,), pool_length=1).train()
+    x = torch.randn(1, 2, 5)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel") as fused:
+        model(x)
+    with pytest.raises(ValueError) as reference:
+        plain(model, x)
+    assert str(fused.value) == str(reference.value)
+
+
+def test_fallbacks_run_the_plain_layers():
+    torch.manual_seed(0)
+    model = build("eegnet", dropout=0.0).train()
+    x = trials()
+    assert _layers.fusable(model, x)
+    assert not _layers.fusable(model, x.to(torch.float16))
+    seen = []
+    handle = model.features.spatial.activation.register_forward_hook(
+        lambda module, inputs, output: seen.append(output.shape)
+    )
+    assert not _layers.fusable(model, x)
+    model(x)
+    assert seen  # the hook ran: the plain layers did the work
+    handle.remove()
+    model.features.spatial.activation = nn.Tanh()  # not reproduced by the fused code
+    assert not _layers.fusable(model, x)
+    compare_paths(model, x, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------
+# The estimators' prediction path
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3, 128)).astype(np.float32)
+    y = rng.integers(0, 2, 60)
+    clf = EEGNetClassifier(max_epochs=2, validation_fraction=0, early_stopping=False,
+                           random_state=0).fit(X, y)
+    return clf, X
+
+
+def plain_proba(clf, X):
+    module = clf.net_.module_.eval()
+    with torch.no_grad():
+        logits = plain(module, torch.as_tensor(X, dtype=torch.float32)).double()
+    return torch.softmax(logits, 1).numpy()
+
+
+def test_predictions_match_the_plain_layers(fitted):
+    clf, X = fitted
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(1), 1)
+    np.testing.assert_allclose(proba, plain_proba(clf, X), atol=1e-5)
+    np.testing.assert_allclose(clf.predict_proba(X[:1]), proba[:1], atol=1e-6)
+
+
+def test_folded_copy_follows_weight_changes(fitted):
+    clf, X = fitted
+    clf = copy.deepcopy(clf)
+    module = clf.net_.module_
+    before = clf.predict_proba(X)
+    with torch.no_grad():
+        module.classifier.weight.mul_(3)  # in place
+    np.testing.assert_allclose(clf.predict_proba(X), plain_proba(clf, X), atol=1e-5)
+    running_var = module.features.separable.batch_norm.running_var
+    running_var.data = torch.full_like(running_var, 4.0)  # data moved, version unchanged
+    np.testing.assert_allclose(clf.predict_proba(X), plain_proba(clf, X), atol=1e-5)
+    module.classifier = nn.Linear(module.classifier.in_features, 2)  # replaced layer
+    np.testing.assert_allclose(clf.predict_proba(X), plain_proba(clf, X), atol=1e-5)
+    assert not np.allclose(clf.predict_proba(X), before)
+
+
+def test_threads_are_restored(fitted):
+    clf, X = fitted
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        clf.predict_proba(X[:1])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_pickle_leaves_out_the_folded_copy(fitted):
+    clf, X = fitted
+    clf = copy.deepcopy(clf)
+    size = len(pickle.dumps(clf))
+    proba = clf.predict_proba(X)
+    assert clf.net_.module_ in _FOLDED
+    assert len(pickle.dumps(clf)) == size
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(X), proba, atol=1e-7)
+
+
+def test_hooks_turn_folding_off(fitted):
+    clf, X = fitted
+    clf = copy.deepcopy(clf)
+    calls = []
+    clf.net_.module_.classifier.register_forward_hook(lambda *args: calls.append(1))
+    clf.predict_proba(X)
+    assert calls
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.full((2, 3, 128), np.nan, dtype=np.float32), "NaN"),
+        (np.full((2, 3, 128), np.inf, dtype=np.float32), "infinity"),
+        (np.zeros((2, 3, 100), dtype=np.float32), "fitted on 3 channels x 128"),
+        (np.zeros((2, 128), dtype=np.float32), "is read as one channel"),
+        (np.zeros((0, 3, 128), dtype=np.float32), "0 sample"),
+    ],
+)
+def test_validation_messages_unchanged(fitted, X, match):
+    clf, _ = fitted
+    with pytest.raises(ValueError, match=match):
+        clf.predict_proba(X)
+
+
+def test_validation_shortcut_gives_the_same_input(fitted):
+    clf, X = fitted
+    assert clf._plain_trials(X) is not None
+    assert clf._plain_trials(X.astype(np.float64)) is None
+    assert clf._plain_trials(np.asfortranarray(X)) is None
+    np.testing.assert_array_equal(
+        clf.predict_proba(X), clf.predict_proba(X.astype(np.float64).tolist())
+    )
+
+
+def test_deepconvnet_estimator_predicts_like_its_layers():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 2, 200)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    clf = DeepConvNetClassifier(n_filters=(6, 8), max_epochs=2, validation_fraction=0,
+                                early_stopping=False, random_state=0).fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(X), plain_proba(clf, X), atol=1e-5)
+
+
+def test_higher_order_gradients_raise_rather_than_mislead():
+    model = build("eegnet").train()
+    x = trials().requires_grad_()
+    (grad,) = torch.autograd.grad(model(x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|double backward"):
+        grad.sum().backward()
+    (grad,) = torch.autograd.grad(plain(model, x).sum(), x, create_graph=True)
+    grad.sum().backward()  # the plain layers support it
