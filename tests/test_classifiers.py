@@ -1,6 +1,5 @@
 """The scikit-learn contract of skeeg's network classifiers, beyond the generic checks."""
 
-import io
 import pickle
 
 import joblib
