@@ -187,6 +187,8 @@ def test_activations_quick(tmp_path, capsys):
     assert list(summary["model"]) == ["EEGNet-full", "DeepConvNet"]
     assert list(summary["activation"]) == ["ELU", "ELU"]
     assert "optimistic: selected on test (%)" in summary.columns
+    assert (summary["selected on validation"] == "yes").sum() == 1
+    assert "selected on validation:" in out
     stem = tmp_path / "activations_synthetic-tiny_quick"
     for suffix in ("summary.csv", "summary.md", "runs.csv", "histories.csv",
                    "learning_curves.png", "confusion_EEGNet-full_ELU.png"):
@@ -259,3 +261,20 @@ def test_grid_search_on_dask_matches_local():
     np.testing.assert_array_equal(local.cv_results_["mean_test_score"],
                                   remote.cv_results_["mean_test_score"])
     assert local.best_params_ == remote.best_params_
+
+
+def test_selection_uses_validation_only():
+    from benchmarks.activations import select_on_validation
+
+    runs = pd.DataFrame({
+        "model": ["A", "A", "B", "B", "C", "C"],
+        "activation": ["ELU"] * 6,
+        # B has the best test figure, but A and C share the best validation
+        # accuracy; C wins the tie on validation loss.
+        "valid_acc": [0.9, 0.8, 0.7, 0.7, 0.85, 0.85],
+        "valid_loss": [0.30, 0.40, 0.20, 0.20, 0.30, 0.30],
+        "honest_acc": [0.5, 0.5, 0.99, 0.99, 0.6, 0.6],
+    })
+    assert select_on_validation(runs) == ("C", "ELU")
+    runs.loc[runs["model"] == "C", "valid_loss"] = 0.36
+    assert select_on_validation(runs) == ("A", "ELU")
