@@ -3,7 +3,13 @@
 Methods (``--methods``, all by default):
 
 * ``skeeg-EEGNet``: skeeg's ``EEGNetClassifier(separable="depthwise")``, ELU:
-  the paper's EEGNet with F1=16, D=2, F2=32, kernel 51.
+  the paper's EEGNet with F1=16, D=2, F2=32, kernel 51, at skeeg's defaults
+  (PyTorch's initialisation, no max-norm, block-2 kernel 15).
+* ``skeeg-EEGNet-paper``: the same with the rest of the paper's recipe
+  (Lawhern et al. 2018): Glorot-uniform initialisation, max-norm 1 on the
+  spatial filters and 0.25 on the classifier, block-2 kernel 16. This is the
+  configuration closest to braindecode's (which has the first two, not the
+  classifier's limit).
 * ``braindecode-EEGNet``: ``braindecode.models.EEGNetv4`` (braindecode 0.8.1)
   in the SAME configuration (F1=16, D=2, F2=32, kernel_length=51; its block-2
   kernel is fixed at 16 and it keeps braindecode's max-norm limit on the
@@ -53,12 +59,22 @@ from .activations import FINAL, HONEST, OPTIMISTIC, _stopped, evaluate_run
 
 MODULE = "benchmarks.peers"
 
-NETWORKS = ("skeeg-EEGNet", "braindecode-EEGNet", "braindecode-Shallow")
+#: skeeg's networks in the comparison, as ``EEGNetClassifier`` arguments.
+SKEEG_NETWORKS = {
+    "skeeg-EEGNet": {"separable": "depthwise", "activation": "elu"},
+    "skeeg-EEGNet-paper": {"separable": "depthwise", "activation": "elu",
+                           "separable_kernel_length": 16, "max_norm": True,
+                           "init": "xavier_uniform"},
+}
+NETWORKS = (*SKEEG_NETWORKS, "braindecode-EEGNet", "braindecode-Shallow")
 CLASSICAL = ("pyriemann-TS", "mne-CSP")
 METHODS = NETWORKS + CLASSICAL
 DESCRIPTIONS = {
     "skeeg-EEGNet": "skeeg EEGNetClassifier(separable='depthwise'), ELU; F1=16, D=2, F2=32, "
     "kernel 51, block-2 kernel 15",
+    "skeeg-EEGNet-paper": "skeeg EEGNetClassifier(separable='depthwise', "
+    "separable_kernel_length=16, max_norm=True, init='xavier_uniform'), ELU; F1=16, D=2, "
+    "F2=32, kernel 51",
     "braindecode-EEGNet": "braindecode 0.8.1 EEGNetv4(F1=16, D=2, F2=32, kernel_length=51), "
     "ELU; block-2 kernel 16, max-norm 1 on spatial filters; EEGClassifier",
     "braindecode-Shallow": "braindecode 0.8.1 ShallowFBCSPNet (defaults, "
@@ -130,9 +146,9 @@ def run_network(task):
     method, split, seed = task["method"], task["split"], task["seed"]
     classes = np.unique(split.y_train)
     start = time.perf_counter()
-    if method == "skeeg-EEGNet":
+    if method in SKEEG_NETWORKS:
         scorer = HeldOutScoring(split.X_test, split.y_test, classes=classes)
-        clf = EEGNetClassifier(separable="depthwise", activation="elu",
+        clf = EEGNetClassifier(**SKEEG_NETWORKS[method],
                                max_epochs=task["max_epochs"], early_stopping=False,
                                random_state=seed, device=task["device"],
                                callbacks=[scorer, _common.EpochTick()])

@@ -21,6 +21,11 @@ cluster instead: scikit-learn's fits are then sent to the Dask workers
 through ``joblib.parallel_config(backend="dask")``. A user who outgrows one
 machine changes that one flag; the workers need skeeg installed.
 
+``--grid PARAM=V1,V2,...`` (repeatable) sweeps any other argument of the
+classifier the same way, for example the architecture for short trials
+(``--grid kernel_length=25,51``); given alone, it replaces the study's
+factors.
+
 ``--quick``: 1 seed, 20 epochs, 2 inner folds, the batch-size and
 learning-rate sweeps only.
 
@@ -28,6 +33,7 @@ Examples
 --------
 python -m benchmarks.sweeps --dataset SelfRegulationSCP1 --quick
 python -m benchmarks.sweeps --dataset FingerMovements --factors lr,optimizer --n-jobs 2
+python -m benchmarks.sweeps --dataset FingerMovements --grid kernel_length=25,51 --grid dropout=0.25,0.5 --factorial
 python -m benchmarks.sweeps --dataset SelfRegulationSCP1 --dask-workers 4
 python -m benchmarks.sweeps --dataset SelfRegulationSCP1 --scheduler tcp://10.0.0.5:8786
 """
@@ -129,6 +135,39 @@ def dask_backend(n_workers=None, scheduler=None, processes=True, torch_threads=N
             cluster.close()
 
 
+def parse_grid(texts, estimator):
+    """``["kernel_length=25,51", ...]`` -> ``{"kernel_length": [25, 51], ...}``.
+
+    Values are read as int, float, ``True``/``False``/``None`` or, failing
+    those, kept as strings. Every name must be a parameter of ``estimator``.
+    """
+    grids = {}
+    valid = estimator.get_params(deep=False)
+    for text in texts:
+        name, sep, values = text.partition("=")
+        name = name.strip()
+        items = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not items:
+            raise SystemExit(f"--grid expects PARAM=V1,V2,..., got {text!r}")
+        if name not in valid:
+            raise SystemExit(f"--grid: {type(estimator).__name__} has no parameter {name!r}; "
+                             f"choose among {sorted(valid)}")
+        grids[name] = [_parse_value(v) for v in items]
+    return grids
+
+
+def _parse_value(text):
+    special = {"true": True, "false": False, "none": None}
+    if text.lower() in special:
+        return special[text.lower()]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def _value_text(value):
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -149,18 +188,27 @@ def main(argv=None):
                         "sweeps")
     parser.add_argument("--cv", type=int, default=None,
                         help="inner stratified folds (default 3; quick 2)")
+    parser.add_argument("--grid", action="append", default=[], metavar="PARAM=V1,V2,...",
+                        help="sweep another classifier argument (repeatable); alone, it "
+                        "replaces the study's factors")
     cluster = parser.add_mutually_exclusive_group()
     cluster.add_argument("--dask-workers", type=int, default=None,
                          help="run the fits on a local Dask cluster of N worker processes")
     cluster.add_argument("--scheduler", default=None,
                          help="run the fits on the Dask cluster at this address")
     args = _common.finish_args(parser.parse_args(argv))
-    factors = tuple(QUICK["factors"] if args.quick else GRIDS) if args.factors is None else tuple(
-        f.strip() for f in args.factors.split(",") if f.strip())
+    custom = parse_grid(args.grid, make_estimator(args.model, args.activation, 0, 1, "cpu"))
+    if args.factors is not None:
+        factors = tuple(f.strip() for f in args.factors.split(",") if f.strip())
+    elif custom:
+        factors = ()
+    else:
+        factors = tuple(QUICK["factors"] if args.quick else GRIDS)
     unknown = [f for f in factors if f not in GRIDS]
-    if unknown or not factors:
+    if unknown or not (factors or custom):
         raise SystemExit(f"unknown factor(s) {unknown}; choose among {list(GRIDS)}")
-    grids = {**GRIDS, **(QUICK["grids"] if args.quick else {})}
+    factors += tuple(f for f in custom if f not in factors)
+    grids = {**GRIDS, **(QUICK["grids"] if args.quick else {}), **custom}
     max_epochs = args.max_epochs or (QUICK["max_epochs"] if args.quick else 300)
     n_folds = args.cv or (QUICK["cv"] if args.quick else 3)
     searches = ([{f: list(grids[f]) for f in factors}] if args.factorial

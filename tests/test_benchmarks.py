@@ -219,6 +219,7 @@ def test_peers_quick(tmp_path):
     # Like with like: the two EEGNets have (nearly) the same size.
     params = dict(zip(summary["method"], summary["params"]))
     assert abs(params["skeeg-EEGNet"] - params["braindecode-EEGNet"]) < 100
+    assert params["skeeg-EEGNet-paper"] == params["braindecode-EEGNet"]
 
 
 def test_unknown_choice_exits(tmp_path):
@@ -278,3 +279,15 @@ def test_selection_uses_validation_only():
     assert select_on_validation(runs) == ("C", "ELU")
     runs.loc[runs["model"] == "C", "valid_loss"] = 0.36
     assert select_on_validation(runs) == ("A", "ELU")
+
+
+def test_sweeps_any_parameter(tmp_path):
+    from benchmarks import sweeps
+
+    results, cv_results = sweeps.main(_argv(tmp_path, "--grid", "dropout=0.25,0.5",
+                                            "--grid", "max_norm=false,true", "--factorial"))
+    assert list(results["factor"]) == ["dropout x max_norm"]
+    assert len(cv_results) == 4
+    assert set(cv_results["max_norm"]) == {"True", "False"}
+    with pytest.raises(SystemExit, match="no parameter 'kernel'"):
+        sweeps.main(_argv(tmp_path, "--grid", "kernel=3,5"))
