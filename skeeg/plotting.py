@@ -233,7 +233,7 @@ def plot_confusion_matrix(
 
     A thin layer over scikit-learn's
     :class:`~sklearn.metrics.ConfusionMatrixDisplay` that adds a title with
-    the accuracy and the number of trials, and saving.
+    the accuracy and the number of predictions, and saving.
 
     Parameters
     ----------
@@ -250,7 +250,8 @@ def plot_confusion_matrix(
         Normalise counts over the true labels (rows), the predictions
         (columns) or everything; None shows counts.
     title : str, default=None
-        Title; the accuracy and trial count are appended on a second line.
+        Title; the accuracy and the number of predictions are appended on a
+        second line.
     ax : matplotlib.axes.Axes, default=None
         Axes to draw on; a new figure is made when None.
     cmap : str, default="Blues"
@@ -295,7 +296,8 @@ def plot_confusion_matrix(
         values_format=None if normalize is None else ".2f",
     )
     accuracy = float(np.mean(y_true == y_pred)) if len(y_true) else float("nan")
-    summary = f"accuracy {accuracy:.1%} on {len(y_true)} trials"
+    # "predictions", not "trials": pooled runs predict each trial more than once.
+    summary = f"accuracy {accuracy:.1%} on {len(y_true)} predictions"
     if title:
         lines = [textwrap.fill(line, 48) for line in str(title).splitlines()]
         summary = "\n".join([*lines, summary])

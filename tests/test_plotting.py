@@ -79,7 +79,7 @@ def test_confusion_matrix(tmp_path):
                                 path=path)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "Predicted label" and ax.get_ylabel() == "True label"
-    assert "EEGNet ELU" in ax.get_title() and "accuracy 60.0% on 5 trials" in ax.get_title()
+    assert "EEGNet ELU" in ax.get_title() and "accuracy 60.0% on 5 predictions" in ax.get_title()
     texts = sorted(t.get_text() for t in ax.texts)
     assert texts == ["1", "1", "1", "2"]
     assert path.is_file()
