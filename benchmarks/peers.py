@@ -8,8 +8,8 @@ Methods (``--methods``, all by default):
 * ``skeeg-EEGNet-paper``: the same with the rest of the paper's recipe
   (Lawhern et al. 2018): Glorot-uniform initialisation, max-norm 1 on the
   spatial filters and 0.25 on the classifier, block-2 kernel 16. This is the
-  configuration closest to braindecode's (which has the first two, not the
-  classifier's limit).
+  configuration closest to braindecode's, which has all of it but the
+  classifier's limit (and batch-norm momentum 0.01).
 * ``braindecode-EEGNet``: ``braindecode.models.EEGNetv4`` (braindecode 0.8.1)
   in the SAME configuration (F1=16, D=2, F2=32, kernel_length=51; its block-2
   kernel is fixed at 16 and it keeps braindecode's max-norm limit on the
