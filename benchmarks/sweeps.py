@@ -229,7 +229,8 @@ def main(argv=None):
     jobs = [(split, seed, grid) for split in data.splits for seed in args.seeds
             for grid in searches]
     n_fits = sum(int(np.prod([len(v) for v in g.values()])) * n_folds + 1 for _, _, g in jobs)
-    print(f"{len(jobs)} grid search(es), {n_fits} fits of up to {max_epochs} epochs "
+    longest = max([max_epochs, *(e for g in searches for e in g.get("max_epochs", ()))])
+    print(f"{len(jobs)} grid search(es), {n_fits} fits of up to {longest} epochs "
           f"({args.model} {args.activation}), inner {n_folds}-fold CV, on {where}.", flush=True)
 
     from tqdm.auto import tqdm
