@@ -458,12 +458,13 @@ def temporal_conv(x, conv):
     return _OneChannelConv.apply(x, conv.weight, conv.padding)
 
 
-def _activate(activation, y):
+def _activate(activation, y, inplace=False):
+    """``activation`` applied to ``y``; in place when ``y`` is a temporary."""
     if isinstance(activation, nn.ELU):
-        return nn.functional.elu(y, activation.alpha)
+        return nn.functional.elu(y, activation.alpha, inplace=inplace)
     if isinstance(activation, nn.LeakyReLU):
-        return nn.functional.leaky_relu(y, activation.negative_slope)
-    return y.relu()
+        return nn.functional.leaky_relu(y, activation.negative_slope, inplace=inplace)
+    return nn.functional.relu(y, inplace=inplace)
 
 
 def _activation_backward(activation, grad, result):
@@ -664,15 +665,6 @@ def norm_act_pool(x, block, channels_last=False):
     return ActPool.apply(y, block.activation, block.pool, mask, channels_last).unsqueeze(2)
 
 
-def _activate_(activation, h):
-    """``activation`` applied in place to the temporary ``h``."""
-    if isinstance(activation, nn.ELU):
-        return nn.functional.elu_(h, activation.alpha)
-    if isinstance(activation, nn.LeakyReLU):
-        return nn.functional.leaky_relu_(h, activation.negative_slope)
-    return h.relu_()
-
-
 class FoldedConvNet:
     """A convolutional model's evaluation-mode function, folded for fast prediction.
 
@@ -719,8 +711,8 @@ class FoldedConvNet:
         for weight, bias, padding, activation, kind, window in self.stages:
             h = nn.functional.conv2d(h, weight, bias, padding=padding)
             if kind == "max":
-                h = _activate_(activation, _max_pool(h, window, positions=False)[0])
+                h = _activate(activation, _max_pool(h, window, positions=False)[0], inplace=True)
             else:
-                h = _activate_(activation, h)
+                h = _activate(activation, h, inplace=True)
                 h = h if window is None else _avg_pool_sum(h, window)
         return nn.functional.linear(h.flatten(1), self.weight, self.bias)
