@@ -25,6 +25,9 @@ Parts (``--parts``, default all):
 * ``sweep``: a ``GridSearchCV`` of 20 small fits (5 and 20 epochs) with
   ``n_jobs=2``, split into training steps, the rest of ``fit``, scoring, and
   time outside the fits (process start, imports, data transfer, waiting).
+* ``gpu`` (only where CUDA is available; in the default list only then):
+  trials per second of whole ``fit`` calls on the GPU at batch 64 and 256,
+  against the reference loop with its data on the GPU.
 
 On 2 shared cores, 2 torch threads can run several times slower than 1
 when other processes are busy (threads wait for each other at every
@@ -55,7 +58,7 @@ from skeeg.models import DeepConvNet, EEGNet
 N_TRIALS, N_CHANNELS, N_TIMES, BATCH_SIZE, LR = 1080, 2, 750, 64, 1e-3
 CLASSIFIERS = {"EEGNet": EEGNetClassifier, "DeepConvNet": DeepConvNetClassifier}
 MODULES = {"EEGNet": EEGNet, "DeepConvNet": DeepConvNet}
-PARTS = ("train", "predict", "memory", "sweep")
+PARTS = ("train", "predict", "memory", "sweep", "gpu")
 SWEEP_SHARES = (
     "training steps",
     "rest of fit (validation, building, skorch, epochs)",
@@ -114,16 +117,16 @@ class Trials(nn.Module):
         return self.module(x.unsqueeze(1))
 
 
-def plain_fit(module, X, y, epochs, seed):
-    """The reference loop: tensors, shuffled manual batches, Adam."""
+def plain_fit(module, X, y, epochs, seed, batch_size=BATCH_SIZE):
+    """The reference loop: tensors, shuffled manual batches, Adam (all on X's device)."""
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam(module.parameters(), lr=LR)
     criterion = nn.CrossEntropyLoss()
     module.train()
     for _ in range(epochs):
-        order = torch.randperm(len(X))
-        for start in range(0, len(X), BATCH_SIZE):
-            index = order[start : start + BATCH_SIZE]
+        order = torch.randperm(len(X), device=X.device)
+        for start in range(0, len(X), batch_size):
+            index = order[start : start + batch_size]
             optimizer.zero_grad()
             criterion(module(X[index]), y[index]).backward()
             optimizer.step()
@@ -169,6 +172,51 @@ def time_training(name, epochs, repeats):
             run(repeat)
             times[key].append((time.perf_counter() - start) / epochs)
     return {key: statistics.median(values) for key, values in times.items()}
+
+
+def time_gpu_training(name, epochs, repeats, batch_size, device="cuda"):
+    """Trials per second on a GPU: the reference loop against skeeg's classifier.
+
+    The reference holds the data on the GPU and steps eagerly. skeeg runs
+    its whole ``fit`` (building the network, copying the data, capturing
+    the graph included): with a CUDA graph, eagerly, and with a graph in
+    bfloat16. Runs are interleaved; each ends with a synchronisation.
+    """
+    X, y = synthetic()
+    Xt, yt = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
+    classifier = CLASSIFIERS[name]
+    replayed = {}
+
+    def reference(seed):
+        plain_fit(Trials(REFERENCES[name]()).to(device), Xt, yt, epochs, seed, batch_size)
+
+    def skeeg(key, **settings):
+        def run(seed):
+            clf = classifier(max_epochs=epochs, batch_size=batch_size, lr=LR,
+                             validation_fraction=0, early_stopping=False, random_state=seed,
+                             device=device, **settings).fit(X, y)
+            replayed[key] = clf.cuda_graph_
+        return run
+
+    variants = {
+        "reference loop (eager, data on GPU)": reference,
+        "skeeg, CUDA graph": skeeg("skeeg, CUDA graph", cuda_graph=True),
+        "skeeg, eager": skeeg("skeeg, eager", cuda_graph=False),
+        "skeeg, CUDA graph, bfloat16": skeeg("skeeg, CUDA graph, bfloat16",
+                                              cuda_graph=True, precision="bfloat16"),
+    }
+    for run in variants.values():  # warm up: cuDNN, cuBLAS and the allocator
+        run(0)
+        torch.cuda.synchronize(device)
+    times = {key: [] for key in variants}
+    for repeat in range(repeats):
+        for key, run in variants.items():
+            start = time.perf_counter()
+            run(repeat)
+            torch.cuda.synchronize(device)
+            times[key].append(time.perf_counter() - start)
+    seconds = {key: statistics.median(values) for key, values in times.items()}
+    return {key: (len(X) * epochs / value, replayed.get(key)) for key, value in seconds.items()}
 
 
 def time_prediction(name, calls, repeats):
@@ -342,14 +390,18 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
                         help="torch threads (default: torch's default, %(default)s here)")
-    parser.add_argument("--parts", default=",".join(PARTS),
-                        help=f"comma list among {', '.join(PARTS)} (default all)")
+    default_parts = [part for part in PARTS if part != "gpu" or torch.cuda.is_available()]
+    parser.add_argument("--parts", default=",".join(default_parts),
+                        help=f"comma list among {', '.join(PARTS)} (default: "
+                             f"{', '.join(default_parts)})")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="results folder")
     args = parser.parse_args(argv)
     parts = [part for part in args.parts.split(",") if part]
     unknown = set(parts) - set(PARTS)
     if unknown:
         parser.error(f"unknown parts {sorted(unknown)}; choose among {PARTS}")
+    if "gpu" in parts and not torch.cuda.is_available():
+        parser.error("the gpu part needs a CUDA device, and torch sees none")
     torch.set_num_threads(args.threads)
     epochs, repeats = (2, 3) if args.quick else (3, 5)
     report = Report(args.out, "speed_quick" if args.quick else "speed", "benchmarks.speed",
@@ -399,6 +451,21 @@ def main(argv=None):
         report.table(pd.DataFrame(rows), "sweep", "GridSearchCV sweep, n_jobs=2", notes + [
             "EEGNetClassifier on 1080 x 2 x 750 trials (540 per training fold), 10 candidates "
             "x 2 folds = 20 fits, validation_fraction=0"])
+    if "gpu" in parts:
+        rows = []
+        gpu_epochs, gpu_repeats = (5, 3) if args.quick else (20, 5)
+        for name in CLASSIFIERS:
+            for batch_size in (64, 256):
+                results = time_gpu_training(name, gpu_epochs, gpu_repeats, batch_size)
+                base = results["reference loop (eager, data on GPU)"][0]
+                for key, (rate, replayed) in results.items():
+                    rows.append({"network": name, "batch": batch_size, "variant": key,
+                                 "trials / s": rate, "speed-up vs reference": rate / base,
+                                 "graph replayed": replayed})
+        report.table(pd.DataFrame(rows), "gpu", "Training throughput (GPU)", notes + [
+            f"{torch.cuda.get_device_name()}; medians of {gpu_repeats} interleaved runs of "
+            f"{gpu_epochs} epochs after a warm-up run, 1080 x 2 x 750 trials, Adam lr 1e-3; "
+            "a skeeg run is a whole fit (network, data copy, graph capture)"])
     report.done()
 
 

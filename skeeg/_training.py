@@ -82,7 +82,7 @@ class BatchIterator:
     Parameters
     ----------
     dataset : skorch.dataset.Dataset
-        Holds ``X`` (float32 array) and ``y`` (int64 array or None).
+        Holds ``X`` (float32 array or tensor) and ``y`` (int64 array or None).
     batch_size : int
         Trials per batch.
     shuffle : bool
@@ -92,7 +92,9 @@ class BatchIterator:
 
     def __init__(self, dataset, batch_size, shuffle=False):
         self.X = as_tensor(dataset.X)
-        self.y = None if dataset.y is None else as_tensor(dataset.y)
+        # Labels and the batch order live where the trials do (on a GPU
+        # when the estimator put them there), so batches need no copies.
+        self.y = None if dataset.y is None else as_tensor(dataset.y).to(self.X.device)
         self.batch_size = batch_size
         self.shuffle = shuffle
 
@@ -107,7 +109,7 @@ class BatchIterator:
         return len(self._bounds())
 
     def __iter__(self):
-        order = torch.randperm(len(self.X)) if self.shuffle else None
+        order = torch.randperm(len(self.X), device=self.X.device) if self.shuffle else None
         for start, stop in self._bounds():
             if order is None:
                 Xb = self.X[start:stop]

@@ -6,6 +6,7 @@ the rest: input validation, label encoding, seeding, the validation split,
 building and fitting a skorch ``NeuralNetClassifier`` and batched prediction.
 """
 
+import contextlib
 import copy
 import numbers
 import weakref
@@ -20,7 +21,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
@@ -34,6 +34,7 @@ from ._training import (
     resolve_device,
     resolve_optimizer,
 )
+from ._net import PRECISIONS, SkeegNet, capture_kwargs
 from .callbacks import MaxNormConstraint
 from .models import initialize_weights
 from .models._layers import eager_cpu, fusable_layers
@@ -83,7 +84,20 @@ TRAINING_PARAMS_DOC = """\
         ``"kaiming_normal"`` or ``"kaiming_uniform"`` (biases set to zero).
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"`` (or ``"cuda:1"``...) or ``"auto"`` (a GPU when
-        there is one).
+        there is one). On a GPU the trials are copied to it once per fit.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of the forward passes, in training and prediction.
+        ``"bfloat16"`` runs them under ``torch.autocast`` (mixed precision:
+        weights, gradients and optimiser state stay float32). Fast on GPUs
+        with bfloat16 units, slow on most CPUs.
+    cuda_graph : bool, default=True
+        On a CUDA device, record the training step of full batches (forward,
+        loss, backward and optimiser step) in a CUDA graph after a few eager
+        steps and replay it for every later batch: these small networks
+        spend most of an eager step launching kernels. It needs an optimiser
+        that can be captured (all of the above but ``"adagrad"``) and no
+        ``on_grad_computed`` callback; otherwise, and on the CPU, steps run
+        eagerly. ``cuda_graph_`` says whether it was used.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, the batch order and the
         validation split. An int makes ``fit`` repeatable: on the CPU the
@@ -142,6 +156,8 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         class_weight,
         init,
         device,
+        precision,
+        cuda_graph,
         random_state,
         verbose,
         callbacks,
@@ -157,6 +173,8 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.init = init
         self.device = device
+        self.precision = precision
+        self.cuda_graph = cuda_graph
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -200,6 +218,12 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 "early_stopping=True watches the validation loss, so it needs "
                 "validation_fraction > 0 (for example 0.2), or set early_stopping=False."
             )
+        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {sorted(PRECISIONS)}; got {self.precision!r}."
+            )
+        if not isinstance(self.cuda_graph, (bool, np.bool_)):
+            raise ValueError(f"cuda_graph must be True or False; got {self.cuda_graph!r}.")
         if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
             raise TypeError(
                 f"callbacks must be a list of skorch callbacks or None; got {self.callbacks!r}."
@@ -366,11 +390,20 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         X_train, y_train, valid = self._split_validation(X, y, seed)
-        cuda_devices = [torch.device(device)] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=cuda_devices):
+        on_gpu = device.startswith("cuda")
+        capture = capture_kwargs(optimizer) if self.cuda_graph and on_gpu else None
+        if capture is not None:
+            optimizer_kwargs = {**optimizer_kwargs, **capture}
+        if on_gpu:
+            # Held on the device for the whole fit: batches are then slices
+            # of it, with no copy from the host per batch.
+            X_train = torch.as_tensor(X_train, device=device)
+            if valid is not None:
+                valid = Dataset(torch.as_tensor(valid.X, device=device), valid.y)
+        with torch.random.fork_rng(devices=[torch.device(device)] if on_gpu else []):
             torch.manual_seed(seed)
             module = self._build_module(len(self.classes_))
-            net = NeuralNetClassifier(
+            net = SkeegNet(
                 module=module,
                 criterion=self._build_criterion(y, module.n_outputs),
                 optimizer=optimizer,
@@ -385,6 +418,8 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 predict_nonlinearity=logits_to_proba,
                 classes=np.arange(len(self.classes_)),
                 device=device,
+                precision=self.precision,
+                cuda_graph=capture is not None,
                 verbose=int(self.verbose >= 1),
                 **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
                 optimizer__weight_decay=self.weight_decay,
@@ -392,6 +427,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             net.fit(X_train, y_train)
         self.net_ = net
         self.device_ = device
+        self.cuda_graph_ = net.graph_replays_ > 0
         self.history_ = self._history_frame(net.history)
         return self
 
@@ -415,13 +451,20 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         """Logits for validated float32 trials, computed in bounded batches.
 
         Through the module's folded copy where it has one (``_folded_forward``),
-        on one thread for a few trials.
+        on one thread for a few trials, and in the precision the network was
+        trained in.
         """
         module = self.net_.module_
-        forward, device = _folded_forward(module)
+        dtype = PRECISIONS[self.net_.precision]
+        forward, device = _folded_forward(module) if dtype is None else (None, None)
         if forward is None:
             module.eval()
             forward = module
+            device = next(module.parameters()).device
+        if dtype is None:
+            precision = contextlib.nullcontext()
+        else:
+            precision = torch.autocast(device.type, dtype=dtype, cache_enabled=False)
         out = np.empty((len(X), module.n_outputs), dtype=np.float32)
         step = PREDICT_BATCH_SIZE if device.type == "cpu" else GPU_PREDICT_BATCH_SIZE
         threads = torch.get_num_threads()
@@ -429,7 +472,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         if single:
             torch.set_num_threads(1)
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), precision:
                 for start in range(0, len(X), step):
                     batch = as_tensor(X[start : start + step]).to(device)
                     out[start : start + len(batch)] = forward(batch).float().cpu().numpy()

@@ -73,6 +73,9 @@ class EEGNetClassifier(BaseEEGClassifier):
         The trained skorch net; ``net_.module_`` is the torch module.
     device_ : str
         The device the network was trained on.
+    cuda_graph_ : bool
+        Whether training steps were replayed from a CUDA graph (see
+        ``cuda_graph``).
 
     See Also
     --------
@@ -138,6 +141,8 @@ class EEGNetClassifier(BaseEEGClassifier):
         class_weight=None,
         init="default",
         device="cpu",
+        precision="float32",
+        cuda_graph=True,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -165,6 +170,8 @@ class EEGNetClassifier(BaseEEGClassifier):
             class_weight=class_weight,
             init=init,
             device=device,
+            precision=precision,
+            cuda_graph=cuda_graph,
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
@@ -214,6 +221,9 @@ class DeepConvNetClassifier(BaseEEGClassifier):
         The trained skorch net.
     device_ : str
         The device the network was trained on.
+    cuda_graph_ : bool
+        Whether training steps were replayed from a CUDA graph (see
+        ``cuda_graph``).
 
     References
     ----------
@@ -254,6 +264,8 @@ class DeepConvNetClassifier(BaseEEGClassifier):
         class_weight=None,
         init="default",
         device="cpu",
+        precision="float32",
+        cuda_graph=True,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -277,6 +289,8 @@ class DeepConvNetClassifier(BaseEEGClassifier):
             class_weight=class_weight,
             init=init,
             device=device,
+            precision=precision,
+            cuda_graph=cuda_graph,
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
@@ -300,6 +314,9 @@ _DEAP_ATTRIBUTES_DOC = """\
         The trained skorch net.
     device_ : str
         The device the network was trained on.
+    cuda_graph_ : bool
+        Whether training steps were replayed from a CUDA graph (see
+        ``cuda_graph``).
 """
 
 _DNN_DEFAULTS = dict(
@@ -382,6 +399,8 @@ class DNNClassifier(BaseEEGClassifier):
         class_weight=None,
         init="xavier_normal",
         device="cpu",
+        precision="float32",
+        cuda_graph=True,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -402,6 +421,8 @@ class DNNClassifier(BaseEEGClassifier):
             class_weight=class_weight,
             init=init,
             device=device,
+            precision=precision,
+            cuda_graph=cuda_graph,
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
@@ -504,6 +525,8 @@ class CNNClassifier(BaseEEGClassifier):
         class_weight=None,
         init="xavier_normal",
         device="cpu",
+        precision="float32",
+        cuda_graph=True,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -529,6 +552,8 @@ class CNNClassifier(BaseEEGClassifier):
             class_weight=class_weight,
             init=init,
             device=device,
+            precision=precision,
+            cuda_graph=cuda_graph,
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,

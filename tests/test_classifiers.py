@@ -297,6 +297,9 @@ def test_predict_rejects_bad_trials(fitted, motor, bad, match):
     ({"lr": -1.0}, "lr must be a positive number"),
     ({"max_epochs": 0}, "max_epochs must be a positive integer"),
     ({"init": "orthogonal"}, "xavier_normal"),
+    ({"precision": "float16"}, r"precision must be one of \['bfloat16', 'float32'\]"),
+    ({"precision": ["bfloat16"]}, "precision must be one of"),
+    ({"cuda_graph": "yes"}, "cuda_graph must be True or False"),
     ({"device": "cuda:7"} if not torch.cuda.is_available() else {"device": "tpu"}, "device"),
 ])
 def test_fit_rejects_bad_parameters(motor, params, match):
