@@ -177,7 +177,8 @@ def time_training(name, epochs, repeats):
 def time_gpu_training(name, epochs, repeats, batch_size, device="cuda"):
     """Trials per second on a GPU: the reference loop against skeeg's classifier.
 
-    The reference holds the data on the GPU and steps eagerly. skeeg runs
+    The reference holds the data on the GPU and steps eagerly, in the
+    default layout and in the channels-last layout skeeg uses. skeeg runs
     its whole ``fit`` (building the network, copying the data, capturing
     the graph included): with a CUDA graph, eagerly, and with a graph in
     bfloat16. Runs are interleaved; each ends with a synchronisation.
@@ -187,8 +188,9 @@ def time_gpu_training(name, epochs, repeats, batch_size, device="cuda"):
     classifier = CLASSIFIERS[name]
     replayed = {}
 
-    def reference(seed):
-        plain_fit(Trials(REFERENCES[name]()).to(device), Xt, yt, epochs, seed, batch_size)
+    def reference(seed, memory_format=torch.contiguous_format):
+        module = Trials(REFERENCES[name]()).to(device, memory_format=memory_format)
+        plain_fit(module, Xt, yt, epochs, seed, batch_size)
 
     def skeeg(key, **settings):
         def run(seed):
@@ -200,6 +202,7 @@ def time_gpu_training(name, epochs, repeats, batch_size, device="cuda"):
 
     variants = {
         "reference loop (eager, data on GPU)": reference,
+        "reference loop, channels-last": lambda seed: reference(seed, torch.channels_last),
         "skeeg, CUDA graph": skeeg("skeeg, CUDA graph", cuda_graph=True),
         "skeeg, eager": skeeg("skeeg, eager", cuda_graph=False),
         "skeeg, CUDA graph, bfloat16": skeeg("skeeg, CUDA graph, bfloat16",

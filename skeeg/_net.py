@@ -132,7 +132,7 @@ class SkeegNet(NeuralNetClassifier):
     def train_step(self, batch, **fit_params):
         X, y = batch
         if not getattr(self, "capture_", False) or fit_params or len(X) != self.batch_size:
-            return super().train_step(batch, **fit_params)
+            return self._eager_step(batch, **fit_params)
         self._set_training(True)
         if self.captured_step_ is None and self.warmup_steps_ < WARMUP_STEPS:
             self.warmup_steps_ += 1
@@ -140,13 +140,23 @@ class SkeegNet(NeuralNetClassifier):
             stream = torch.cuda.Stream(self.device)
             stream.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(stream):
-                step = super().train_step(batch)
+                step = self._eager_step(batch)
             torch.cuda.current_stream(self.device).wait_stream(stream)
             return step
         if self.captured_step_ is None:
             self.captured_step_ = CapturedStep(self, X, y)  # records, does not run
         self.graph_replays_ += 1
         return self.captured_step_(X, y)
+
+    def _eager_step(self, batch, **fit_params):
+        """skorch's step, with outputs detached from the autograd graph.
+
+        Callbacks keep the outputs until the epoch ends (accuracy is scored
+        from them); attached, they would keep every batch's graph alive too.
+        """
+        step = super().train_step(batch, **fit_params)
+        return {key: value.detach() if torch.is_tensor(value) else value
+                for key, value in step.items()}
 
     # ------------------------------------------------------------------
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):

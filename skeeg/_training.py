@@ -47,7 +47,13 @@ def resolve_device(device):
         raise TypeError(
             f"device must be 'cpu', 'cuda', 'auto' or a torch.device; got {device!r}."
         )
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise ValueError(
+            f"device={device!r} is not a device torch knows; use 'cpu', 'cuda', 'cuda:N' "
+            "or 'auto'."
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={str(device)!r} was requested but no CUDA device is available; "

@@ -391,7 +391,9 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         X_train, y_train, valid = self._split_validation(X, y, seed)
         on_gpu = device.startswith("cuda")
-        capture = capture_kwargs(optimizer) if self.cuda_graph and on_gpu else None
+        # On a GPU the optimiser is built capturable whenever it can be, so
+        # that graphed and eager training run the same arithmetic.
+        capture = capture_kwargs(optimizer) if on_gpu else None
         if capture is not None:
             optimizer_kwargs = {**optimizer_kwargs, **capture}
         if on_gpu:
@@ -403,6 +405,11 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[torch.device(device)] if on_gpu else []):
             torch.manual_seed(seed)
             module = self._build_module(len(self.classes_))
+            if on_gpu:
+                # cuDNN picks an FFT algorithm for EEGNet's (1, 15) float32
+                # convolution in the default layout (3.5 ms a step on an H100);
+                # in channels-last it runs an implicit GEMM in 0.05 ms.
+                module = module.to(memory_format=torch.channels_last)
             net = SkeegNet(
                 module=module,
                 criterion=self._build_criterion(y, module.n_outputs),
@@ -419,7 +426,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 classes=np.arange(len(self.classes_)),
                 device=device,
                 precision=self.precision,
-                cuda_graph=capture is not None,
+                cuda_graph=self.cuda_graph and capture is not None,
                 verbose=int(self.verbose >= 1),
                 **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
                 optimizer__weight_decay=self.weight_decay,

@@ -300,7 +300,8 @@ def test_predict_rejects_bad_trials(fitted, motor, bad, match):
     ({"precision": "float16"}, r"precision must be one of \['bfloat16', 'float32'\]"),
     ({"precision": ["bfloat16"]}, "precision must be one of"),
     ({"cuda_graph": "yes"}, "cuda_graph must be True or False"),
-    ({"device": "cuda:7"} if not torch.cuda.is_available() else {"device": "tpu"}, "device"),
+    ({"device": "tpu"}, "device='tpu' is not a device torch knows"),
+    ({"device": "cuda:7"} if not torch.cuda.is_available() else {"device": "cpu:x"}, "device"),
 ])
 def test_fit_rejects_bad_parameters(motor, params, match):
     X, y = motor
