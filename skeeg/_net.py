@@ -17,10 +17,12 @@ from skorch.callbacks import Callback
 # Compute dtypes of the forward passes; None means no autocast.
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
-# Eager steps of the graphed batch shape before the capture: they create the
+# Eager steps of a batch shape before its capture: they create the
 # optimiser's state and let cuDNN and cuBLAS set up their workspaces, which
 # must happen outside a capture.
 WARMUP_STEPS = 3
+# Batch shapes captured per fit: the full batches and the epoch's last one.
+MAX_GRAPHS = 2
 
 
 def capture_kwargs(optimizer_class):
@@ -59,17 +61,20 @@ class CapturedStep:
         net.optimizer_.zero_grad(set_to_none=True)
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.y_pred = net.infer(self.X)
-            self.loss = net.get_loss(self.y_pred, self.y, X=self.X, training=True)
-            self.loss.backward()
+            y_pred = net.infer(self.X)
+            loss = net.get_loss(y_pred, self.y, X=self.X, training=True)
+            loss.backward()
             net.optimizer_.step()
+        # Detached, so that the recorded autograd graph is freed: kept alive,
+        # eager steps would reuse its gradient nodes from the capture's stream.
+        self.y_pred, self.loss = y_pred.detach(), loss.detach()
 
     def __call__(self, X, y):
         self.X.copy_(X)
         self.y.copy_(y)
         self.graph.replay()
         # The outputs are overwritten by the next replay; callbacks keep them.
-        return {"loss": self.loss.detach().clone(), "y_pred": self.y_pred.detach().clone()}
+        return {"loss": self.loss.clone(), "y_pred": self.y_pred.clone()}
 
 
 class SkeegNet(NeuralNetClassifier):
@@ -84,11 +89,12 @@ class SkeegNet(NeuralNetClassifier):
         them under ``torch.autocast`` while the weights, gradients and
         optimiser state stay float32.
     cuda_graph : bool, default=False
-        On a CUDA device, capture the training step of full batches
-        (``batch_size`` trials) in a CUDA graph after ``WARMUP_STEPS`` eager
-        steps, and replay it. The optimiser must have been built capturable
-        (see :func:`capture_kwargs`); other batches, fit parameters or
-        ``on_grad_computed`` callbacks run the eager step.
+        On a CUDA device, capture the training step in a CUDA graph per batch
+        size (the full batches and the epoch's last, smaller one: at most
+        ``MAX_GRAPHS``), each after ``WARMUP_STEPS`` eager steps of that
+        size, and replay it. The optimiser must have been built capturable
+        (see :func:`capture_kwargs`); fit parameters or ``on_grad_computed``
+        callbacks run the eager step.
 
     Attributes
     ----------
@@ -116,7 +122,7 @@ class SkeegNet(NeuralNetClassifier):
     # CUDA graph
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
-        self.captured_step_, self.warmup_steps_, self.graph_replays_ = None, 0, 0
+        self.captured_steps_, self.warmup_steps_, self.graph_replays_ = {}, {}, 0
         self.capture_ = (
             self.cuda_graph
             and torch.device(self.device).type == "cuda"
@@ -125,17 +131,23 @@ class SkeegNet(NeuralNetClassifier):
 
     def on_train_end(self, net, **kwargs):
         # A graph holds memory and cannot be pickled; it is rebuilt by the next fit.
-        self.captured_step_ = None
+        self.captured_steps_ = {}
         self.optimizer_.zero_grad(set_to_none=True)
         super().on_train_end(net, **kwargs)
 
     def train_step(self, batch, **fit_params):
         X, y = batch
-        if not getattr(self, "capture_", False) or fit_params or len(X) != self.batch_size:
+        size = len(X)
+        captured = getattr(self, "captured_steps_", {})
+        if (
+            not getattr(self, "capture_", False)
+            or fit_params
+            or (size not in captured and len(captured) == MAX_GRAPHS)
+        ):
             return self._eager_step(batch, **fit_params)
         self._set_training(True)
-        if self.captured_step_ is None and self.warmup_steps_ < WARMUP_STEPS:
-            self.warmup_steps_ += 1
+        if size not in captured and self.warmup_steps_.get(size, 0) < WARMUP_STEPS:
+            self.warmup_steps_[size] = self.warmup_steps_.get(size, 0) + 1
             # On a side stream, as the capture will be.
             stream = torch.cuda.Stream(self.device)
             stream.wait_stream(torch.cuda.current_stream(self.device))
@@ -143,10 +155,10 @@ class SkeegNet(NeuralNetClassifier):
                 step = self._eager_step(batch)
             torch.cuda.current_stream(self.device).wait_stream(stream)
             return step
-        if self.captured_step_ is None:
-            self.captured_step_ = CapturedStep(self, X, y)  # records, does not run
+        if size not in captured:
+            captured[size] = CapturedStep(self, X, y)  # records, does not run
         self.graph_replays_ += 1
-        return self.captured_step_(X, y)
+        return captured[size](X, y)
 
     def _eager_step(self, batch, **fit_params):
         """skorch's step, with outputs detached from the autograd graph.

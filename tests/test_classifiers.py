@@ -103,7 +103,9 @@ def test_float64_and_list_input_match_float32(motor):
     clf = small(EEGNetClassifier).fit(X, y)
     proba = clf.predict_proba(X)
     np.testing.assert_array_equal(clf.predict_proba(X.astype(np.float64)), proba)
-    np.testing.assert_array_equal(clf.predict_proba(X[:5].tolist()), proba[:5])
+    # Compared at equal batch sizes: few trials are predicted on one thread,
+    # and the order of float sums follows the thread count.
+    np.testing.assert_array_equal(clf.predict_proba(X[:5].tolist()), clf.predict_proba(X[:5]))
     refit = small(EEGNetClassifier).fit(X.astype(np.float64), y)
     np.testing.assert_array_equal(refit.predict_proba(X), proba)
 

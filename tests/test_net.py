@@ -137,7 +137,10 @@ def test_graph_replay_computes_the_eager_steps(motor, optimizer):
                                     allow_tf32=False):
         graph, eager = fit_pair(X, y, max_epochs=6, dropout=0.0, optimizer=optimizer)
     assert graph.cuda_graph_ is True and eager.cuda_graph_ is False
-    assert graph.net_.graph_replays_ == 6 * 7 - WARMUP_STEPS  # 7 full batches of 16 an epoch
+    # An epoch is 7 batches of 16 and one of 8; each size is captured after
+    # WARMUP_STEPS eager steps of its own.
+    assert graph.net_.graph_replays_ == 6 * 8 - 2 * WARMUP_STEPS
+    assert sorted(graph.net_.warmup_steps_.items()) == [(8, WARMUP_STEPS), (16, WARMUP_STEPS)]
     np.testing.assert_allclose(graph.history_.train_loss, eager.history_.train_loss, rtol=1e-5)
     np.testing.assert_allclose(graph.predict_proba(X), eager.predict_proba(X), atol=1e-5)
     graph_state = graph.net_.module_.state_dict()
@@ -181,7 +184,7 @@ def test_graph_with_validation_early_stopping_and_max_norm(motor):
         norms = module.get_submodule(name).weight.flatten(1).norm(dim=1)
         assert (norms <= limit * (1 + 1e-5)).all(), name
     # Nothing of the graph is kept: the fitted model pickles and loads.
-    assert clf.net_.captured_step_ is None
+    assert clf.net_.captured_steps_ == {}
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), atol=1e-6)
 
@@ -196,11 +199,20 @@ def test_deepconvnet_graph_and_bfloat16(motor):
         graph, eager = fit_pair(X, y, DeepConvNetClassifier, dropout=0.0, **params)
     assert graph.cuda_graph_
     np.testing.assert_allclose(graph.history_.train_loss, eager.history_.train_loss, rtol=1e-5)
+    # bfloat16 autocast computes the same function to bfloat16 precision.
+    module = graph.net_.module_.eval()
+    trials = torch.as_tensor(X, device="cuda")
+    with torch.inference_mode():
+        full = module(trials).float()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            half = module(trials).float()
+    error = ((half - full).norm() / full.norm()).item()
+    assert 1e-5 < error < 5e-2
     bf16 = DeepConvNetClassifier(device="cuda", precision="bfloat16", random_state=0,
-                                 **params).fit(X, y)
-    # bfloat16 learns (chance is 0.5); its accuracy on real data is measured
+                                 **{**params, "max_epochs": 30}).fit(X, y)
+    # It also learns (chance is 0.5); its accuracy on real data is measured
     # against float32 in BENCHMARKS.md.
-    assert bf16.cuda_graph_ and bf16.score(X, y) > 0.75
+    assert bf16.cuda_graph_ and bf16.score(X, y) > 0.7
 
 
 @needs_cuda
