@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, EpochScoring, ProgressBar
+from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
@@ -35,7 +35,7 @@ from ._training import (
     resolve_optimizer,
 )
 from ._net import PRECISIONS, SkeegNet, capture_kwargs
-from .callbacks import MaxNormConstraint
+from .callbacks import MaxNormConstraint, TrainingAccuracy
 from .models import initialize_weights
 from .models._layers import eager_cpu, fusable_layers
 
@@ -344,12 +344,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         return X[train], y[train], Dataset(X[valid], y[valid])
 
     def _build_callbacks(self):
-        callbacks = [
-            (
-                "train_acc",
-                EpochScoring("accuracy", on_train=True, name="train_acc", lower_is_better=False),
-            )
-        ]
+        callbacks = [("train_acc", TrainingAccuracy())]
         if getattr(self, "max_norm", False):
             callbacks.append(("max_norm", MaxNormConstraint()))
         if self.early_stopping:
@@ -400,8 +395,9 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             # Held on the device for the whole fit: batches are then slices
             # of it, with no copy from the host per batch.
             X_train = torch.as_tensor(X_train, device=device)
+            y_train = torch.as_tensor(y_train, device=device)
             if valid is not None:
-                valid = Dataset(torch.as_tensor(valid.X, device=device), valid.y)
+                valid = Dataset(*(torch.as_tensor(a, device=device) for a in (valid.X, valid.y)))
         with torch.random.fork_rng(devices=[torch.device(device)] if on_gpu else []):
             torch.manual_seed(seed)
             module = self._build_module(len(self.classes_))
@@ -428,6 +424,8 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 precision=self.precision,
                 cuda_graph=self.cuda_graph and capture is not None,
                 verbose=int(self.verbose >= 1),
+                # Silent fits skip skorch's epoch table, which it builds even unprinted.
+                **({} if self.verbose else {"callbacks__print_log": None}),
                 **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
                 optimizer__weight_decay=self.weight_decay,
             )

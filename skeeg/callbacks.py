@@ -19,6 +19,40 @@ class MaxNormConstraint(Callback):
             net.module_.apply_max_norm()
 
 
+class TrainingAccuracy(Callback):
+    """Accuracy of the predictions made on the training batches, as ``train_acc``.
+
+    The number skorch's ``EpochScoring("accuracy", on_train=True)`` gives,
+    counted as the batches pass, where their predictions were computed:
+    nothing is gathered or moved to the CPU but one count per epoch. The
+    predictions are the training-mode ones (dropout on), as in skorch.
+
+    Parameters
+    ----------
+    name : str, default="train_acc"
+        Key of the accuracy in the history.
+    """
+
+    def __init__(self, name="train_acc"):
+        self.name = name
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.correct_, self.count_ = 0, 0
+
+    def on_batch_end(self, net, batch, y_pred=None, training=False, **kwargs):
+        if not training:
+            return
+        y = batch[1]
+        # One logit is the positive class's: class 1 where it is above 0.
+        predicted = (y_pred[:, 0] > 0).long() if y_pred.shape[1] == 1 else y_pred.argmax(1)
+        self.correct_ = self.correct_ + (predicted == y.to(predicted.device)).sum()
+        self.count_ += len(y)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.count_:
+            net.history.record(self.name, float(self.correct_) / self.count_)
+
+
 class HeldOutScoring(Callback):
     """Accuracy on a held-out set after every epoch, recorded in the history.
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from skorch.callbacks import Callback, EpochScoring
 
-from skeeg import DeepConvNetClassifier, EEGNetClassifier
+from skeeg import DeepConvNetClassifier, DNNClassifier, EEGNetClassifier
 from skeeg._net import WARMUP_STEPS, acts_on_gradients, capture_kwargs
 from skeeg._training import BatchIterator
 from skeeg.datasets import make_motor_imagery
@@ -227,3 +227,26 @@ def test_trials_stay_on_the_gpu_during_fit(motor):
     EEGNetClassifier(max_epochs=1, device="cuda", callbacks=[("where", Where())],
                      **{**SMALL_EEGNET, "validation_fraction": 0.25}).fit(X, y)
     assert seen and set(seen) == {("cuda", "cuda")}
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: EEGNetClassifier(**{**SMALL_EEGNET, **kw}),  # two logits
+    lambda **kw: EEGNetClassifier(**{**SMALL_EEGNET, "optimizer": "sgd", "lr": 1e-3, **kw}),
+    lambda **kw: DNNClassifier(hidden_sizes=(16,), lr=0.01, batch_size=16,  # one logit
+                               validation_fraction=0, early_stopping=False, random_state=0, **kw),
+])
+def test_training_accuracy_equals_skorchs_epoch_scoring(motor, make):
+    X, y = motor
+    reference = EpochScoring("accuracy", on_train=True, name="skorch_train_acc")
+    clf = make(max_epochs=5, callbacks=[("reference", reference)]).fit(X, y)
+    np.testing.assert_allclose(clf.history_.train_acc, clf.history_.skorch_train_acc)
+    assert clf.history_.train_acc.between(0, 1).all()
+    assert clf.history_.train_acc.nunique() > 1
+
+
+def test_silent_fit_builds_no_epoch_table(motor):
+    X, y = motor
+    names = dict(EEGNetClassifier(max_epochs=1, **SMALL_EEGNET).fit(X, y).net_.callbacks_)
+    assert "print_log" not in names and "train_acc" in names
+    names = dict(EEGNetClassifier(max_epochs=1, verbose=1, **SMALL_EEGNET).fit(X, y).net_.callbacks_)
+    assert "print_log" in names
