@@ -102,7 +102,8 @@ TRAINING_PARAMS_DOC = """\
         Seeds weight initialisation, dropout, the batch order and the
         validation split. An int makes ``fit`` repeatable: on the CPU the
         same data gives identical predictions run after run (with the same
-        number of torch threads: the order of float sums depends on it).
+        number of torch threads: the order of float sums depends on it); on
+        a GPU, up to the rounding of cuDNN's non-deterministic kernels.
     verbose : int, default=0
         0 is silent, 1 prints a table of the epochs, 2 adds a progress bar.
     callbacks : list of skorch callbacks or None, default=None
