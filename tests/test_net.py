@@ -12,7 +12,7 @@ import pytest
 import torch
 from skorch.callbacks import Callback, EpochScoring
 
-from skeeg import DeepConvNetClassifier, DNNClassifier, EEGNetClassifier
+from skeeg import CNNClassifier, DeepConvNetClassifier, DNNClassifier, EEGNetClassifier
 from skeeg._net import WARMUP_STEPS, acts_on_gradients, capture_kwargs
 from skeeg._training import BatchIterator
 from skeeg.datasets import make_motor_imagery
@@ -250,3 +250,25 @@ def test_silent_fit_builds_no_epoch_table(motor):
     assert "print_log" not in names and "train_acc" in names
     names = dict(EEGNetClassifier(max_epochs=1, verbose=1, **SMALL_EEGNET).fit(X, y).net_.callbacks_)
     assert "print_log" in names
+
+
+@needs_cuda
+@pytest.mark.parametrize("make", [
+    lambda **kw: DNNClassifier(hidden_sizes=(32, 16), input_dropout=0.0, dropout=0.0, **kw),
+    lambda **kw: CNNClassifier(conv_filters=(4, 4), hidden_size=16, input_dropout=0.0,
+                               conv_dropout=0.0, dropout=0.0, hidden_dropout=0.0, **kw),
+])
+def test_deap_networks_graph_with_class_weights(motor, make):
+    # One logit and a weighted binary cross-entropy, on unbalanced classes.
+    X, y = motor
+    keep = np.flatnonzero(y == 1)[:20].tolist() + np.flatnonzero(y == 0).tolist()
+    X, y = X[keep], y[keep]
+    params = dict(max_epochs=6, lr=0.01, batch_size=16, validation_fraction=0,
+                  early_stopping=False, random_state=0, device="cuda", class_weight="balanced")
+    with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True,
+                                    allow_tf32=False):
+        graph = make(cuda_graph=True, **params).fit(X, y)
+        eager = make(cuda_graph=False, **params).fit(X, y)
+    assert graph.net_.module_.n_outputs == 1 and graph.cuda_graph_
+    np.testing.assert_allclose(graph.history_.train_loss, eager.history_.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(graph.predict_proba(X), eager.predict_proba(X), atol=1e-5)
