@@ -136,6 +136,7 @@ class SkeegNet(NeuralNetClassifier):
         super().on_train_end(net, **kwargs)
 
     def train_step(self, batch, **fit_params):
+        """One optimiser step: eager, a warm-up before a capture, or a graph replay."""
         X, y = batch
         size = len(X)
         captured = getattr(self, "captured_steps_", {})
