@@ -88,16 +88,19 @@ TRAINING_PARAMS_DOC = """\
     precision : {"float32", "bfloat16"}, default="float32"
         Arithmetic of the forward passes, in training and prediction.
         ``"bfloat16"`` runs them under ``torch.autocast`` (mixed precision:
-        weights, gradients and optimiser state stay float32). Fast on GPUs
-        with bfloat16 units, slow on most CPUs.
+        weights, gradients and optimiser state stay float32). These networks
+        are small, so it gains little speed even on GPUs with bfloat16 units
+        (on an H100 it was slower than float32 for EEGNet and slightly faster
+        for DeepConvNet); on most CPUs it is slow.
     cuda_graph : bool, default=True
-        On a CUDA device, record the training step of full batches (forward,
-        loss, backward and optimiser step) in a CUDA graph after a few eager
-        steps and replay it for every later batch: these small networks
-        spend most of an eager step launching kernels. It needs an optimiser
-        that can be captured (all of the above but ``"adagrad"``) and no
-        ``on_grad_computed`` callback; otherwise, and on the CPU, steps run
-        eagerly. ``cuda_graph_`` says whether it was used.
+        On a CUDA device, record the training step (forward, loss, backward
+        and optimiser step) in a CUDA graph, one per batch size, after a few
+        eager steps of that size, and replay it for every later batch: these
+        small networks spend most of an eager step launching kernels. It
+        needs an optimiser that can be captured (all of the above but
+        ``"adagrad"``) and no ``on_grad_computed`` callback; otherwise, and
+        on the CPU, steps run eagerly. ``cuda_graph_`` says whether it was
+        used.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, the batch order and the
         validation split. An int makes ``fit`` repeatable: on the CPU the
