@@ -10,9 +10,10 @@ skorch's.
 
 import inspect
 
+import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 # Compute dtypes of the forward passes; None means no autocast.
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
@@ -102,10 +103,32 @@ class SkeegNet(NeuralNetClassifier):
         Training steps replayed from the graph in the last ``fit``.
     """
 
+    # skorch pickles these through ``torch.save`` and maps their tensors to the
+    # CPU when loaded where there is no GPU. Beyond skorch's own (``module_``,
+    # ``criterion_``, ``optimizer_``): the constructor's module and criterion,
+    # which are the same objects as the fitted ones, and the callbacks, which
+    # may hold tensors of their own.
+    cuda_dependent_attributes_ = ["module", "criterion", "callbacks"]
+
     def __init__(self, *args, precision="float32", cuda_graph=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.precision = precision
         self.cuda_graph = cuda_graph
+
+    def release_training_state(self):
+        """Drop what only training needed, so that a fitted net holds no trials.
+
+        The validation split (``train_split`` holds its indices), early
+        stopping's copy of the best weights (already restored) and any
+        callback's data (callbacks with a ``release`` method) go.
+        """
+        self.train_split = None
+        for _, callback in self.callbacks_:
+            if isinstance(callback, EarlyStopping):
+                callback.best_model_weights_ = None
+            release = getattr(callback, "release", None)
+            if callable(release):
+                release()
 
     # ------------------------------------------------------------------
     # Mixed precision
@@ -196,3 +219,25 @@ class SkeegNet(NeuralNetClassifier):
             for record, value in zip(records, torch.stack(losses).tolist()):
                 record[prefix + "_loss"] = value
         self.history.record(prefix + "_batch_count", len(records))
+        self._check_finite(prefix, [record[prefix + "_loss"] for record in records], training)
+
+    def _check_finite(self, prefix, losses, training):
+        """Stop a diverging fit with a clear error, as scikit-learn's MLP does.
+
+        A non-finite loss or weight never recovers: every later epoch, early
+        stopping's choice of the best one and every prediction would be NaN.
+        """
+        losses = np.asarray(losses, dtype=np.float64)
+        weights_finite = not training or all(
+            bool(torch.isfinite(p).all()) for p in self.module_.parameters()
+        )
+        if np.isfinite(losses).all() and weights_finite:
+            return
+        epoch = len(self.history)
+        what = f"the {prefix} loss is {losses[~np.isfinite(losses)][0]}" if not np.isfinite(
+            losses).all() else "the network's weights are no longer finite"
+        raise ValueError(
+            f"Training diverged at epoch {epoch}: {what}. Try a lower learning rate "
+            f"(lr={self.lr}), another optimizer, or check the scale of X (values far "
+            "from unit size; keep standardize=True)."
+        )

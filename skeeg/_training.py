@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import torch
+from scipy.special import expit, softmax
 from torch import nn
 
 OPTIMIZERS = {
@@ -75,6 +76,120 @@ def as_tensor(array):
         return torch.as_tensor(array)
 
 
+class Standardizer:
+    """The input scaling a classifier learned in ``fit``, applied to every batch.
+
+    ``(X - offset) / scale``: ``offset`` holds one value per channel (its mean
+    over the training trials and samples) and ``scale`` one number for all
+    channels (the standard deviation of the training samples around those
+    offsets), so a change of unit (V, uV, amplifier counts) or a constant
+    offset per electrode leaves the network's input unchanged, while the
+    relative amplitude of the channels and each trial's own mean are kept.
+
+    Parameters
+    ----------
+    offset : ndarray of shape (n_channels,)
+        Subtracted from each channel.
+    scale : float
+        Divides every sample after the offset is removed.
+    """
+
+    def __init__(self, offset, scale):
+        self.offset = np.asarray(offset, dtype=np.float32)
+        self.scale = float(scale)
+        self._tensors = {}
+
+    def __getstate__(self):
+        return {"offset": self.offset, "scale": self.scale}
+
+    def __setstate__(self, state):
+        self.__init__(state["offset"], state["scale"])
+
+    def __call__(self, X):
+        """Scaled copy of a float32 tensor of shape (batch, n_channels, n_times)."""
+        offset = self._tensors.get(X.device)
+        if offset is None:
+            # Cached per device: a batch on a GPU needs no copy from the host.
+            offset = torch.as_tensor(self.offset[:, np.newaxis], device=X.device)
+            self._tensors[X.device] = offset
+        return (X - offset).mul_(np.float32(1.0 / self.scale))
+
+    @classmethod
+    def fit(cls, X, chunk=256):
+        """Learn the offsets and the scale from trials ``(n_trials, n_channels, n_times)``.
+
+        Float64 sums over chunks of trials: memory stays bounded whatever
+        the number of trials, and counts with a large DC offset lose no
+        precision.
+
+        Raises
+        ------
+        ValueError
+            If every trial is the same constant signal (nothing to learn
+            from) or the spread overflows.
+        """
+        n_trials, n_channels, n_times = X.shape
+        offset = X.mean(axis=(0, 2), dtype=np.float64)
+        squares = 0.0
+        for start in range(0, n_trials, chunk):
+            centred = X[start : start + chunk].astype(np.float64) - offset[:, np.newaxis]
+            squares += np.einsum("ijk,ijk->", centred, centred)
+        scale = np.sqrt(squares / X.size)
+        if not np.isfinite(scale) or not np.all(np.isfinite(offset)):
+            raise ValueError(
+                "X is too large to standardise in float64 (its spread overflows); "
+                "check its unit and divide it by a constant."
+            )
+        if scale == 0 or not np.isfinite(1.0 / scale):
+            raise ValueError(
+                f"All {n_trials} training trials are the same constant signal on every "
+                "channel: there is nothing to learn. Check that X holds the EEG samples "
+                "(not a placeholder or a flat, disconnected recording)."
+            )
+        return cls(offset, scale)
+
+
+class TrialSubset(torch.utils.data.Dataset):
+    """Some of the trials of a whole array, for skorch, without copying them.
+
+    Parameters
+    ----------
+    X : ndarray or tensor of shape (n_trials, n_channels, n_times)
+        All the trials (float32).
+    y : ndarray or tensor of shape (n_trials,) or None
+        Their encoded labels.
+    index : ndarray of int or None
+        The trials that belong to this subset; None is all of them.
+    """
+
+    def __init__(self, X, y, index=None):
+        self.X, self.y, self.index = X, y, index
+
+    def __len__(self):
+        return len(self.X) if self.index is None else len(self.index)
+
+    def __getitem__(self, i):
+        j = i if self.index is None else self.index[i]
+        return self.X[j], None if self.y is None else self.y[j]
+
+
+class IndexSplit:
+    """skorch ``train_split``: training and validation trials by index.
+
+    Both parts are views of the trials skorch was given (a
+    :class:`TrialSubset`), so the split costs no copy of the data.
+    """
+
+    def __init__(self, train, valid):
+        self.train, self.valid = train, valid
+
+    def __call__(self, dataset, y=None, **fit_params):
+        return (
+            TrialSubset(dataset.X, dataset.y, self.train),
+            TrialSubset(dataset.X, dataset.y, self.valid),
+        )
+
+
 class BatchIterator:
     """Mini-batches cut from whole arrays, for skorch's ``iterator_train``.
 
@@ -87,25 +202,34 @@ class BatchIterator:
 
     Parameters
     ----------
-    dataset : skorch.dataset.Dataset
-        Holds ``X`` (float32 array or tensor) and ``y`` (int64 array or None).
+    dataset : skorch.dataset.Dataset or TrialSubset
+        Holds ``X`` (float32 array or tensor), ``y`` (int64 array or None)
+        and, for a :class:`TrialSubset`, the ``index`` of its trials.
     batch_size : int
         Trials per batch.
     shuffle : bool
         Draw a new order every epoch, from torch's global generator (which
         the estimator seeds from its ``random_state``).
+    standardize : Standardizer or None
+        Applied to every batch (the classifier's learned input scaling).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False):
+    def __init__(self, dataset, batch_size, shuffle=False, standardize=None):
         self.X = as_tensor(dataset.X)
         # Labels and the batch order live where the trials do (on a GPU
         # when the estimator put them there), so batches need no copies.
         self.y = None if dataset.y is None else as_tensor(dataset.y).to(self.X.device)
+        index = getattr(dataset, "index", None)
+        self.index = None if index is None else torch.as_tensor(index, device=self.X.device)
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.standardize = standardize
+
+    def _n_trials(self):
+        return len(self.X) if self.index is None else len(self.index)
 
     def _bounds(self):
-        n = len(self.X)
+        n = self._n_trials()
         starts = list(range(0, n, self.batch_size))
         if len(starts) > 1 and n - starts[-1] == 1:
             starts.pop()
@@ -115,7 +239,10 @@ class BatchIterator:
         return len(self._bounds())
 
     def __iter__(self):
-        order = torch.randperm(len(self.X), device=self.X.device) if self.shuffle else None
+        n = self._n_trials()
+        order = torch.randperm(n, device=self.X.device) if self.shuffle else None
+        if self.index is not None:
+            order = self.index if order is None else self.index[order]
         for start, stop in self._bounds():
             if order is None:
                 Xb = self.X[start:stop]
@@ -124,6 +251,8 @@ class BatchIterator:
                 index = order[start:stop]
                 Xb = self.X.index_select(0, index)
                 yb = None if self.y is None else self.y.index_select(0, index)
+            if self.standardize is not None:
+                Xb = self.standardize(Xb)
             yield Xb, yb
 
 
@@ -169,11 +298,13 @@ def logits_to_proba(logits):
 
 
 def logits_to_proba_numpy(logits):
-    """Float64 version of :func:`logits_to_proba` for numpy logits."""
+    """Float64 version of :func:`logits_to_proba` for numpy logits.
+
+    scipy's ``expit`` and ``softmax`` stay finite and silent for logits of
+    any size.
+    """
     logits = np.asarray(logits, dtype=np.float64)
     if logits.shape[1] == 1:
-        positive = 1.0 / (1.0 + np.exp(-logits))
+        positive = expit(logits)
         return np.hstack([1.0 - positive, positive])
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return softmax(logits, axis=1)

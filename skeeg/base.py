@@ -21,12 +21,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, ProgressBar
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
+from sklearn.utils.validation import _check_feature_names
+from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 
 from ._training import (
     BatchIterator,
+    IndexSplit,
+    Standardizer,
+    TrialSubset,
     WeightedBCEWithLogits,
     as_tensor,
     logits_to_proba,
@@ -101,6 +103,19 @@ TRAINING_PARAMS_DOC = """\
         ``"adagrad"``) and no ``on_grad_computed`` callback; otherwise, and
         on the CPU, steps run eagerly. ``cuda_graph_`` says whether it was
         used.
+    standardize : bool, default=True
+        Learn in ``fit`` one offset per channel (its mean over all training
+        trials and samples) and one scale (the standard deviation of all
+        training samples around those offsets), stored as
+        ``channel_mean_`` and ``scale_``, and feed the network ``(X -
+        offset) / scale`` in training and prediction. The network then
+        sees the same numbers whatever the unit of ``X`` (volts as MNE
+        gives them, microvolts, amplifier counts with a DC offset): EEG in
+        volts (values near 1e-4) otherwise vanishes in batch
+        normalisation's epsilon and trains to chance. One scale for all
+        channels keeps their relative amplitudes, and each trial keeps its
+        own mean (slow cortical potentials live in it). False feeds ``X``
+        as given.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, the batch order and the
         validation split. An int makes ``fit`` repeatable: on the CPU the
@@ -110,7 +125,11 @@ TRAINING_PARAMS_DOC = """\
     verbose : int, default=0
         0 is silent, 1 prints a table of the epochs, 2 adds a progress bar.
     callbacks : list of skorch callbacks or None, default=None
-        Extra callbacks; each fit works on copies, so the list is unchanged.
+        Extra callbacks (``Callback`` instances or ``(name, Callback)``
+        pairs). Each fit works on copies, so the list is unchanged; a
+        callback that cannot be deep-copied (one holding a file, a lock or
+        a logger) is rebuilt from its parameters, which are then shared
+        with the original.
 """
 
 
@@ -162,6 +181,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         device,
         precision,
         cuda_graph,
+        standardize,
         random_state,
         verbose,
         callbacks,
@@ -179,6 +199,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.precision = precision
         self.cuda_graph = cuda_graph
+        self.standardize = standardize
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -228,28 +249,46 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             )
         if not isinstance(self.cuda_graph, (bool, np.bool_)):
             raise ValueError(f"cuda_graph must be True or False; got {self.cuda_graph!r}.")
-        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
-            raise TypeError(
-                f"callbacks must be a list of skorch callbacks or None; got {self.callbacks!r}."
+        if not isinstance(self.standardize, (bool, np.bool_)):
+            raise ValueError(f"standardize must be True or False; got {self.standardize!r}.")
+        if (
+            not isinstance(self.verbose, (numbers.Integral, np.integer))
+            or self.verbose < 0
+        ):
+            raise ValueError(
+                f"verbose must be a non-negative integer (0 silent, 1 epoch table, 2 progress "
+                f"bar too); got {self.verbose!r}."
             )
+        check_callbacks(self.callbacks)
 
     def _validate_data_fit(self, X, y):
         """Validate training data; record n_features_in_, n_channels_, n_times_."""
-        X, y = validate_data(
-            self, X, y, allow_nd=True, dtype=np.float32, order="C", ensure_min_features=1
-        )
+        check_float32_range(X)
+        # scikit-learn's finiteness check sums X first and warns when the sum
+        # overflows, before it checks each value: the warning says nothing.
+        with np.errstate(over="ignore", invalid="ignore"):
+            X, y = validate_data(
+                self, X, y, allow_nd=True, dtype=np.float32, order="C", ensure_min_features=1
+            )
         X = as_trials(X)
         self.n_channels_, self.n_times_ = X.shape[1:]
         return X, y
 
     def _validate_X(self, X):
-        """Validate trials to predict: same channels and length as in fit."""
+        """Validate trials to predict: same channels and length as in fit.
+
+        One rule whatever the dtype or memory layout: a 2-D array and a 3-D
+        array of one channel are the same trials, so either is accepted
+        after a fit on either.
+        """
         check_is_fitted(self)
         trials = self._plain_trials(X)
         if trials is not None:
             return trials
         original = X
-        X = as_trials(check_array(X, allow_nd=True, dtype=np.float32, order="C"))
+        check_float32_range(X)
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = as_trials(check_array(X, allow_nd=True, dtype=np.float32, order="C"))
         if X.shape[1:] != (self.n_channels_, self.n_times_):
             name = type(self).__name__
             if np.ndim(original) == 2 and self.n_channels_ > 1:
@@ -261,7 +300,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             if np.ndim(original) == 2:
                 raise ValueError(
                     f"X has {X.shape[2]} features, but {name} is expecting "
-                    f"{self.n_features_in_} features as input (2-D X is read as one "
+                    f"{self.n_times_} features as input (2-D X is read as one "
                     "channel of n_features samples)."
                 )
             raise ValueError(
@@ -269,8 +308,9 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 f"{name} was fitted on {self.n_channels_} channels x {self.n_times_} "
                 "samples: pass trials with the channels and length used in fit."
             )
-        # Feature-name bookkeeping for pandas input, once the EEG checks passed.
-        validate_data(self, original, reset=False, skip_check_array=True)
+        # Feature-name bookkeeping for pandas input, once the EEG checks passed
+        # (the shape rule above replaces scikit-learn's n_features_in_ check).
+        _check_feature_names(self, original, reset=False)
         return X
 
     def _plain_trials(self, X):
@@ -279,7 +319,8 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         A C-ordered float32 ndarray of the fitted shape, without NaN or
         infinity, fitted without feature names, passes every check unchanged;
         spotting it takes microseconds where the checks take tens. Anything
-        else goes through the full validation and its messages.
+        else goes through the full validation and its messages, which accept
+        the same trials.
         """
         if type(X) is not np.ndarray or X.dtype != np.float32 or not X.flags.c_contiguous:
             return None
@@ -290,7 +331,8 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         if not fits or len(X) == 0 or hasattr(self, "feature_names_in_"):
             return None
         # A finite sum means finite values; an overflowing one gets the full check.
-        return as_trials(X) if np.isfinite(X.sum()) else None
+        with np.errstate(over="ignore", invalid="ignore"):
+            return as_trials(X) if np.isfinite(X.sum()) else None
 
     def _validate_y(self, y):
         check_classification_targets(y)
@@ -326,26 +368,46 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             return WeightedBCEWithLogits(weight=weight)
         return torch.nn.CrossEntropyLoss(weight=weight)
 
-    def _split_validation(self, X, y, seed):
-        """Stratified split of the training trials into train and validation."""
+    def _split_validation(self, y, seed):
+        """Stratified split of the training trials: ``(train, valid)`` indices.
+
+        Both are None when ``validation_fraction`` is 0.
+
+        Raises
+        ------
+        ValueError
+            If either part would miss a class.
+        """
         fraction = self.validation_fraction
         if fraction == 0:
-            return X, y, None
-        n_trials, counts = len(y), np.bincount(y)
+            return None, None
+        n_trials, n_classes = len(y), len(self.classes_)
         n_valid = int(np.ceil(fraction * n_trials))
-        n_classes = len(counts)
-        if counts.min() < 2 or n_valid < n_classes or n_trials - n_valid < n_classes:
+        counts = np.bincount(y, minlength=n_classes)
+        if counts.min() >= 2 and n_classes <= n_valid <= n_trials - n_classes:
+            splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+            train, valid = next(splitter.split(np.zeros(n_trials), y))
+        else:
+            train = valid = np.array([], dtype=np.int64)
+        missing = {
+            part: self.classes_[np.bincount(y[index], minlength=n_classes) == 0].tolist()
+            for part, index in (("training", train), ("validation", valid))
+        }
+        if any(missing.values()):
+            smallest = self.classes_[counts.argmin()]
             raise ValueError(
-                f"Too few trials for a stratified validation split: validation_fraction="
-                f"{fraction} of {n_trials} trials leaves {n_valid} for validation and "
-                f"{n_trials - n_valid} for training, with {n_classes} classes and "
-                f"{counts.min()} trials in the smallest class. Each part needs at least one "
-                "trial of every class (and each class 2 trials): pass more trials, raise "
-                "validation_fraction, or set validation_fraction=0 and early_stopping=False."
+                f"Too few trials for a stratified validation split: "
+                f"validation_fraction={fraction} of {n_trials} trials leaves "
+                f"{len(valid) or n_valid} for validation and {len(train) or n_trials - n_valid} "
+                f"for training, and the stratified split cannot put every class in both: "
+                + "; ".join(f"the {part} part has no trial of {labels}"
+                            for part, labels in missing.items() if labels)
+                + f". The smallest class ({smallest!r}) has {counts.min()} trials. Each part "
+                "needs at least one trial of every class: pass more trials of the rare "
+                "classes, change validation_fraction, or set validation_fraction=0 and "
+                "early_stopping=False."
             )
-        splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
-        train, valid = next(splitter.split(np.zeros(n_trials), y))
-        return X[train], y[train], Dataset(X[valid], y[valid])
+        return train, valid
 
     def _build_callbacks(self):
         callbacks = [("train_acc", TrainingAccuracy())]
@@ -360,8 +422,20 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
-        callbacks += [copy.deepcopy(cb) for cb in (self.callbacks or [])]
+        callbacks += [copy_callback(cb, i) for i, cb in enumerate(self.callbacks or [])]
         return callbacks
+
+    def _check_batch_norm(self, module):
+        """Refuse a batch size that batch normalisation cannot train on."""
+        has_batch_norm = any(
+            isinstance(layer, torch.nn.modules.batchnorm._BatchNorm) for layer in module.modules()
+        )
+        if has_batch_norm and self.batch_size < 2:
+            raise ValueError(
+                f"batch_size=1 cannot train {type(self).__name__}: its batch normalisation "
+                "needs at least 2 trials per batch to compute batch statistics. Use "
+                "batch_size >= 2."
+            )
 
     # ------------------------------------------------------------------
     # Public API
@@ -386,25 +460,29 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         device = resolve_device(self.device)
         X, y = self._validate_data_fit(X, y)
         y = self._validate_y(y)
+        standardizer = Standardizer.fit(X) if self.standardize else None
+        self.channel_mean_ = (
+            standardizer.offset if standardizer else np.zeros(self.n_channels_, np.float32)
+        )
+        self.scale_ = standardizer.scale if standardizer else 1.0
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        X_train, y_train, valid = self._split_validation(X, y, seed)
+        train, valid = self._split_validation(y, seed)
         on_gpu = device.startswith("cuda")
         # On a GPU the optimiser is built capturable whenever it can be, so
         # that graphed and eager training run the same arithmetic.
         capture = capture_kwargs(optimizer) if on_gpu else None
         if capture is not None:
             optimizer_kwargs = {**optimizer_kwargs, **capture}
+        trials = TrialSubset(X, y)
         if on_gpu:
             # Held on the device for the whole fit: batches are then slices
             # of it, with no copy from the host per batch.
-            X_train = torch.as_tensor(X_train, device=device)
-            y_train = torch.as_tensor(y_train, device=device)
-            if valid is not None:
-                valid = Dataset(*(torch.as_tensor(a, device=device) for a in (valid.X, valid.y)))
+            trials = TrialSubset(torch.as_tensor(X, device=device), torch.as_tensor(y, device=device))
         with torch.random.fork_rng(devices=[torch.device(device)] if on_gpu else []):
             torch.manual_seed(seed)
             module = self._build_module(len(self.classes_))
+            self._check_batch_norm(module)
             if on_gpu:
                 # cuDNN picks an FFT algorithm for EEGNet's (1, 15) float32
                 # convolution in the default layout (3.5 ms a step on an H100);
@@ -417,10 +495,13 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 lr=self.lr,
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
-                train_split=None if valid is None else predefined_split(valid),
+                # Index views of the trials: the split copies no data.
+                train_split=None if valid is None else IndexSplit(train, valid),
                 iterator_train=BatchIterator,
                 iterator_train__shuffle=True,
+                iterator_train__standardize=standardizer,
                 iterator_valid=BatchIterator,
+                iterator_valid__standardize=standardizer,
                 callbacks=self._build_callbacks(),
                 predict_nonlinearity=logits_to_proba,
                 classes=np.arange(len(self.classes_)),
@@ -433,7 +514,8 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
                 optimizer__weight_decay=self.weight_decay,
             )
-            net.fit(X_train, y_train)
+            net.fit(trials, None)
+        net.release_training_state()
         self.net_ = net
         self.device_ = device
         self.cuda_graph_ = net.graph_replays_ > 0
@@ -476,6 +558,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             precision = torch.autocast(device.type, dtype=dtype, cache_enabled=False)
         out = np.empty((len(X), module.n_outputs), dtype=np.float32)
         step = PREDICT_BATCH_SIZE if device.type == "cpu" else GPU_PREDICT_BATCH_SIZE
+        standardize = self.net_.iterator_valid__standardize
         threads = torch.get_num_threads()
         single = len(X) < SINGLE_THREAD_TRIALS and threads > 1
         if single:
@@ -484,10 +567,21 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             with torch.inference_mode(), precision:
                 for start in range(0, len(X), step):
                     batch = as_tensor(X[start : start + step]).to(device)
+                    if standardize is not None:
+                        batch = standardize(batch)
                     out[start : start + len(batch)] = forward(batch).float().cpu().numpy()
         finally:
             if single:
                 torch.set_num_threads(threads)
+        if not np.isfinite(out).all():
+            bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+            raise ValueError(
+                f"The network's output is not finite for {len(bad)} of {len(X)} trials (the "
+                f"first is trial {bad[0]}, whose largest absolute value is "
+                f"{np.abs(X[bad[0]]).max():.3g}; the training trials had a spread of "
+                f"{self.scale_:.3g} around their channel means). Such values are far outside "
+                "anything seen in fit: check the unit and scaling of these trials."
+            )
         return out
 
     def predict_proba(self, X):
@@ -575,6 +669,78 @@ def _folded_forward(module):
         cached = (key, module._folded() if fusable_layers(module) else None)
         _FOLDED[module] = cached
     return cached[1], device
+
+
+def check_float32_range(X):
+    """Refuse finite values that float32, in which skeeg trains, cannot hold.
+
+    Converted, they would become infinity and be reported as such, although
+    ``X`` holds none.
+    """
+    if not isinstance(X, np.ndarray):
+        if not isinstance(X, (list, tuple)) and not hasattr(X, "__array__"):
+            return
+        try:
+            X = np.asarray(X)
+        except (TypeError, ValueError):
+            return  # check_array reports what is wrong with it
+    if X.dtype.kind != "f" or X.dtype.itemsize <= 4:
+        return
+    with np.errstate(invalid="ignore"):
+        beyond = np.isfinite(X) & (np.abs(X) > np.finfo(np.float32).max)
+    if beyond.any():
+        raise ValueError(
+            f"X holds {int(beyond.sum())} finite values beyond the float32 range "
+            f"(+-{np.finfo(np.float32).max:.3g}; the largest is {np.abs(X[beyond]).max():.3g}), "
+            "and skeeg computes in float32: check the unit of X and divide it by a constant."
+        )
+
+
+def check_callbacks(callbacks):
+    """Refuse anything but skorch callbacks (or ``(name, callback)`` pairs) up front."""
+    if callbacks is None:
+        return
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(
+            f"callbacks must be a list of skorch callbacks or None; got {callbacks!r}."
+        )
+    for i, entry in enumerate(callbacks):
+        callback = entry
+        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
+            callback = entry[1]
+        if not isinstance(callback, Callback):
+            hint = (
+                " (a class: pass an instance, for example EarlyStopping())"
+                if isinstance(callback, type) else ""
+            )
+            raise TypeError(
+                f"callbacks[{i}] must be a skorch Callback instance or a (name, Callback) "
+                f"pair; got {entry!r}{hint}."
+            )
+
+
+def copy_callback(entry, i):
+    """A fresh copy of a user's callback for one fit.
+
+    A deep copy where the callback can be copied; otherwise (it holds a
+    file, a lock, a logger...) a new instance built from its parameters,
+    which are shared with the original, as scikit-learn's ``clone`` does for
+    what it cannot copy.
+    """
+    name, callback = entry if isinstance(entry, tuple) else (None, entry)
+    try:
+        fresh = copy.deepcopy(callback)
+    except Exception as deep_error:  # noqa: BLE001 - any failure falls back to rebuilding
+        try:
+            fresh = type(callback)(**callback.get_params(deep=False))
+        except Exception as error:
+            raise TypeError(
+                f"callbacks[{i}] ({type(callback).__name__}) can be neither deep-copied "
+                f"({deep_error}) nor rebuilt from its parameters ({error}). skeeg trains on "
+                "a fresh copy of each callback so that every fit starts alike: give it "
+                "constructor parameters that it stores under their own names."
+            ) from error
+    return fresh if name is None else (name, fresh)
 
 
 def as_trials(X):

@@ -51,6 +51,9 @@ class TrainingAccuracy(Callback):
     def on_epoch_end(self, net, **kwargs):
         if self.count_:
             net.history.record(self.name, float(self.correct_) / self.count_)
+        # The count may be a tensor on the training device: a fitted model
+        # keeps no tensor outside its weights.
+        self.correct_, self.count_ = 0, 0
 
 
 class HeldOutScoring(Callback):
@@ -147,7 +150,20 @@ class HeldOutScoring(Callback):
         self.X_, self.y_encoded_, self.classes_ = X, index, classes
         return self
 
+    def release(self):
+        """Drop the held-out trials once training ends (called by skeeg's fit).
+
+        A fitted classifier then holds no trials: its pickle does not carry
+        the held-out set. ``predictions_`` stays.
+        """
+        self.X = self.y = self.X_ = self.y_encoded_ = None
+
     def on_train_begin(self, net, **kwargs):
+        if getattr(self, "X_", None) is None:
+            raise ValueError(
+                "This HeldOutScoring has released its trials after a fit; pass a new "
+                "HeldOutScoring(X, y) to the classifier's callbacks."
+            )
         n_classes = None if net.classes is None else len(net.classes)
         if n_classes is not None and n_classes != len(self.classes_):
             raise ValueError(

@@ -1,5 +1,6 @@
 """The scikit-learn contract of skeeg's network classifiers, beyond the generic checks."""
 
+import copy
 import pickle
 
 import joblib
@@ -7,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from skorch.callbacks import EpochScoring
+from skorch.callbacks import Callback, EpochScoring
 from sklearn.base import clone
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -178,21 +179,35 @@ def test_grid_search_in_two_processes(motor):
     )
 
 
+class WeightRecorder(Callback):
+    """Keeps a copy of the weights at the end of every epoch."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.weights_ = []
+
+    def on_epoch_end(self, net, **kwargs):
+        self.weights_.append(copy.deepcopy(net.module_.state_dict()))
+
+
 def test_history_validation_split_and_early_stopping(motor):
     X, y = motor
-    clf = small(EEGNetClassifier, max_epochs=200, patience=3, lr=0.05).fit(X, y)
+    recorder = WeightRecorder()
+    clf = small(EEGNetClassifier, max_epochs=200, patience=3, lr=0.05,
+                callbacks=[("recorder", recorder)]).fit(X, y)
     history = clf.history_
     assert list(history.columns[:6]) == [
         "epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "dur"
     ]
     assert len(history) < 200, "early stopping should end training"
     assert history["valid_loss"].notna().all()
-    stopper = dict(clf.net_.callbacks_)["early_stopping"]
+    callbacks = dict(clf.net_.callbacks_)
+    stopper = callbacks["early_stopping"]
     best_epoch = int(history["valid_loss"].idxmin())
     assert stopper.best_epoch_ == history["epoch"][best_epoch]
-    # The restored weights are the best epoch's.
+    # The restored weights are the best epoch's, and the copy is not kept.
+    assert stopper.best_model_weights_ is None
     for name, value in clf.net_.module_.state_dict().items():
-        torch.testing.assert_close(value, stopper.best_model_weights_[name])
+        torch.testing.assert_close(value, callbacks["recorder"].weights_[best_epoch][name])
     no_valid = small(EEGNetClassifier, max_epochs=3, validation_fraction=0, early_stopping=False)
     assert no_valid.fit(X, y).history_["valid_loss"].isna().all()
 
@@ -202,9 +217,9 @@ def test_validation_split_is_stratified(motor, monkeypatch):
     seen = {}
     original = skeeg.base.BaseEEGClassifier._split_validation
 
-    def spy(self, X, y, seed):
-        out = original(self, X, y, seed)
-        seen["train"], seen["valid"] = out[1], out[2].y
+    def spy(self, y, seed):
+        out = original(self, y, seed)
+        seen["train"], seen["valid"] = y[out[0]], y[out[1]]
         return out
 
     monkeypatch.setattr(skeeg.base.BaseEEGClassifier, "_split_validation", spy)

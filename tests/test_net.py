@@ -86,12 +86,13 @@ def test_bfloat16_trains_and_predicts_under_autocast(motor):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
     # Prediction runs the module under the same autocast as training did.
     module = clf.net_.module_.eval()
+    inputs = torch.from_numpy((X - clf.channel_mean_[:, None]) / np.float32(clf.scale_))
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-        logits = module(torch.from_numpy(X)).float().numpy()
+        logits = module(inputs).float().numpy()
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[logits.argmax(axis=1)])
     # bfloat16 logits differ from float32 ones by more than float32 rounding.
     with torch.inference_mode():
-        full = module(torch.from_numpy(X)).numpy()
+        full = module(inputs).numpy()
     assert np.abs(logits - full).max() > 1e-4
     float32 = EEGNetClassifier(max_epochs=15, **SMALL_EEGNET).fit(X, y)
     assert clf.score(X, y) >= float32.score(X, y) - 0.1

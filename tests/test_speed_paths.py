@@ -320,10 +320,16 @@ def fitted():
     return clf, X
 
 
+def network_input(clf, X):
+    """The trials as the network sees them: standardised as learned in fit."""
+    X = (np.asarray(X, dtype=np.float64) - clf.channel_mean_[:, None]) / clf.scale_
+    return torch.as_tensor(X, dtype=torch.float32)
+
+
 def plain_proba(clf, X):
     module = clf.net_.module_.eval()
     with torch.no_grad():
-        logits = plain(module, torch.as_tensor(X, dtype=torch.float32)).double()
+        logits = plain(module, network_input(clf, X)).double()
     return torch.softmax(logits, 1).numpy()
 
 
