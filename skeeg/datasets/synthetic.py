@@ -16,10 +16,23 @@ _MONTAGE = [
 MU_BAND = (8.0, 13.0)
 ERD = 0.5  # fraction of mu amplitude lost over the contralateral motor cortex
 AMPLITUDE_JITTER = 0.3  # log-normal spread of the mu amplitude across trials
+# Between-subject differences (n_subjects > 1), see make_motor_imagery's Notes.
+SUBJECT_MIXING = 0.3  # scale of the random part of each subject's mixing matrix
+SUBJECT_GAIN = 0.3  # log-normal spread of a subject's overall gain
+CHANNEL_GAIN = 0.3  # log-normal spread of a subject's per-electrode gains
+SUBJECT_NOISE = (0.1, 0.5)  # range of a subject's sensor-noise standard deviation
+UNIT = "a.u."  # arbitrary units: the simulation has no physical scale
 
 
 def make_motor_imagery(
-    n_trials=200, n_channels=8, n_times=500, sfreq=125.0, n_classes=2, snr=1.0, random_state=None
+    n_trials=200,
+    n_channels=8,
+    n_times=500,
+    sfreq=125.0,
+    n_classes=2,
+    snr=1.0,
+    random_state=None,
+    n_subjects=1,
 ):
     """Generate a SYNTHETIC motor-imagery EEG data set.
 
@@ -30,7 +43,10 @@ def make_motor_imagery(
     rhythm over one channel (event-related desynchronisation, ERD): class 0
     (left hand) attenuates it on ``"C4"`` (right hemisphere), class 1 (right
     hand) on ``"C3"`` (left hemisphere), class 2 (feet) on ``"Cz"``, and
-    further classes on further channels.
+    further classes on further channels. With ``n_subjects > 1`` the trials
+    come from several simulated subjects, each with its own mixing of the
+    sources into electrodes, gains and sensor noise (see Notes), for
+    cross-subject studies.
 
     Parameters
     ----------
@@ -51,6 +67,13 @@ def make_motor_imagery(
     random_state : int, RandomState instance or None, default=None
         Seed or generator, as in scikit-learn; the same seed gives the same
         data.
+    n_subjects : int, default=1
+        Number of simulated subjects, at most ``n_trials``. The trials are
+        split as evenly as possible among them, in consecutive blocks
+        (subject 0 first), and each subject's trials as evenly as possible
+        among the classes. With 1 (the default) there is no between-subject
+        variation, and the data are those that earlier versions gave for the
+        same ``random_state``.
 
     Returns
     -------
@@ -58,10 +81,20 @@ def make_motor_imagery(
         Dictionary-like object with the following attributes.
 
         X : ndarray of shape (n_trials, n_channels, n_times), float32
-            Simulated trials, in arbitrary units (background of unit
-            variance).
+            Simulated trials, in arbitrary units (``unit``); the background
+            has unit variance before the subject effects.
         y : ndarray of shape (n_trials,), int
-            Class of each trial, from 0 to ``n_classes - 1``, shuffled.
+            Class of each trial, from 0 to ``n_classes - 1``, shuffled
+            within each subject.
+        subject : ndarray of shape (n_trials,), int
+            Subject of each trial, from 0 to ``n_subjects - 1``, in
+            consecutive blocks; all 0 for one subject. Use it as ``groups``
+            (e.g. with :class:`sklearn.model_selection.LeaveOneGroupOut` or
+            :class:`skeeg.preprocessing.EuclideanAlignment`).
+        unit : str
+            ``"a.u."``: arbitrary units. The simulation has no physical
+            scale: its background has unit variance, where real EEG has
+            amplitudes of tens of microvolts.
         sfreq : float
             Sampling frequency in Hz.
         ch_names : list of str
@@ -76,9 +109,23 @@ def make_motor_imagery(
     Gaussian noise restricted to 8-13 Hz, so its phase and envelope vary
     from trial to trial; its amplitude also varies log-normally across
     trials (standard deviation 0.3 in log units). The ERD multiplies the
-    mu amplitude of the class's channel by 0.5. Channels are independent:
-    there is no volume conduction, artefact or non-stationarity, so real
-    EEG is much harder to classify.
+    mu amplitude of the class's channel by 0.5. With one subject, channels
+    are independent: there is no volume conduction, artefact or
+    non-stationarity, so real EEG is much harder to classify.
+
+    **Subjects.** With ``n_subjects > 1``, the signals above are the
+    sources of every subject, who records them through their own
+    electrodes: subject ``s`` gets ``x = g_s D_s A_s z + e_s``, where ``z``
+    are the simulated channel signals, ``A_s = I + 0.3 E_s`` mixes them
+    (volume conduction and electrode placement; ``E_s`` has independent
+    normal entries of variance ``1 / n_channels``), ``D_s`` is a diagonal
+    matrix of per-electrode gains and ``g_s`` an overall gain (both
+    log-normal, standard deviation 0.3 in log units: impedance, skull and
+    scalp), and ``e_s`` is white sensor noise whose standard deviation is
+    drawn uniformly in [0.1, 0.5] per subject. A classifier trained on some
+    subjects therefore meets shifted and mixed features on another; the
+    class effect (the ERD) is the same for all. The subjects' parameters and
+    noise are drawn after the signals, from the same generator.
 
     With the defaults, the log-variance of each channel followed by linear
     discriminant analysis reaches 85-92 % accuracy in 5-fold
@@ -99,8 +146,16 @@ def make_motor_imagery(
     (20, 8, 500)
     >>> data.ch_names[:2]
     ['C4', 'C3']
+    >>> make_motor_imagery(n_trials=6, n_subjects=3, random_state=0).subject
+    array([0, 0, 1, 1, 2, 2])
     """
     n_trials = _check_int(n_trials, "n_trials", 1)
+    n_subjects = _check_int(n_subjects, "n_subjects", 1)
+    if n_subjects > n_trials:
+        raise ValueError(
+            f"n_subjects={n_subjects} is more than n_trials={n_trials}: every "
+            "subject needs at least one trial."
+        )
     n_classes = _check_int(n_classes, "n_classes", 2)
     n_channels = _check_int(n_channels, "n_channels", max(2, n_classes))
     n_times = _check_int(n_times, "n_times", 2)
@@ -118,7 +173,12 @@ def make_motor_imagery(
         )
     rng = check_random_state(random_state)
 
-    y = rng.permutation(np.arange(n_trials) % n_classes)
+    # Consecutive blocks of trials per subject, classes balanced within each;
+    # one subject draws exactly what earlier versions drew.
+    sizes = np.full(n_subjects, n_trials // n_subjects)
+    sizes[: n_trials % n_subjects] += 1
+    subject = np.repeat(np.arange(n_subjects), sizes)
+    y = np.concatenate([rng.permutation(np.arange(size) % n_classes) for size in sizes])
     shape = (n_trials, n_channels, n_times)
 
     # 1/f power means 1/sqrt(f) amplitude; the DC bin is zeroed.
@@ -131,13 +191,20 @@ def make_motor_imagery(
     amplitude = snr * np.exp(AMPLITUDE_JITTER * rng.standard_normal((n_trials, n_motor)))
     amplitude[np.arange(n_trials), y] *= 1.0 - ERD
     X[:, :n_motor] += amplitude[:, :, None] * mu
+    if n_subjects > 1:
+        _record_subjects(rng, X, sizes)
 
     ch_names = [
         _MONTAGE[i] if i < len(_MONTAGE) else f"EEG{i + 1:03d}" for i in range(n_channels)
     ]
+    subjects = "" if n_subjects == 1 else (
+        f" {n_subjects} subjects, each with its own source mixing, gains and sensor "
+        "noise."
+    )
     descr = (
         f"SYNTHETIC motor-imagery EEG (simulated, not recorded): {n_trials} trials, "
-        f"{n_classes} classes, {n_channels} channels, {n_times} samples at {sfreq:g} Hz. "
+        f"{n_classes} classes, {n_channels} channels, {n_times} samples at {sfreq:g} Hz, "
+        f"in arbitrary units.{subjects} "
         f"Pink background on every channel; {MU_BAND[0]:g}-{MU_BAND[1]:g} Hz mu rhythm "
         f"(snr={snr:g}) on {', '.join(ch_names[:n_motor])}, attenuated by {ERD:.0%} on "
         "the channel of the imagined limb (class 0 = left hand -> C4, class 1 = right "
@@ -146,10 +213,31 @@ def make_motor_imagery(
     return Bunch(
         X=np.ascontiguousarray(X, dtype=np.float32),
         y=y,
+        subject=subject,
+        unit=UNIT,
         sfreq=float(sfreq),
         ch_names=ch_names,
         DESCR=descr,
     )
+
+
+def _record_subjects(rng, X, sizes):
+    """Each subject's recording of the sources ``X``, in place.
+
+    Subject ``s`` owns the next ``sizes[s]`` trials; its electrodes mix the
+    sources, scale them by an overall and a per-electrode gain, and add
+    white sensor noise of its own level.
+    """
+    n_channels = X.shape[1]
+    stops = np.cumsum(sizes)
+    for start, stop in zip(stops - sizes, stops):
+        random_part = rng.standard_normal((n_channels, n_channels)) / np.sqrt(n_channels)
+        mixing = np.eye(n_channels) + SUBJECT_MIXING * random_part
+        gains = np.exp(
+            SUBJECT_GAIN * rng.standard_normal() + CHANNEL_GAIN * rng.standard_normal(n_channels)
+        )
+        noise = rng.uniform(*SUBJECT_NOISE) * rng.standard_normal(X[start:stop].shape)
+        X[start:stop] = (gains[:, None] * mixing) @ X[start:stop] + noise
 
 
 def _coloured_noise(rng, shape, gain):
