@@ -4,9 +4,13 @@ scikit-learn's generic estimator checks run on ``DEAPReducer(n_windows=1)``
 in tests/test_estimator_checks.py with the other estimators.
 """
 
+import doctest
+
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.stats
+import sklearn
 
 from skeeg.preprocessing import STAT_NAMES, DEAPReducer
 
@@ -318,3 +322,84 @@ def test_real_selfregulationscp1(data_dir):
     Xt = DEAPReducer().fit_transform(X)
     assert Xt.shape == (8, 6 * 99) and np.isfinite(Xt).all()
     np.testing.assert_allclose(Xt, reference_reduce(X), rtol=RTOL, atol=ATOL)
+
+
+# ----------------------------------------------------------------------
+# set_output: a DataFrame has two axes, so 3-D output stays an array.
+def _polars_or_skip():
+    return pytest.importorskip("polars", reason="polars is not installed")
+
+
+@pytest.mark.parametrize("container", ["pandas", "polars"])
+def test_set_output_returns_3d_blocks_as_arrays(container):
+    if container == "polars":
+        _polars_or_skip()
+    X = make_trials((3, 4, 200))
+    expected = DEAPReducer(flatten=False).fit_transform(X)
+    reducer = DEAPReducer(flatten=False).set_output(transform=container)
+    for Xt in (reducer.fit_transform(X), reducer.fit(X).transform(X)):
+        assert type(Xt) is np.ndarray and Xt.shape == (3, 4, 99)
+        np.testing.assert_array_equal(Xt, expected)
+    # 2-D input is one channel: the output is still (n_trials, 1, 99).
+    assert reducer.fit_transform(X[:, 0]).shape == (3, 1, 99)
+
+
+@pytest.mark.parametrize("container", ["pandas", "polars"])
+def test_set_output_flattened_features_are_a_dataframe(container):
+    if container == "polars":
+        pl = _polars_or_skip()
+        frame_type = pl.DataFrame
+    else:
+        frame_type = pd.DataFrame
+    X = make_trials((3, 2, 100))
+    reducer = DEAPReducer(n_windows=2).set_output(transform=container)
+    Xt = reducer.fit_transform(X)
+    assert isinstance(Xt, frame_type) and Xt.shape == (3, 2 * 27)
+    assert list(Xt.columns) == list(reducer.get_feature_names_out())
+    np.testing.assert_array_equal(
+        np.asarray(Xt), DEAPReducer(n_windows=2).fit_transform(X)
+    )
+
+
+def test_global_pandas_output():
+    X = make_trials((3, 2, 100))
+    frame = pd.DataFrame(X[:, 0], index=[10, 11, 12])  # one channel, 100 samples
+    with sklearn.config_context(transform_output="pandas"):
+        assert type(DEAPReducer(flatten=False).fit_transform(X)) is np.ndarray
+        flat = DEAPReducer().fit_transform(frame)
+    assert isinstance(flat, pd.DataFrame)
+    assert list(flat.index) == [10, 11, 12]
+    assert flat.columns[0] == "ch0_w0_mean"
+
+
+def test_pipeline_with_pandas_output_feeds_3d_blocks_to_cnn():
+    # The CNNClassifier docstring's pipeline, small, with set_output("pandas").
+    from sklearn.pipeline import make_pipeline
+
+    from skeeg import CNNClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((24, 4, 128)), np.repeat([0, 1], 12)
+
+    def pipeline():
+        cnn = CNNClassifier(
+            conv_filters=(4, 4), kernel_size=1, pool_size=1, hidden_size=8,
+            max_epochs=1, validation_fraction=0, early_stopping=False, random_state=0,
+        )
+        return make_pipeline(DEAPReducer(n_windows=4, flatten=False), cnn)
+
+    expected = pipeline().fit(X, y).predict_proba(X[:5])
+    pipe = pipeline().set_output(transform="pandas")
+    np.testing.assert_array_equal(pipe.fit(X, y).predict_proba(X[:5]), expected)
+    assert type(pipe[:-1].transform(X)) is np.ndarray
+    with sklearn.config_context(transform_output="pandas"):
+        np.testing.assert_array_equal(
+            pipeline().fit(X, y).predict_proba(X[:5]), expected
+        )
+
+
+def test_docstring_examples():
+    from skeeg import preprocessing
+
+    result = doctest.testmod(preprocessing, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
