@@ -1,8 +1,10 @@
 """Tests of skeeg.datasets: real data when present, exact-format files otherwise."""
 
+import io
 import re
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -158,8 +160,8 @@ def _replace(lines, line_no, text):
     "line_no, text, message",
     [
         (12, "7,8:10,11,12:b", "line 12: dimensions of unequal length"),
-        (12, "7,8:10,11:b", r"line 12: series of length 2, expected 3 as in @seriesLength"),
-        (12, "7,8,9:b", r"line 12: found 1 dimension\(s\), expected 2"),
+        (12, "7,8:10,11:b", r"line 12: series of length 2, expected 3 as in the first trial"),
+        (12, "7,8,9:b", r"line 12: found 1 dimension\(s\), expected 2 as in the first trial"),
         (12, "7,8,9:10,11,12:7,8,9:b", r"line 12: found 3 dimension\(s\), expected 2"),
         (12, "7,8,9:10,11,12", "line 12: missing class label"),
         (12, "7,8,9:10,11,12:", "line 12: missing class label"),
@@ -169,10 +171,10 @@ def _replace(lines, line_no, text):
         (12, "7,8,9:10,11,nan:b", "line 12: invalid value 'nan' at dimension 2, sample 3"),
         (12, "7,8,9:10,?,12:b", "line 12: missing value '\\?' at dimension 2, sample 2"),
         (10, None, "line 10: data found before the @data line"),
-        (6, "@dimension 2", "line 6: unknown header keyword '@dimension'"),
-        (6, "@dimensions two", "line 6: @dimensions must be a positive integer"),
+        (12, "7,8,9:10,11,1e39:b", "line 12: value '1e39' at dimension 2, sample 3 is beyond"),
+        (11, "1,2,3:-4e38,5,6:a", "line 11: value '-4e38' at dimension 2, sample 1 is beyond"),
         (3, "@timeStamps true", "line 3: files with time stamps are not supported"),
-        (4, "@missing maybe", "line 4: @missing must be true or false"),
+        (9, "@targetLabel true", "line 9: @targetLabel true marks a regression file"),
         (9, "@classLabel false", "line 9: @classLabel must be 'true'"),
         (9, "@classLabel", "line 9: @classLabel must be 'true'"),
     ],
@@ -191,6 +193,109 @@ def test_uea_ragged_across_trials_without_series_length(tmp_path):
     message = r"line 11: series of length 2, expected 3 as in the first trial \(line 10\)"
     with pytest.raises(ValueError, match=message):
         load_uea("Toy", data_dir=tmp_path)
+
+
+def test_uea_byte_order_mark_is_ignored(tmp_path):
+    path = _write_ts(tmp_path, HEADER + TRIALS)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    test = _write_ts(tmp_path, [HEADER[1].lower()] + HEADER[2:] + TRIALS, split="TEST")
+    test.write_bytes(b"\xef\xbb\xbf" + test.read_bytes())  # BOM right before a keyword
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_uea("Toy", data_dir=tmp_path)
+    np.testing.assert_array_equal(data.X_train[1, 1], [10, 11, 12])
+    assert data.DESCR == " A toy data set"
+
+
+def test_uea_lines_split_only_at_newlines(tmp_path):
+    # Latin-1 byte 0x85 (an ellipsis in cp1252) is a line break to str.splitlines.
+    path = _write_ts(tmp_path, _replace(HEADER + TRIALS, 12, "7,x,9:10,11,12:b"))
+    path.write_bytes(path.read_bytes().replace(b"A toy", b"A toy\x85"))
+    _write_ts(tmp_path, HEADER + TRIALS, split="TEST")
+    with pytest.raises(ValueError, match=re.escape(f"{path}, line 12: invalid value 'x'")):
+        load_uea("Toy", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "line_no, text, note",
+    [
+        (8, "@seriesLength 2", "line 8: @seriesLength says 2 but every trial has 3 samples"),
+        (6, "@dimensions 3", "line 6: @dimensions says 3 but every trial has 2 dimensions"),
+        (5, "@univariate true", "line 5: @univariate true says 1 but every trial has 2"),
+        (6, "@dimension 2", "line 6: unknown header keyword '@dimension' ignored"),
+        (6, "@dimensions two", "line 6: @dimensions 'two' is not a positive integer, ignored"),
+        (4, "@missing maybe", "line 4: @missing 'maybe' is not true or false, ignored"),
+        (7, "@equalLength false", None),  # equal lengths are allowed, not required
+        (9, "@classLabel true a b a", "line 9: repeated class labels in @classLabel dropped"),
+    ],
+)
+def test_uea_header_that_disagrees_with_the_data_warns(tmp_path, line_no, text, note):
+    """The data decide, as in aeon and sktime; the warning names file and line."""
+    path = _write_ts(tmp_path, _replace(HEADER + TRIALS, line_no, text))
+    _write_ts(tmp_path, HEADER + TRIALS, split="TEST")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        data = load_uea("Toy", data_dir=tmp_path)
+    messages = [str(w.message) for w in record]
+    if note is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1, messages
+        assert messages[0].startswith(f"{path}: the header disagrees") and note in messages[0]
+    assert data.X_train.shape == (2, 2, 3)
+    np.testing.assert_array_equal(data.X_train[1], [[7, 8, 9], [10, 11, 12]])
+    np.testing.assert_array_equal(data.classes, ["a", "b"])
+
+
+def test_uea_series_length_one_less_than_every_series(tmp_path):
+    """Archive files exist whose @seriesLength is one short of every series."""
+    rows = ["1,2,3,4:5,6,7,8:a", "9,10,11,12:13,14,15,16:b"]
+    header = _replace(HEADER, 8, "@seriesLength 3")
+    path = _write_ts(tmp_path, header + rows)
+    _write_ts(tmp_path, header + rows[::-1], split="TEST")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        data = load_uea("Toy", data_dir=tmp_path)
+    assert len(record) == 2  # one per file
+    assert re.match(re.escape(str(path)) + ".*@seriesLength says 3", str(record[0].message))
+    assert data.X_train.shape == data.X_test.shape == (2, 2, 4)
+    np.testing.assert_array_equal(data.X_test[0, 1], [13, 14, 15, 16])
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"sfreq": "abc"}', r'"sfreq" must be a number of Hz such as 256, got \'abc\' \(str\)'),
+        ('{"sfreq": [256, 128]}', r'"sfreq" must be a number.*\[256, 128\] \(list\)'),
+        ('{"sfreq": true}', r'"sfreq" must be a number.*\(bool\)'),
+        ('{"sfreq": {"hz": 1}}', r'"sfreq" must be a number.*\(dict\)'),
+        ('{"sfreq": -256}', '"sfreq" must be a positive, finite number of Hz, got -256'),
+        ('{"sfreq": 0}', '"sfreq" must be a positive, finite number'),
+        ('{"sfreq": NaN}', '"sfreq" must be a positive, finite number'),
+        ('{"sfreq": 1e999}', '"sfreq" must be a positive, finite number'),
+        ("[256]", "must hold a JSON object such as"),
+        ('{"sfreq": 256', "is not valid JSON"),
+        ('{"sfreq": ' + "1" * 5000 + "}", "is not valid JSON"),  # int beyond Python's limit
+        ("[" * 100_000 + "]" * 100_000, "is not valid JSON.*RecursionError"),
+    ],
+)
+def test_uea_bad_sidecar_names_the_file(tmp_path, content, message):
+    _write_set(tmp_path)
+    json_path = tmp_path / "Toy.json"
+    json_path.write_text(content)
+    with pytest.raises(ValueError, match=re.escape(str(json_path)) + ".*" + message):
+        load_uea("Toy", data_dir=tmp_path)
+
+
+def test_uea_sidecar_without_sfreq_and_known_rates(tmp_path):
+    _write_set(tmp_path)
+    (tmp_path / "Toy.json").write_text('{"other": 1}')
+    assert load_uea("Toy", data_dir=tmp_path).sfreq is None
+    assert load_uea("Toy", data_dir=tmp_path).unit is None
+    # The two EEG sets have their stated rate and unit without the .json.
+    _write_set(tmp_path / "FingerMovements", name="FingerMovements")
+    data = load_uea("FingerMovements", data_dir=tmp_path)
+    assert (data.sfreq, data.unit) == (100.0, "uV")
 
 
 def test_uea_missing_data_section_and_trials(tmp_path):
@@ -252,6 +357,7 @@ def test_uea_real(data_dir, name, shapes, classes, sfreq):
     np.testing.assert_array_equal(data.classes, classes)
     assert set(data.y_train) == set(classes) == set(data.y_test)
     assert data.sfreq == sfreq
+    assert data.unit == "uV"
     assert len(data.ch_names) == shapes[0][1]
     assert name in data.DESCR or "bbci" in data.DESCR
 
@@ -299,7 +405,7 @@ def test_bci_iiib_round_trip_and_filling(iiib_dir):
     np.testing.assert_array_equal(data.subject_train, ["S4b"] * 6 + ["X11b"] * 4)
     np.testing.assert_array_equal(data.subject_test, ["S4b"] * 5 + ["X11b"] * 3)
     assert data.y_train.dtype.kind == "i" and set(data.y_train) <= {1, 2}
-    assert data.sfreq == 125.0 and data.ch_names == ["C3", "C4"]
+    assert data.sfreq == 125.0 and data.ch_names == ["C3", "C4"] and data.unit == "uV"
     assert data.target_names == ["left", "right"]
     assert data.n_filled == {f"{stem}.npz": 9 for stem in N_TRIALS}
 
@@ -370,6 +476,75 @@ def _corrupt_pickle(path):
     np.savez(path, signal=np.array([{"a": 1}], dtype=object), label=np.ones(1))
 
 
+def _corrupt_no_trials(path):
+    np.savez(path, signal=np.zeros((0, 750, 2)), label=np.zeros((0, 1)))
+
+
+def _corrupt_beyond_float32(path):
+    signal = np.zeros((2, 750, 2))
+    signal[1, 5, 0] = 1e39
+    np.savez(path, signal=signal, label=np.ones(2))
+
+
+def _corrupt_infinite(path):
+    signal = np.zeros((2, 750, 2))
+    signal[1, 7, 1] = -np.inf
+    np.savez(path, signal=signal, label=np.ones(2))
+
+
+def _corrupt_bool_labels(path):
+    np.savez(path, signal=np.zeros((2, 750, 2)), label=np.ones(2, dtype=bool))
+
+
+def _npy_bytes(shape, data=b"", descr="<f8"):
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + data
+
+
+def _corrupt_npy_declaring_huge_shape(path):
+    # A single .npy whose header declares (1e9, 750, 2): 12 TB if trusted.
+    path.write_bytes(_npy_bytes((10**9, 750, 2), bytes(800)))
+
+
+def _corrupt_member_declaring_huge_shape(path):
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("signal.npy", _npy_bytes((10**9, 750, 2), bytes(800)))
+        zf.writestr("label.npy", _npy_bytes((2,), bytes(16)))
+
+
+def _corrupt_zip_bomb(path):
+    # 64 MiB of zeros in about 300 kB: refused before it is inflated.
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("signal.npy", "w") as member:
+            member.write(_npy_bytes((5592, 750, 2)))
+            for _ in range(64):
+                member.write(bytes(1 << 20))
+        zf.writestr("label.npy", _npy_bytes((2,), bytes(16)))
+
+
+def _corrupt_bzip2_member(path):
+    buffer = io.BytesIO()
+    np.savez(buffer, signal=np.zeros((2, 750, 2)), label=np.ones(2))
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_BZIP2) as zf:
+        for name in source.namelist():
+            zf.writestr(name, source.read(name))
+
+
+def _corrupt_bad_npy_header(path):
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("signal.npy", b"\x93NUMPY\x01\x00\x10\x00{'descr': ((((  \n")
+        zf.writestr("label.npy", _npy_bytes((2,), bytes(16)))
+
+
+def _corrupt_crc(path):
+    np.savez(path, signal=np.zeros((2, 750, 2)), label=np.ones(2))
+    content = bytearray(path.read_bytes())
+    content[content.index(b"signal.npy") + 400] ^= 0xFF  # inside the array's data
+    path.write_bytes(bytes(content))
+
+
 def _corrupt_no_label(path):
     np.savez(path, signal=np.zeros((2, 750, 2)))
 
@@ -397,11 +572,28 @@ def _corrupt_all_nan(path):
     [
         (_corrupt_not_zip, "is not a valid .npz archive"),
         (_corrupt_truncated, "is not a valid .npz archive"),
-        (_corrupt_npy, "holds a single array, not an .npz archive"),
-        (_corrupt_pickle, "cannot read its arrays"),
+        (_corrupt_npy, r"holds a single array \(.npy\), not an .npz archive"),
+        (_corrupt_pickle, "has dtype object; only plain numeric arrays are read"),
+        (_corrupt_no_trials, "'signal' holds no trials"),
+        (
+            _corrupt_beyond_float32,
+            r"trial 1 \(0-based\), channel C3, sample 5 holds 1e\+39, beyond the float32",
+        ),
+        (_corrupt_infinite, r"infinite values \(first at trial 1 \(0-based\), channel C4, s"),
+        (_corrupt_bool_labels, "'label' must be a numeric array"),
+        (_corrupt_npy_declaring_huge_shape, r"holds a single array \(.npy\)"),
+        (
+            _corrupt_member_declaring_huge_shape,
+            r"declares shape \(1000000000, 750, 2\) of float64 \(12000000000000 bytes\) "
+            "but its member holds 800 bytes",
+        ),
+        (_corrupt_zip_bomb, "would inflate from .* to 67108992 bytes .* zip bomb"),
+        (_corrupt_bzip2_member, "compressed with zip method 12"),
+        (_corrupt_bad_npy_header, "does not start with a valid .npy header"),
+        (_corrupt_crc, r"cannot read its array 'signal' \(BadZipFile: Bad CRC-32"),
         (_corrupt_no_label, r"missing array\(s\) \['label'\]"),
-        (_corrupt_shape, r"'signal' must be a numeric array of shape \(n_trials, 750, 2\)"),
-        (_corrupt_label_count, r"'label' must have shape \(2,\) or \(2, 1\)"),
+        (_corrupt_shape, r"'signal' must be a real-valued array of shape \(n_trials, 750, 2\)"),
+        (_corrupt_label_count, r"'label' must be a numeric array of shape \(2,\) or \(2, 1\)"),
         (_corrupt_label_value, r"labels must be 1 \(left\) or 2 \(right\), found \[3.\]"),
         (_corrupt_all_nan, "trial 2 \\(0-based\\), channel C4 has no valid sample"),
     ],
@@ -415,18 +607,35 @@ def test_bci_iiib_corrupt_files(iiib_dir, corrupt, message):
             load_bci_iiib(data_dir=root)
 
 
+def test_bci_iiib_refuses_more_trials_than_a_course_file(iiib_dir, monkeypatch):
+    # Declared shape and member size agree, but the array is larger than any
+    # genuine file's (MAX_TRIALS lowered so that the test file stays small).
+    root, _ = iiib_dir
+    monkeypatch.setattr(bci_iiib, "MAX_TRIALS", 10)
+    path = root / "bci_iiib" / "X11b_train.npz"
+    np.savez(path, signal=np.zeros((20, 750, 2)), label=np.ones(20))
+    message = re.escape(f"{path}: array 'signal.npy' holds 240128 bytes, more than the 120000")
+    with pytest.warns(UserWarning, match="blob id"):
+        with pytest.raises(ValueError, match=message):
+            load_bci_iiib(data_dir=root)
+
+
 # --------------------------------------------------------------------------
 # EEGMMIDB
 
 
+EEGMMIDB_S001 = Path("MNE-eegbci-data", "files", "eegmmidb", "1.0.0", "S001")
+
+
 def test_eegmmidb_real(data_dir):
     pytest.importorskip("mne")
-    _require(data_dir / "MNE-eegbci-data" / "files" / "eegmmidb" / "1.0.0" / "S001")
+    _require(data_dir / EEGMMIDB_S001)
     data = load_eegmmidb(subjects=1, runs=(4, 8, 12), data_dir=data_dir)
     assert data.X.shape == (45, 64, 641)
     assert data.X.dtype == np.float32 and data.X.flags.c_contiguous
     assert np.isfinite(data.X).all()
-    assert 1e-6 < np.abs(data.X).max() < 1e-2  # volts, not microvolts
+    assert data.unit == "uV"
+    assert 10 < np.abs(data.X).max() < 1e4  # microvolts, not volts
     assert set(data.y) == {"T1", "T2"}
     np.testing.assert_array_equal(np.unique(data.run, return_counts=True)[1], [15, 15, 15])
     np.testing.assert_array_equal(np.unique(data.run), [4, 8, 12])
@@ -435,6 +644,76 @@ def test_eegmmidb_real(data_dir):
     assert len(data.ch_names) == 64 and "C3" in data.ch_names
     assert data.times[0] == 0.0 and data.times[-1] == pytest.approx(4.0)
     assert data.target_names == {"T1": "left fist", "T2": "right fist"}
+
+
+def test_eegmmidb_units_and_data_folder_from_environment(data_dir, monkeypatch):
+    pytest.importorskip("mne")
+    _require(data_dir / EEGMMIDB_S001 / "S001R04.edf")
+    monkeypatch.setenv("SKEEG_DATA", str(data_dir))  # found like every other loader
+    micro = load_eegmmidb(subjects=[1], runs=[4])
+    volts = load_eegmmidb(subjects=[1], runs=[4], units="V")
+    assert (micro.unit, volts.unit) == ("uV", "V")
+    np.testing.assert_allclose(micro.X, volts.X.astype(np.float64) * 1e6, rtol=1e-6)
+    assert 1e-6 < np.abs(volts.X).max() < 1e-2
+
+
+def _damage_truncated_header(raw):
+    return raw[:300]
+
+
+def _damage_header_only(raw):
+    return raw[: 256 * (int(raw[252:256]) + 1)]
+
+
+def _damage_no_signals(raw):
+    return raw[:252] + b"0   " + raw[256:]
+
+
+def _damage_annotation_encoding(raw):
+    # The first annotation of the first record ("+0\x14\x14\x00"): invalid UTF-8.
+    at = raw.index(b"+0\x14\x14\x00", 256 * (int(raw[252:256]) + 1))
+    return raw[:at] + b"\xff" + raw[at + 1 :]
+
+
+def _damage_physical_range(raw):
+    # Physical maximum of the first channel 1e39 (its unit is uV): beyond float32.
+    n_signals = int(raw[252:256])
+    at = 256 + n_signals * (16 + 80 + 8 + 8)
+    return raw[:at] + b"1e39    " + raw[at + 8 :]
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (_damage_truncated_header, "ValueError: could not convert string to float"),
+        (_damage_header_only, "ValueError: No data in this range"),
+        (_damage_no_signals, "AssertionError"),
+        (_damage_annotation_encoding, "Exception: Encountered invalid byte"),
+        (_damage_physical_range, "beyond the float32 range"),
+    ],
+)
+def test_eegmmidb_damaged_files_are_named(data_dir, tmp_path, damage, message):
+    """MNE's errors for damaged EDF files do not name the file: skeeg's do."""
+    pytest.importorskip("mne")
+    source = _require(data_dir / EEGMMIDB_S001 / "S001R04.edf")
+    path = tmp_path / EEGMMIDB_S001 / "S001R04.edf"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(damage(source.read_bytes()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MNE warns about some of these headers
+        with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + message):
+            load_eegmmidb(subjects=1, runs=[4], data_dir=tmp_path)
+
+
+def test_eegmmidb_warnings_name_the_file(data_dir, tmp_path):
+    pytest.importorskip("mne")
+    source = _require(data_dir / EEGMMIDB_S001 / "S001R04.edf").read_bytes()
+    path = tmp_path / EEGMMIDB_S001 / "S001R04.edf"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(source[:236] + b"99999999" + source[244:])  # record count
+    with pytest.warns(RuntimeWarning, match=re.escape(str(path)) + ": Number of records"):
+        data = load_eegmmidb(subjects=1, runs=[4], data_dir=tmp_path)
+    assert data.X.shape == (15, 64, 641)  # MNE trusts the file's size, not the header
 
 
 def test_eegmmidb_target_names():
@@ -447,10 +726,18 @@ def test_eegmmidb_target_names():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"subjects": 0}, "subjects must be integers from 1 to 109"),
-        ({"subjects": []}, "subjects must be integers"),
-        ({"runs": [1, 4]}, "runs must be integers from 3 to 14"),
-        ({"runs": [4.0]}, "runs must be integers"),
+        ({"subjects": 0}, "subjects must be an integer or a sequence of integers from 1 to 109"),
+        ({"subjects": []}, "subjects must be an integer"),
+        ({"subjects": True}, "subjects must be an integer.*got True"),
+        ({"subjects": np.bool_(True)}, "subjects must be an integer"),
+        ({"subjects": [1, True]}, r"subjects must be an integer.*got \[1, True\]"),
+        ({"subjects": "1"}, "subjects must be an integer.*got '1'"),
+        ({"subjects": 1.0}, "subjects must be an integer"),
+        ({"runs": [1, 4]}, "runs must be an integer or a sequence of integers from 3 to 14"),
+        ({"runs": [4.0]}, "runs must be an integer"),
+        ({"runs": False}, "runs must be an integer"),
+        ({"units": "mV"}, "units must be 'uV' \\(microvolts\\) or 'V' \\(volts\\), got 'mV'"),
+        ({"units": None}, "units must be 'uV'"),
     ],
 )
 def test_eegmmidb_bad_arguments(kwargs, message, tmp_path):

@@ -1,18 +1,21 @@
 """Loader for BCI Competition III data set IIIb (two-class motor imagery)."""
 
-import io
 import warnings
-import zipfile
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import get_data_dir, git_blob_id
+from ._base import first_beyond_float32, get_data_dir, git_blob_id, read_npz
 
 SUBJECTS = ("S4b", "X11b")
 N_TIMES = 750
 CH_NAMES = ["C3", "C4"]
 SFREQ = 125.0
+UNIT = "uV"
+
+# The genuine files hold a few hundred trials each; a file declaring more
+# than this is refused before its arrays are allocated (float64: 120 MB).
+MAX_TRIALS = 10_000
 
 # ``git hash-object`` of the genuine course files.
 BLOB_IDS = {
@@ -55,7 +58,8 @@ def load_bci_iiib(data_dir=None):
         Dictionary-like object with the following attributes.
 
         X_train : ndarray of shape (n_train, 2, 750), float32
-            Training trials, channel-major (channels C3, C4), C-contiguous.
+            Training trials in microvolts (see Notes), channel-major
+            (channels C3, C4), C-contiguous.
         y_train : ndarray of shape (n_train,), int
             Training labels: 1 = left hand, 2 = right hand.
         X_test : ndarray of shape (n_test, 2, 750), float32
@@ -70,6 +74,8 @@ def load_bci_iiib(data_dir=None):
             Sampling frequency, 125.0 Hz.
         ch_names : list of str
             ``["C3", "C4"]``.
+        unit : str
+            ``"uV"``: the unit of ``X_train`` and ``X_test``, microvolts.
         n_filled : dict of str to int
             For each file name, the number of missing (NaN) samples that
             were filled.
@@ -81,8 +87,13 @@ def load_bci_iiib(data_dir=None):
     FileNotFoundError
         If one of the four files is missing.
     ValueError
-        If a file is not a valid ``.npz`` archive of this data set, or a
-        trial has a channel with no valid sample.
+        If a file is not a valid ``.npz`` archive of this data set (the
+        message names the file and the problem): damaged, a single ``.npy``
+        array, an array that declares more trials than ``MAX_TRIALS``
+        (10,000) or more bytes than the file holds, a member that would
+        inflate more than 20 times (zip bomb), object arrays, no trials,
+        labels other than 1 and 2, infinite values or values beyond the
+        float32 range, or a trial whose channel has no valid sample.
 
     Warns
     -----
@@ -99,11 +110,18 @@ def load_bci_iiib(data_dir=None):
     Within each trial and channel they are filled by linear interpolation
     between the nearest valid samples; leading and trailing gaps take the
     nearest valid value. A trial whose channel has no valid sample at all
-    raises a ValueError. Values are returned in the files' units.
+    raises a ValueError.
 
-    Files are read with ``allow_pickle=False``, so loading never executes
-    code stored in a file. Each file's git blob id (``git hash-object``) is
-    compared with that of the genuine course file.
+    Values are returned unscaled. The BCI Competition III IIIb recordings
+    are in microvolts; the course files state no unit, and skeeg cannot
+    check their scaling against the originals (the files are not
+    redistributable), so ``unit="uV"`` assumes the course kept it.
+
+    Loading never executes code stored in a file: object arrays are refused
+    without unpickling. Every size a file declares is checked against
+    ``MAX_TRIALS`` and the file's real size before memory is allocated.
+    Each file's git blob id (``git hash-object``) is compared with that of
+    the genuine course file.
 
     References
     ----------
@@ -141,6 +159,7 @@ def load_bci_iiib(data_dir=None):
         target_names=["left", "right"],
         sfreq=SFREQ,
         ch_names=list(CH_NAMES),
+        unit=UNIT,
         n_filled=n_filled,
         DESCR=DESCR,
     )
@@ -172,39 +191,40 @@ def _read_file(path):
             UserWarning,
             stacklevel=3,
         )
-    errors = (OSError, ValueError, EOFError, zipfile.BadZipFile)
-    try:
-        npz = np.load(io.BytesIO(content), allow_pickle=False)
-    except errors as exc:
-        raise ValueError(f"{path} is not a valid .npz archive ({exc}).") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} holds a single array, not an .npz archive of arrays.")
-    with npz:
-        missing = {"signal", "label"} - set(npz.files)
-        if missing:
-            raise ValueError(
-                f"{path}: missing array(s) {sorted(missing)}; the file holds {npz.files}."
-            )
-        try:
-            signal, label = npz["signal"], npz["label"]
-        except errors as exc:
-            raise ValueError(f"{path}: cannot read its arrays ({exc}).") from None
+    max_bytes = MAX_TRIALS * N_TIMES * len(CH_NAMES) * 8  # float64 trials
+    arrays = read_npz(path, content, ("signal", "label"), max_bytes)
+    signal, label = arrays["signal"], arrays["label"]
 
     n = len(signal) if signal.ndim else 0
-    if signal.shape != (n, N_TIMES, len(CH_NAMES)) or not np.issubdtype(signal.dtype, np.number):
+    if signal.shape != (n, N_TIMES, len(CH_NAMES)) or signal.dtype.kind not in "iuf":
         raise ValueError(
-            f"{path}: 'signal' must be a numeric array of shape (n_trials, "
+            f"{path}: 'signal' must be a real-valued array of shape (n_trials, "
             f"{N_TIMES}, {len(CH_NAMES)}), got {signal.dtype} of shape {signal.shape}."
         )
-    if label.shape not in ((n,), (n, 1)):
+    if n == 0:
+        raise ValueError(f"{path}: 'signal' holds no trials; the file is empty or damaged.")
+    if n > MAX_TRIALS:
         raise ValueError(
-            f"{path}: 'label' must have shape ({n},) or ({n}, 1) to match "
-            f"'signal', got {label.shape}."
+            f"{path}: 'signal' holds {n} trials, more than the {MAX_TRIALS} that a "
+            "file of this data set can have; the file is not a course file."
+        )
+    if label.shape not in ((n,), (n, 1)) or label.dtype.kind not in "iuf":
+        raise ValueError(
+            f"{path}: 'label' must be a numeric array of shape ({n},) or ({n}, 1) "
+            f"to match 'signal', got {label.dtype} of shape {label.shape}."
         )
     label = label.reshape(n)
     if not np.isin(label, (1, 2)).all():
         bad = np.unique(label[~np.isin(label, (1, 2))])
-        raise ValueError(f"{path}: labels must be 1 (left) or 2 (right), found {bad}.")
+        raise ValueError(f"{path}: labels must be 1 (left) or 2 (right), found {bad[:10]}.")
+    where = first_beyond_float32(signal)
+    if where is not None:
+        trial, sample, channel = where
+        raise ValueError(
+            f"{path}: trial {trial} (0-based), channel {CH_NAMES[channel]}, sample "
+            f"{sample} holds {signal[where]:g}, beyond the float32 range (about "
+            "3.4e38) that the trials are returned in; the file is damaged."
+        )
 
     X = np.ascontiguousarray(signal.transpose(0, 2, 1), dtype=np.float64)
     n_filled = _fill_missing(X, path)
@@ -214,8 +234,14 @@ def _read_file(path):
 def _fill_missing(X, path):
     """Interpolate NaN in place along time; return how many were filled."""
     missing = np.isnan(X)
-    if np.isinf(X).any():
-        raise ValueError(f"{path}: 'signal' contains infinite values.")
+    infinite = np.isinf(X)
+    if infinite.any():
+        trial, channel, sample = np.unravel_index(int(np.argmax(infinite)), X.shape)
+        raise ValueError(
+            f"{path}: 'signal' contains infinite values (first at trial {trial} "
+            f"(0-based), channel {CH_NAMES[channel]}, sample {sample}); the file is "
+            "damaged."
+        )
     times = np.arange(X.shape[-1])
     for trial, channel in zip(*np.nonzero(missing.any(axis=-1))):
         row, gaps = X[trial, channel], missing[trial, channel]

@@ -1,13 +1,16 @@
 """Loader for the DEAP emotion data set (preprocessed Python release)."""
 
 import codecs
+import io
 import numbers
 import pickle
+import pickletools
+import reprlib
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import get_data_dir
+from ._base import first_beyond_float32, get_data_dir
 
 __all__ = ["load_deap"]
 
@@ -25,6 +28,7 @@ CH_NAMES = (
 RATING_NAMES = ("valence", "arousal", "dominance", "liking")
 SFREQ = 128.0
 N_SUBJECTS = 32
+UNIT = "uV"
 
 _N_FILE_CHANNELS = 40
 _N_BASELINE = 384  # the 3 s pre-trial baseline at 128 Hz
@@ -41,6 +45,10 @@ class _RefusedGlobal(pickle.UnpicklingError):
     """A pickle asked for something outside the DEAP format's needs."""
 
 
+class _BadContent(ValueError):
+    """A pickle builds something that a DEAP participant file never holds."""
+
+
 def _latin1_encode(text, encoding):
     """Stand-in for ``_codecs.encode``, how Python 3 pickles bytes in protocols < 3."""
     if encoding not in ("latin1", "latin-1"):
@@ -51,13 +59,189 @@ def _latin1_encode(text, encoding):
     return codecs.encode(text, "latin1")
 
 
+def _numeric_dtype(spec, *args):
+    """Stand-in for ``np.dtype`` that only builds the dtypes of numbers.
+
+    Object dtypes would make numpy unpickle a list of Python objects into
+    an array of any declared size; DEAP's arrays are float64.
+    """
+    if not isinstance(spec, str) or len(spec) > 8:
+        raise _BadContent(f"asks for a numpy dtype {reprlib.repr(spec)}, not a number type")
+    dtype = np.dtype(spec, *args)
+    if dtype.kind not in "biuf":
+        raise _BadContent(
+            f"holds an array of dtype {dtype} (kind {dtype.kind!r}); a DEAP file holds "
+            "real numbers (float64)"
+        )
+    return dtype
+
+
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy", "dtype"): _numeric_dtype,
     ("_codecs", "encode"): _latin1_encode,
 }
+
+
+# Bounds on a participant file's pickle, checked on its opcodes before any
+# object is built. A genuine file (any protocol 0-4) has about 100 opcodes,
+# nesting depth 5 and at most 9 calls (array and dtype rebuilds); a deeply nested
+# pickle crashes the interpreter (C stack overflow) when compared, hashed or
+# printed, memo indices size the unpickler's memo table, and each call may
+# copy a buffer of the file, so these bound time, depth and memory.
+_MAX_OPCODES = 10_000
+_MAX_DEPTH = 32
+_MAX_CALLS = 16  # REDUCE, BUILD, NEWOBJ...: at most 16 copies of the file's bytes
+
+_ATOMS = frozenset(
+    "INT BININT BININT1 BININT2 LONG LONG1 LONG4 STRING BINSTRING SHORT_BINSTRING "
+    "BINBYTES SHORT_BINBYTES BINBYTES8 BYTEARRAY8 NONE NEWTRUE NEWFALSE UNICODE "
+    "SHORT_BINUNICODE BINUNICODE BINUNICODE8 FLOAT BINFLOAT GLOBAL EXT1 EXT2 EXT4 "
+    "PERSID NEXT_BUFFER".split()
+)
+_EMPTY = frozenset(("EMPTY_LIST", "EMPTY_DICT", "EMPTY_TUPLE", "EMPTY_SET"))
+_FROM_MARK = frozenset(("TUPLE", "LIST", "DICT", "FROZENSET", "INST", "OBJ"))
+_ADD_FROM_MARK = frozenset(("APPENDS", "SETITEMS", "ADDITEMS"))
+_CALLS = frozenset(("REDUCE", "BUILD", "NEWOBJ", "NEWOBJ_EX", "OBJ", "INST"))
+_PUTS = frozenset(("PUT", "BINPUT", "LONG_BINPUT"))
+_GETS = frozenset(("GET", "BINGET", "LONG_BINGET"))
+_ATOM, _MARK = -1, -2  # stack entries that are not containers
+
+
+class _TooComplex(ValueError):
+    """A pickle exceeds the bounds a DEAP participant file never needs."""
+
+
+def _check_pickle_shape(raw):
+    """Walk the opcodes of ``raw`` without building anything; bound its shape.
+
+    Every object the pickle would build is modelled by a node that records
+    which nodes it holds, memo references included, so that containers
+    filled after being memoized are counted where they really sit.
+
+    Raises
+    ------
+    _TooComplex
+        If the pickle has more than ``_MAX_OPCODES`` opcodes, more than
+        ``_MAX_CALLS`` calls, a memo index beyond the opcode count, a
+        self-reference, or nesting deeper than ``_MAX_DEPTH``.
+    ValueError
+        If the opcodes are malformed or truncated (from pickletools, or a
+        stack that runs out).
+    """
+    stack, memo, children = [], {}, []
+    n_calls = 0
+
+    def new_node(items=()):
+        children.append([i for i in items if i >= 0])
+        return len(children) - 1
+
+    def pop():
+        if not stack:
+            raise ValueError("the pickle pops more than it pushed")
+        return stack.pop()
+
+    def pop_mark():
+        items = []
+        while (item := pop()) != _MARK:
+            items.append(item)
+        return items
+
+    def add(container, items):
+        if container >= 0:
+            children[container].extend(i for i in items if i >= 0)
+
+    for n_ops, (opcode, arg, _) in enumerate(pickletools.genops(raw), start=1):
+        if n_ops > _MAX_OPCODES:
+            raise _TooComplex(
+                f"has more than {_MAX_OPCODES} pickle opcodes (a DEAP file has about 100)"
+            )
+        name = opcode.name
+        if name in _CALLS:
+            n_calls += 1
+            if n_calls > _MAX_CALLS:
+                raise _TooComplex(
+                    f"makes more than {_MAX_CALLS} calls while unpickling (a DEAP file "
+                    "makes at most 9)"
+                )
+        if name in _ATOMS:
+            stack.append(_ATOM)
+        elif name in _EMPTY:
+            stack.append(new_node())
+        elif name == "MARK":
+            stack.append(_MARK)
+        elif name in _FROM_MARK:
+            stack.append(new_node(pop_mark()))
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+            stack.append(new_node([pop() for _ in range(int(name[-1]))]))
+        elif name in ("REDUCE", "NEWOBJ"):
+            stack.append(new_node([pop(), pop()]))
+        elif name == "NEWOBJ_EX":
+            stack.append(new_node([pop(), pop(), pop()]))
+        elif name in ("APPEND", "BUILD"):
+            item = pop()
+            add(stack[-1] if stack else _ATOM, [item])
+        elif name == "SETITEM":
+            items = [pop(), pop()]
+            add(stack[-1] if stack else _ATOM, items)
+        elif name in _ADD_FROM_MARK:
+            items = pop_mark()
+            add(stack[-1] if stack else _ATOM, items)
+        elif name in ("STACK_GLOBAL", "BINPERSID"):
+            if name == "STACK_GLOBAL":
+                pop()
+            pop()
+            stack.append(_ATOM)
+        elif name == "POP":
+            pop()
+        elif name == "POP_MARK":
+            pop_mark()
+        elif name == "DUP":
+            stack.append(stack[-1] if stack else pop())
+        elif name in _PUTS or name == "MEMOIZE":
+            index = len(memo) if name == "MEMOIZE" else arg
+            if not 0 <= index <= _MAX_OPCODES:
+                raise _TooComplex(f"uses memo index {index} (a DEAP file uses fewer than 100)")
+            memo[index] = stack[-1] if stack else pop()
+        elif name in _GETS:
+            if arg not in memo:
+                raise ValueError(f"the pickle refers to memo index {arg}, never stored")
+            stack.append(memo[arg])
+        elif name == "STOP":
+            pop()
+        # PROTO, FRAME and READONLY_BUFFER leave the stack as it is.
+    _check_depth(children)
+
+
+def _check_depth(children):
+    """Refuse self-references and nesting deeper than ``_MAX_DEPTH``."""
+    depth = [0] * len(children)  # 0: not visited yet
+    on_path = [False] * len(children)
+    for root in range(len(children)):
+        if depth[root]:
+            continue
+        # Iterative post-order walk: the nesting may be deep.
+        walk = [(root, iter(children[root]))]
+        on_path[root] = True
+        while walk:
+            node, pending = walk[-1]
+            child = next(pending, None)
+            if child is None:
+                walk.pop()
+                on_path[node] = False
+                depth[node] = 1 + max((depth[c] for c in children[node]), default=0)
+                if depth[node] > _MAX_DEPTH:
+                    raise _TooComplex(
+                        f"nests objects more than {_MAX_DEPTH} levels deep (a DEAP file "
+                        "nests 5)"
+                    )
+            elif on_path[child]:
+                raise _TooComplex("holds an object that contains itself")
+            elif not depth[child]:
+                on_path[child] = True
+                walk.append((child, iter(children[child])))
 
 
 class _DEAPUnpickler(pickle.Unpickler):
@@ -123,7 +307,8 @@ def load_deap(
         Dictionary-like object with the following attributes.
 
         X : ndarray of shape (n_trials, 32, n_samples), float32
-            EEG trials (the 32 EEG channels; peripheral channels dropped).
+            EEG trials in microvolts (the 32 EEG channels; peripheral
+            channels dropped).
         y : ndarray of shape (n_trials,), int64
             1 when the ``target`` rating is above ``threshold``, else 0.
         ratings : ndarray of shape (n_trials, 4), float64
@@ -139,6 +324,8 @@ def load_deap(
             The 32 EEG channel names, in the file's ("Geneva") order.
         sfreq : float
             Sampling frequency, 128.0 Hz.
+        unit : str
+            ``"uV"``: the unit of ``X``, microvolts (see Notes).
         target, threshold, baseline
             The arguments used.
 
@@ -148,8 +335,11 @@ def load_deap(
         If a participant file is missing (the message says where DEAP is
         requested).
     ValueError
-        If a file is truncated or corrupt or has the wrong shapes, or for an
-        invalid argument.
+        If a file is truncated or corrupt, has the wrong shapes, NaN or
+        infinite values, EEG values beyond the float32 range, or a pickle
+        beyond what a DEAP file needs (more than 10,000 opcodes, more than
+        16 calls, nesting deeper than 32, self-references, non-numeric
+        arrays), or for an invalid argument. Each message names the file.
     pickle.UnpicklingError
         If a file asks to run or import anything beyond rebuilding numpy
         arrays; it is refused before anything is imported or called.
@@ -164,6 +354,17 @@ def load_deap(
     positive number of trials and samples, the same in every file. Copies
     re-saved from Python 3 load too if written with pickle protocols 0-4
     (protocol 5 rebuilds arrays through another numpy function, refused).
+
+    Before anything is built, the pickle's opcodes are walked to bound what
+    it would build: its number of opcodes, calls and memo entries, and how
+    deeply its objects nest (a small file of deeply nested tuples would
+    otherwise crash the interpreter). Lengths the pickle declares are
+    checked against the bytes the file really holds.
+
+    ``unit`` is ``"uV"``: the BioSemi recordings that DEAP's preprocessing
+    started from are in microvolts. DEAP's description of the preprocessed
+    files states no unit, and skeeg cannot check their scale here (the
+    files are not redistributable): this is the documented assumption.
 
     According to the DEAP documentation the preprocessed trials are in video
     (``Experiment_id``) order, not in presentation order, so ``trial``
@@ -241,6 +442,7 @@ def load_deap(
             if baseline == "subtract":
                 trial = trial - eeg[..., :_N_BASELINE].mean(axis=-1, keepdims=True)
             eeg = trial
+        _check_float32(eeg, path)
         X[i * n_trials : (i + 1) * n_trials] = eeg
         ratings[i * n_trials : (i + 1) * n_trials] = labels
 
@@ -254,6 +456,7 @@ def load_deap(
         trial=np.tile(np.arange(1, n_trials + 1, dtype=np.int64), len(subjects)),
         ch_names=list(CH_NAMES),
         sfreq=SFREQ,
+        unit=UNIT,
         target=target,
         threshold=threshold,
         baseline=baseline,
@@ -318,23 +521,33 @@ def _find_folder(data_dir, filenames):
 
 def _read_participant(path):
     """Safely unpickle one participant file; return its data and labels."""
-    with open(path, "rb") as file:
-        try:
-            # Python 2 byte strings (the array buffers) decode as latin1.
-            content = _DEAPUnpickler(file, encoding="latin1").load()
-        except _RefusedGlobal as exc:
-            raise pickle.UnpicklingError(
-                f"{path} {exc}; refusing to unpickle it (the file may be "
-                "malicious). Use the files of the official DEAP release."
-            ) from None
-        except Exception as exc:  # any failure to unpickle means a bad file
-            raise ValueError(
-                f"{path} is truncated or corrupt and cannot be read as a DEAP "
-                f"participant file ({type(exc).__name__}: {exc}). Download it "
-                "again."
-            ) from exc
+    raw = path.read_bytes()  # the real size: no length the pickle declares is trusted
+    try:
+        # Bound the pickle's shape before anything is built.
+        _check_pickle_shape(raw)
+        # Python 2 byte strings (the array buffers) decode as latin1.
+        content = _DEAPUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    except _RefusedGlobal as exc:
+        raise pickle.UnpicklingError(
+            f"{path} {exc}; refusing to unpickle it (the file may be "
+            "malicious). Use the files of the official DEAP release."
+        ) from None
+    except (_TooComplex, _BadContent) as exc:
+        raise ValueError(
+            f"{path} is not a DEAP participant file: it {exc}. Refused before "
+            "loading it; use the files of the official DEAP release."
+        ) from None
+    except Exception as exc:  # any failure to unpickle means a bad file
+        raise ValueError(
+            f"{path} is truncated or corrupt and cannot be read as a DEAP "
+            f"participant file ({type(exc).__name__}: {str(exc)[:200]}). Download "
+            "it again."
+        ) from None
     if not isinstance(content, dict) or set(content) != {"data", "labels"}:
-        found = sorted(map(repr, content)) if isinstance(content, dict) else None
+        found = None
+        if isinstance(content, dict):
+            # reprlib: bounded messages whatever the keys hold.
+            found = sorted(reprlib.repr(key) for key in list(content)[:10])
         raise ValueError(
             f"{path} is not a DEAP participant file: expected a dict with the "
             f"keys 'data' and 'labels', got {type(content).__name__}"
@@ -361,6 +574,18 @@ def _read_participant(path):
     if not (np.isfinite(labels).all() and np.isfinite(data[:, : len(CH_NAMES)]).all()):
         raise ValueError(f"{path} contains NaN or infinite EEG samples or ratings.")
     return data, labels
+
+
+def _check_float32(values, path):
+    """Refuse EEG values that float32, the type of ``X``, would turn into inf."""
+    where = first_beyond_float32(values)
+    if where is not None:
+        trial, channel, sample = where
+        raise ValueError(
+            f"{path}: trial {trial + 1}, channel {CH_NAMES[channel]}, sample {sample} "
+            f"holds {values[where]:g}, beyond the float32 range (about 3.4e38) that X "
+            "is returned in; the file is damaged."
+        )
 
 
 def _describe(value):

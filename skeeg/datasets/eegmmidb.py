@@ -1,10 +1,13 @@
 """Loader for the PhysioNet EEG Motor Movement/Imagery data set, through MNE."""
 
 import numbers
+import warnings
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+
+from ._base import first_beyond_float32, get_data_dir
 
 # Meaning of the T1 / T2 cues for each kind of run (PhysioNet documentation).
 _LEFT_RIGHT_RUNS = (3, 4, 7, 8, 11, 12)  # T1 = left fist, T2 = right fist
@@ -26,30 +29,42 @@ fists (runs 5, 6, 9, 10, 13, 14), T2 = right fist or both feet.
 Licence: Open Data Commons Attribution License v1.0.
 """
 
+#: Units ``load_eegmmidb`` can return, and their size in volts.
+UNITS = {"uV": 1e-6, "V": 1.0}
+
 
 def load_eegmmidb(
-    subjects=(1,), runs=(4, 8, 12), data_dir=None, tmin=0.0, tmax=4.0, picks="eeg", verbose=False
+    subjects=(1,),
+    runs=(4, 8, 12),
+    data_dir=None,
+    tmin=0.0,
+    tmax=4.0,
+    picks="eeg",
+    verbose=False,
+    units="uV",
 ):
     """Load epochs of the PhysioNet EEG Motor Movement/Imagery data set.
 
-    Reads the EDF+ files with MNE-Python, fetching them with
+    Reads the EDF+ files with MNE-Python, fetching missing ones with
     :func:`mne.datasets.eegbci.load_data`, and cuts one epoch per T1 or T2
     cue (the rest periods, T0, are left out).
 
     Parameters
     ----------
     subjects : int or sequence of int, default=(1,)
-        Subjects to load, from 1 to 109.
+        Subjects to load, from 1 to 109. Integers only (``True`` is refused,
+        not read as subject 1).
     runs : int or sequence of int, default=(4, 8, 12)
         Runs to load, from 3 to 14 (runs 1 and 2 are baselines without
         cues). The default runs are imagined left vs right fist movement.
     data_dir : str or path-like, default=None
-        Folder passed as ``path`` to :func:`mne.datasets.eegbci.load_data`:
-        the files are expected in
-        ``<data_dir>/MNE-eegbci-data/files/eegmmidb/1.0.0/S001/...`` and
-        downloaded there when missing. When None, MNE's own default is used
-        (the ``MNE_DATASETS_EEGBCI_PATH`` configuration, else ``~/mne_data``).
-        Unlike the other loaders, the ``SKEEG_DATA`` variable is not used.
+        The data folder, found as by every skeeg loader: this argument, else
+        the ``SKEEG_DATA`` environment variable, else ``~/skeeg_data``
+        (:func:`get_data_dir`). It is passed as ``path`` to
+        :func:`mne.datasets.eegbci.load_data`, so the files are read from
+        ``<data_dir>/MNE-eegbci-data/files/eegmmidb/1.0.0/S001/S001R04.edf``
+        and so on, and MNE downloads the missing ones there from PhysioNet.
+        MNE's own configuration (``MNE_DATASETS_EEGBCI_PATH``) is not used.
     tmin, tmax : float, default=0.0, 4.0
         Start and end of each epoch in seconds relative to the cue, both
         included.
@@ -57,6 +72,9 @@ def load_eegmmidb(
         Channels to keep, as understood by :class:`mne.Epochs`.
     verbose : bool, str or int, default=False
         Verbosity of MNE.
+    units : {"uV", "V"}, default="uV"
+        Unit of ``X``: microvolts (the usual unit of EEG, and what skeeg's
+        networks were tuned on) or volts (MNE's unit).
 
     Returns
     -------
@@ -64,7 +82,8 @@ def load_eegmmidb(
         Dictionary-like object with the following attributes.
 
         X : ndarray of shape (n_epochs, n_channels, n_times), float32
-            Epochs in volts, C-contiguous. With the defaults,
+            Epochs in ``units`` (microvolts by default), C-contiguous. With
+            the defaults,
             ``n_channels=64`` and ``n_times=641`` (4 s at 160 Hz, both ends
             included).
         y : ndarray of shape (n_epochs,), str
@@ -82,6 +101,8 @@ def load_eegmmidb(
             :func:`mne.datasets.eegbci.standardize` (for example ``"FC5"``).
         times : ndarray of shape (n_times,)
             Time of each sample relative to the cue, in seconds.
+        unit : str
+            The unit of ``X``, ``"uV"`` or ``"V"`` as ``units``.
         DESCR : str
             Description of the data set.
 
@@ -90,8 +111,18 @@ def load_eegmmidb(
     ImportError
         If MNE-Python is not installed.
     ValueError
-        If a subject or run is out of range, or the files of the requested
-        subjects differ in sampling rate or channels.
+        If a subject or run is out of range or not an integer, ``units`` is
+        not "uV" or "V", the files of the requested subjects differ in
+        sampling rate or channels, or a file cannot be read: MNE's errors
+        for a damaged EDF file are re-raised as a ValueError that names the
+        file, as are a run without T1/T2 epochs and values beyond the
+        float32 range.
+
+    Warns
+    -----
+    RuntimeWarning
+        MNE's warnings about a file (for example a header whose record
+        count disagrees with the file's size), with the file's name added.
 
     Notes
     -----
@@ -102,6 +133,9 @@ def load_eegmmidb(
     10, 13 and 14, T1 is both fists and T2 both feet. Runs of both kinds
     may be loaded together; ``target_names`` then lists both meanings and
     ``run`` tells which applies to each epoch.
+
+    ``units`` applies to EEG channels, the only data channels of EEGMMIDB;
+    with other ``picks``, MNE's units of the other channel types are kept.
 
     Each run is epoched on its own, so no epoch spans two runs. No baseline
     correction or filtering is applied. Epochs that would extend beyond the
@@ -137,7 +171,11 @@ def load_eegmmidb(
 
     subjects = _check_ints(subjects, "subjects", 1, 109)
     runs = _check_ints(runs, "runs", 3, 14)
-    path = None if data_dir is None else str(Path(data_dir).expanduser())
+    if not isinstance(units, str) or units not in UNITS:
+        raise ValueError(
+            f"units must be 'uV' (microvolts) or 'V' (volts), got {units!r}."
+        )
+    path = str(get_data_dir(data_dir))
 
     X, y, run_of, subject_of = [], [], [], []
     info = None
@@ -145,11 +183,51 @@ def load_eegmmidb(
         files = eegbci.load_data(subject, runs, path=path, update_path=False, verbose=verbose)
         for fname in files:
             run = int(Path(fname).stem.split("R")[-1])  # files are named S001R04.edf
+            epochs = _read_run(mne, eegbci, fname, tmin, tmax, picks, verbose)
+            current = (epochs.info["sfreq"], epochs.ch_names)
+            if info is None:
+                info, times = current, epochs.times
+            elif current != info:
+                raise ValueError(
+                    f"Subject {subject}, run {run} ({fname}) has sampling rate "
+                    f"{current[0]} Hz and {len(current[1])} channels, but the "
+                    f"first file loaded has {info[0]} Hz and {len(info[1])} "
+                    "channels; load these subjects separately."
+                )
+            data = epochs.get_data(units=units)
+            _check_values(data, fname, epochs.ch_names, units)
+            codes = epochs.events[:, 2]
+            X.append(data.astype(np.float32))
+            y.append(np.where(codes == 1, "T1", "T2"))
+            run_of.append(np.full(len(codes), run))
+            subject_of.append(np.full(len(codes), subject))
+
+    return Bunch(
+        X=np.concatenate(X),
+        y=np.concatenate(y),
+        target_names=_target_names(runs),
+        run=np.concatenate(run_of),
+        subject=np.concatenate(subject_of),
+        sfreq=float(info[0]),
+        ch_names=list(info[1]),
+        times=times,
+        unit=units,
+        DESCR=DESCR,
+    )
+
+
+def _read_run(mne, eegbci, fname, tmin, tmax, picks, verbose):
+    """Epochs at the T1/T2 cues of one EDF+ file; any failure names the file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
             raw = mne.io.read_raw_edf(fname, preload=True, verbose=verbose)
             eegbci.standardize(raw)
             events, event_id = mne.events_from_annotations(
                 raw, event_id={"T1": 1, "T2": 2}, verbose=verbose
             )
+            if len(events) == 0:
+                raise ValueError("no T1 or T2 annotation (cue) in the file")
             epochs = mne.Epochs(
                 raw,
                 events,
@@ -161,44 +239,59 @@ def load_eegmmidb(
                 preload=True,
                 verbose=verbose,
             )
-            current = (epochs.info["sfreq"], epochs.ch_names)
-            if info is None:
-                info, times = current, epochs.times
-            elif current != info:
+            if len(epochs) == 0:
                 raise ValueError(
-                    f"Subject {subject}, run {run} ({fname}) has sampling rate "
-                    f"{current[0]} Hz and {len(current[1])} channels, but the "
-                    f"first file loaded has {info[0]} Hz and {len(info[1])} "
-                    "channels; load these subjects separately."
+                    f"every epoch from {tmin} to {tmax} s around a cue was dropped "
+                    "(beyond the end of the recording)"
                 )
-            codes = epochs.events[:, 2]
-            X.append(epochs.get_data())
-            y.append(np.where(codes == 1, "T1", "T2"))
-            run_of.append(np.full(len(codes), run))
-            subject_of.append(np.full(len(codes), subject))
+        # MNE reports damaged EDF files with ValueError, AssertionError, bare
+        # Exception and others, none naming the file: name it here.
+        except Exception as exc:
+            raise ValueError(
+                f"{fname} cannot be read as an EEGMMIDB EDF+ recording "
+                f"({type(exc).__name__}: {exc}). The file is damaged or truncated: "
+                "delete it and load again, and MNE downloads it afresh."
+            ) from exc
+    for warning in caught:  # MNE's warnings do not name the file either
+        category = warning.category if issubclass(warning.category, Warning) else UserWarning
+        warnings.warn(f"{fname}: {warning.message}", category, stacklevel=4)
+    return epochs
 
-    return Bunch(
-        X=np.concatenate(X).astype(np.float32),
-        y=np.concatenate(y),
-        target_names=_target_names(runs),
-        run=np.concatenate(run_of),
-        subject=np.concatenate(subject_of),
-        sfreq=float(info[0]),
-        ch_names=list(info[1]),
-        times=times,
-        DESCR=DESCR,
-    )
+
+def _check_values(data, fname, ch_names, units):
+    bad = ~np.isfinite(data)
+    if bad.any():
+        epoch, channel, _ = np.unravel_index(int(np.argmax(bad)), data.shape)
+        raise ValueError(
+            f"{fname}: epoch {epoch}, channel {ch_names[channel]} holds non-finite "
+            "values; the file's calibration (physical range in the EDF header) is "
+            "damaged."
+        )
+    where = first_beyond_float32(data)
+    if where is not None:
+        epoch, channel, _ = where
+        raise ValueError(
+            f"{fname}: epoch {epoch}, channel {ch_names[channel]} holds {data[where]:g} "
+            f"{units}, beyond the float32 range (about 3.4e38) that X is returned in; "
+            "the file's calibration (physical range in the EDF header) is damaged."
+        )
+
+
+def _is_int(value):
+    # bool is an Integral in Python; True must not silently mean subject 1.
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def _check_ints(values, name, low, high):
     """Return ``values`` as a list of ints within [low, high]."""
-    if isinstance(values, numbers.Integral):
+    message = f"{name} must be an integer or a sequence of integers from {low} to {high}"
+    if _is_int(values):
         values = [values]
+    elif isinstance(values, (str, bytes, bool, np.bool_)) or not np.iterable(values):
+        raise ValueError(f"{message}, got {values!r}.")
     values = list(values)
-    if not values or not all(
-        isinstance(v, numbers.Integral) and low <= v <= high for v in values
-    ):
-        raise ValueError(f"{name} must be integers from {low} to {high}, got {values}.")
+    if not values or not all(_is_int(v) and low <= v <= high for v in values):
+        raise ValueError(f"{message}, got {values!r}.")
     return list(dict.fromkeys(int(v) for v in values))  # drop repeats, keep order
 
 
