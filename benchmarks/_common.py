@@ -44,8 +44,8 @@ Split = namedtuple("Split", "name X_train y_train X_test y_test")
 #: Real data sets tried, in this order, by ``--dataset auto``.
 AUTO_ORDER = ("SelfRegulationSCP1", "FingerMovements", "eegmmidb", "bci_iiib")
 
-#: Volts to microvolts, for the EEGMMIDB recordings that MNE returns in volts.
-VOLTS_TO_MICROVOLTS = 1e6
+#: Data sets that ``--download`` can fetch (from the UEA/UCR archive).
+DOWNLOADABLE = ("SelfRegulationSCP1", "FingerMovements")
 
 
 class DataNotFound(FileNotFoundError):
@@ -100,11 +100,11 @@ class BenchmarkData:
 
 
 def _load_uea(name, description):
-    def load(data_dir):
+    def load(data_dir, download=False):
         from skeeg.datasets import load_uea
 
         try:
-            data = load_uea(name, data_dir)
+            data = load_uea(name, data_dir, download=download)
         except FileNotFoundError as exc:
             raise DataNotFound(str(exc)) from None
         split = Split("official", data.X_train, data.y_train, data.X_test, data.y_test)
@@ -125,8 +125,8 @@ def _load_eegmmidb(data_dir):
         raise DataNotFound(f"EEGMMIDB files {missing} not found in {folder}.")
     from skeeg.datasets import load_eegmmidb
 
-    data = load_eegmmidb(subjects=1, runs=runs, data_dir=data_dir)
-    X = data.X * np.float32(VOLTS_TO_MICROVOLTS)  # a fixed unit change, no statistics
+    data = load_eegmmidb(subjects=1, runs=runs, data_dir=data_dir, units="uV")
+    X = data.X  # microvolts, as the loader returns them
     y = np.array([data.target_names[label] for label in data.y])
     splits = [
         Split(f"test run {data.run[test][0]}", X[train], y[train], X[test], y[test])
@@ -192,12 +192,17 @@ DATASETS = {
 }
 
 
-def load_dataset(name, data_dir=None, log=print):
+def load_dataset(name, data_dir=None, log=print, download=False):
     """Load a data set of :data:`DATASETS`, or the first real one for ``"auto"``.
 
-    ``"auto"`` tries :data:`AUTO_ORDER` and falls back to ``synthetic``,
-    saying so through ``log``. A named real data set that is missing raises
-    :class:`DataNotFound`.
+    ``"auto"`` tries :data:`AUTO_ORDER`; when none is found it downloads
+    SelfRegulationSCP1 if ``download`` is true, else falls back to
+    ``synthetic``, saying so through ``log``. A named real data set that is
+    missing raises :class:`DataNotFound`, unless ``download`` is true and it
+    is one of :data:`DOWNLOADABLE`, which are then fetched from the UEA/UCR
+    archive into ``<data_dir>/uea/<name>/`` (checked against the facts that
+    skeeg keeps; see :func:`skeeg.datasets.load_uea`). A failed download
+    raises ``ValueError`` or ``ConnectionError`` saying why.
     """
     data_dir = resolve_data_dir(data_dir)
     if name == "auto":
@@ -206,26 +211,42 @@ def load_dataset(name, data_dir=None, log=print):
                 return DATASETS[candidate](data_dir)
             except DataNotFound:
                 continue
+        if download:
+            first = DOWNLOADABLE[0]
+            log(
+                f"No real EEG data found in {data_dir} (looked for {', '.join(AUTO_ORDER)}); "
+                f"downloading {first} from the UEA/UCR archive into {data_dir / 'uea' / first}.",
+            )
+            return DATASETS[first](data_dir, download=True)
         log(
             f"NOTE: no real EEG data found in {data_dir} (looked for "
             f"{', '.join(AUTO_ORDER)}); falling back to the SYNTHETIC data set. Pass "
-            "--data-dir or set SKEEG_DATA to use real data."
+            "--download to fetch SelfRegulationSCP1 from the UEA/UCR archive, or "
+            "--data-dir or SKEEG_DATA to use real data you have."
         )
         return DATASETS["synthetic"](data_dir)
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; choose from {['auto', *DATASETS]}.")
+    if download and name in DOWNLOADABLE:
+        return DATASETS[name](data_dir, download=True)
     return DATASETS[name](data_dir)
 
 
 def load_for_script(args):
     """:func:`load_dataset` for a script: a missing data set ends it with the reason."""
+    download = getattr(args, "download", False)
     try:
-        data = load_dataset(args.dataset, args.data_dir)
+        data = load_dataset(args.dataset, args.data_dir, download=download)
     except DataNotFound as exc:
+        hint = f", use --download ({', '.join(DOWNLOADABLE)} only)" if not download else ""
         raise SystemExit(
             f"{args.dataset}: {exc}\nPass --data-dir or set SKEEG_DATA to the folder that "
-            "holds the data, or use --dataset synthetic."
+            f"holds the data{hint}, or use --dataset synthetic."
         ) from None
+    except (ValueError, ConnectionError) as exc:
+        if not download:
+            raise
+        raise SystemExit(f"{args.dataset}: the download failed. {exc}") from None
     print(data.summary(), flush=True)
     return data
 
@@ -329,6 +350,13 @@ def base_parser(description, quick_help):
         type=parse_seeds,
         default=None,
         help="number of seeds (3 -> 0,1,2) or a comma list; default 3, or 1 with --quick",
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch the data set from the UEA/UCR archive when it is not in the data folder "
+        f"({', '.join(DOWNLOADABLE)}; with --dataset auto, {DOWNLOADABLE[0]}) and keep it "
+        "in <data folder>/uea/<name>/; checked against facts kept in skeeg",
     )
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 or auto")
     parser.add_argument("--quick", action="store_true", help=quick_help)

@@ -96,6 +96,9 @@ def download_uea(name, data_dir, base_url=None):
     folder : pathlib.Path
         ``<data_dir>/uea/<name>``, holding ``<name>_TRAIN.ts``,
         ``<name>_TEST.ts`` and, when the zip has it, ``<name>.txt``.
+    parsed : dict
+        ``{"TRAIN": (X, y, classes, comments), "TEST": ...}`` as read by the
+        check, so that the caller need not parse the files again.
 
     Raises
     ------
@@ -124,9 +127,9 @@ def download_uea(name, data_dir, base_url=None):
         checked = Path(tmp) / name
         checked.mkdir()
         _extract(url, archive, name, checked)
-        _verify(url, name, checked, destination)
+        parsed = _verify(url, name, checked, destination)
         _move_in(checked, destination, name)
-    return destination
+    return destination, parsed
 
 
 def _fetch(url, target):
@@ -244,15 +247,18 @@ def _check_member(url, info):
 
 
 def _verify(url, name, folder, destination):
-    """Parse the files and compare them with :data:`FACTS`; raise on any difference."""
+    """Parse the files and compare them with :data:`FACTS`; raise on any difference.
+
+    Returns what was parsed, ``{split: (X, y, classes, comments)}``.
+    """
     from .uea import _read_ts
 
     facts = FACTS[name]
-    differences = []
+    differences, parsed = [], {}
     for split in ("TRAIN", "TEST"):
         path = folder / f"{name}_{split}.ts"
         try:
-            X, y, classes, _ = _read_ts(path)
+            parsed[split] = X, y, classes, _ = _read_ts(path)
         except ValueError as exc:
             raise ValueError(
                 f"The download of {url} holds a malformed {path.name} "
@@ -282,6 +288,7 @@ def _verify(url, name, folder, destination):
             f"was written to {destination}. The archive's copy may have changed or "
             "the download was altered on the way; report it if it persists."
         )
+    return parsed
 
 
 def _close_4g(found, expected):

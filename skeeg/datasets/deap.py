@@ -582,8 +582,8 @@ def _check_float32(values, path):
     if where is not None:
         trial, channel, sample = where
         raise ValueError(
-            f"{path}: trial {trial + 1}, channel {CH_NAMES[channel]}, sample {sample} "
-            f"holds {values[where]:g}, beyond the float32 range (about 3.4e38) that X "
+            f"{path}: trial {trial} (0-based), channel {CH_NAMES[channel]}, sample "
+            f"{sample} holds {values[where]:g}, beyond the float32 range (about 3.4e38) that X "
             "is returned in; the file is damaged."
         )
 

@@ -173,16 +173,18 @@ def load_uea(name, data_dir=None, download=False):
     if not isinstance(download, (bool, np.bool_)):
         raise TypeError(f"download must be True or False, got {download!r}.")
     root = get_data_dir(data_dir)
-    folder = _find_folder(name, root)
+    folder, parsed = _find_folder(name, root), {}
     if folder is None:
         if not download:
             raise FileNotFoundError(_not_found_message(name, root))
         from ._download import download_uea
 
-        folder = download_uea(name, root)
+        folder, parsed = download_uea(name, root)  # parsed to check it: not read twice
 
-    X_train, y_train, classes, comments = _read_ts(folder / f"{name}_TRAIN.ts")
-    X_test, y_test, test_classes, _ = _read_ts(folder / f"{name}_TEST.ts")
+    X_train, y_train, classes, comments = parsed.get("TRAIN") or _read_ts(
+        folder / f"{name}_TRAIN.ts"
+    )
+    X_test, y_test, test_classes, _ = parsed.get("TEST") or _read_ts(folder / f"{name}_TEST.ts")
     if X_train.shape[1:] != X_test.shape[1:]:
         raise ValueError(
             f"Train and test files of {name} in {folder} disagree: trials of "
