@@ -705,6 +705,16 @@ def test_eegmmidb_damaged_files_are_named(data_dir, tmp_path, damage, message):
             load_eegmmidb(subjects=1, runs=[4], data_dir=tmp_path)
 
 
+def test_eegmmidb_bad_window_or_picks_are_not_blamed_on_the_file(data_dir, tmp_path):
+    pytest.importorskip("mne")
+    _require(data_dir / EEGMMIDB_S001 / "S001R04.edf")
+    path = data_dir / EEGMMIDB_S001 / "S001R04.edf"
+    with pytest.raises(ValueError, match=re.escape(f"{path}: every epoch from 0.0 to 900.0 s")):
+        load_eegmmidb(subjects=1, runs=[4], data_dir=data_dir, tmax=900.0)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: cannot cut epochs") + ".*'nope'"):
+        load_eegmmidb(subjects=1, runs=[4], data_dir=data_dir, picks=["nope"])
+
+
 def test_eegmmidb_warnings_name_the_file(data_dir, tmp_path):
     pytest.importorskip("mne")
     source = _require(data_dir / EEGMMIDB_S001 / "S001R04.edf").read_bytes()
@@ -738,6 +748,9 @@ def test_eegmmidb_target_names():
         ({"runs": False}, "runs must be an integer"),
         ({"units": "mV"}, "units must be 'uV' \\(microvolts\\) or 'V' \\(volts\\), got 'mV'"),
         ({"units": None}, "units must be 'uV'"),
+        ({"tmin": 4.0, "tmax": 0.0}, "tmin < tmax, got tmin=4.0, tmax=0.0"),
+        ({"tmin": "0"}, "tmin and tmax must be finite numbers"),
+        ({"tmax": float("nan")}, "tmin and tmax must be finite numbers"),
     ],
 )
 def test_eegmmidb_bad_arguments(kwargs, message, tmp_path):

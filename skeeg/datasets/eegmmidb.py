@@ -67,7 +67,7 @@ def load_eegmmidb(
         MNE's own configuration (``MNE_DATASETS_EEGBCI_PATH``) is not used.
     tmin, tmax : float, default=0.0, 4.0
         Start and end of each epoch in seconds relative to the cue, both
-        included.
+        included; ``tmin < tmax``.
     picks : str, list or None, default="eeg"
         Channels to keep, as understood by :class:`mne.Epochs`.
     verbose : bool, str or int, default=False
@@ -175,6 +175,15 @@ def load_eegmmidb(
         raise ValueError(
             f"units must be 'uV' (microvolts) or 'V' (volts), got {units!r}."
         )
+    times_ok = all(
+        isinstance(t, numbers.Real) and not isinstance(t, bool) and np.isfinite(t)
+        for t in (tmin, tmax)
+    )
+    if not times_ok or not tmin < tmax:
+        raise ValueError(
+            f"tmin and tmax must be finite numbers of seconds with tmin < tmax, got "
+            f"tmin={tmin!r}, tmax={tmax!r}."
+        )
     path = str(get_data_dir(data_dir))
 
     X, y, run_of, subject_of = [], [], [], []
@@ -228,6 +237,15 @@ def _read_run(mne, eegbci, fname, tmin, tmax, picks, verbose):
             )
             if len(events) == 0:
                 raise ValueError("no T1 or T2 annotation (cue) in the file")
+        # MNE reports damaged EDF files with ValueError, AssertionError, bare
+        # Exception and others, none naming the file: name it here.
+        except Exception as exc:
+            raise ValueError(
+                f"{fname} cannot be read as an EEGMMIDB EDF+ recording "
+                f"({type(exc).__name__}: {exc}). The file is damaged or truncated: "
+                "delete it and load again, and MNE downloads it afresh."
+            ) from exc
+        try:
             epochs = mne.Epochs(
                 raw,
                 events,
@@ -239,19 +257,16 @@ def _read_run(mne, eegbci, fname, tmin, tmax, picks, verbose):
                 preload=True,
                 verbose=verbose,
             )
-            if len(epochs) == 0:
-                raise ValueError(
-                    f"every epoch from {tmin} to {tmax} s around a cue was dropped "
-                    "(beyond the end of the recording)"
-                )
-        # MNE reports damaged EDF files with ValueError, AssertionError, bare
-        # Exception and others, none naming the file: name it here.
-        except Exception as exc:
+        except Exception as exc:  # the arguments, not the file (it was read)
             raise ValueError(
-                f"{fname} cannot be read as an EEGMMIDB EDF+ recording "
-                f"({type(exc).__name__}: {exc}). The file is damaged or truncated: "
-                "delete it and load again, and MNE downloads it afresh."
+                f"{fname}: cannot cut epochs from tmin={tmin!r} to tmax={tmax!r} s "
+                f"with picks={picks!r} ({type(exc).__name__}: {exc})."
             ) from exc
+        if len(epochs) == 0:
+            raise ValueError(
+                f"{fname}: every epoch from {tmin} to {tmax} s around a cue was "
+                "dropped (it would reach beyond the recording); use a shorter window."
+            )
     for warning in caught:  # MNE's warnings do not name the file either
         category = warning.category if issubclass(warning.category, Warning) else UserWarning
         warnings.warn(f"{fname}: {warning.message}", category, stacklevel=4)
