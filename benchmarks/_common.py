@@ -246,7 +246,7 @@ def load_for_script(args):
     except (ValueError, ConnectionError) as exc:
         if not download:
             raise
-        raise SystemExit(f"{args.dataset}: the download failed. {exc}") from None
+        raise SystemExit(f"{args.dataset}: {exc}") from None
     print(data.summary(), flush=True)
     return data
 

@@ -298,7 +298,7 @@ def test_benchmark_download_failure_ends_the_script(server, scratch):
     args = _common.base_parser("test", "quick").parse_args(
         ["--dataset", "FingerMovements", "--download", "--data-dir", str(data)]
     )
-    with pytest.raises(SystemExit, match="FingerMovements: the download failed.*HTTP 404"):
+    with pytest.raises(SystemExit, match="FingerMovements: Downloading .* failed: HTTP 404"):
         _common.load_for_script(args)
 
 
