@@ -15,18 +15,24 @@ from ._layers import (
     minimum_input_length,
     pool_output_length,
 )
+from .atcnet import ATCNet
 from .cnn import CNN
 from .deepconvnet import DeepConvNet
 from .dnn import DNN
+from .eegconformer import EEGConformer
 from .eegnet import EEGNet
+from .shallow_fbcsp import ShallowFBCSPNet
 
 __all__ = [
     "ACTIVATIONS",
+    "ATCNet",
     "CNN",
     "DNN",
     "DeepConvNet",
+    "EEGConformer",
     "EEGNet",
     "INITIALIZATIONS",
+    "ShallowFBCSPNet",
     "conv_output_length",
     "get_activation",
     "initialize_weights",
