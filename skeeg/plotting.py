@@ -1,4 +1,4 @@
-"""Figures for EEG classifiers: learning curves and confusion matrices.
+"""Figures for EEG classifiers: learning curves, confusion matrices, embeddings.
 
 matplotlib is an optional dependency (``pip install skeeg[plot]``); it is
 imported inside the functions, so ``import skeeg.plotting`` works without
@@ -34,29 +34,66 @@ def _import_pyplot():
     return plt
 
 
-def _as_runs(value, where):
-    """A history, or a list of histories, as a list of DataFrames."""
+def _history_of(value):
+    """``(history DataFrame, name)`` of a history or a fitted classifier; None otherwise.
+
+    A classifier is anything with a ``history_`` DataFrame; a Pipeline gives
+    its last step's, a fitted search (``GridSearchCV``) its best estimator's.
+    An estimator without a history (not fitted) raises ``NotFittedError``.
+    """
     if isinstance(value, pd.DataFrame):
-        runs = [value]
-    else:
-        runs = list(value) if isinstance(value, (list, tuple)) else []
-    if not runs or not all(isinstance(run, pd.DataFrame) for run in runs):
-        raise TypeError(
-            f"{where}: expected a history DataFrame (a classifier's history_) or a list "
-            f"of them; got {type(value).__name__}."
+        return value, None
+    estimator = value
+    for _ in range(8):  # unwrap searches and pipelines, nested a few levels deep
+        if hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+        elif hasattr(estimator, "steps") and isinstance(estimator.steps, list) and estimator.steps:
+            estimator = estimator.steps[-1][1]
+        else:
+            break
+    history = getattr(estimator, "history_", None)
+    if isinstance(history, pd.DataFrame):
+        return history, type(estimator).__name__
+    if hasattr(estimator, "get_params") and hasattr(type(estimator), "fit"):
+        from sklearn.exceptions import NotFittedError
+
+        raise NotFittedError(
+            f"{type(estimator).__name__} has no history_: fit it before plotting its "
+            "learning curves (or pass a history DataFrame)."
         )
-    return runs
+    return None
 
 
-def _normalise_histories(histories):
-    """Return {panel: {line: [DataFrame, ...]}} from the accepted inputs."""
-    if isinstance(histories, pd.DataFrame):
-        return {"": {"": [histories]}}
+def _as_runs(value, where):
+    """A history, a fitted classifier, or a list of them, as a list of DataFrames."""
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    runs = [_history_of(item) for item in items]
+    if not runs or any(run is None for run in runs):
+        raise TypeError(
+            f"{where}: expected a history DataFrame or a fitted classifier (its history_), "
+            f"or a list of them; got {type(value).__name__}."
+        )
+    return [history for history, _ in runs]
+
+
+def _normalise_histories(histories, label=None):
+    """Return ``({panel: {line: [DataFrame, ...]}}, single name)`` from the accepted inputs.
+
+    The name is that of a single history or classifier passed alone (its
+    line label): ``label``, else the classifier's class name, else
+    ``"history"``; None for dicts.
+    """
+    if not isinstance(histories, (Mapping, list, tuple)):
+        single = _history_of(histories)
+        if single is not None:
+            name = str(label or single[1] or "history")
+            return {"": {name: [single[0]]}}, name
     if not isinstance(histories, Mapping) or not histories:
         raise TypeError(
-            "histories must be a history DataFrame, a non-empty dict {line label: history}, "
-            "or a dict {panel title: {line label: history}}; a history may also be a list "
-            "of DataFrames (seeds or folds), drawn as their mean."
+            "histories must be a history DataFrame or a fitted classifier, a non-empty dict "
+            "{line label: history}, or a dict {panel title: {line label: history}}; a "
+            "history may also be a list of DataFrames or classifiers (seeds or folds), drawn "
+            "as their mean."
         )
     if all(isinstance(v, Mapping) for v in histories.values()):
         panels = histories
@@ -68,7 +105,11 @@ def _normalise_histories(histories):
             for line, runs in lines.items()
         }
         for panel, lines in panels.items()
-    }
+    }, None
+
+
+def _has_metric(run, metric):
+    return metric in run and bool(run[metric].notna().any())
 
 
 def _mean_curve(runs, metric):
@@ -84,10 +125,15 @@ def _mean_curve(runs, metric):
         return epochs, np.nanmean(values, 0), np.nanmin(values, 0), np.nanmax(values, 0)
 
 
+#: What :func:`plot_learning_curves` draws when ``metrics`` is None.
+DEFAULT_METRICS = ("train_acc", "valid_acc", "test_acc")
+
+
 def plot_learning_curves(
     histories,
-    metrics=("train_acc", "valid_acc", "test_acc"),
+    metrics=None,
     *,
+    label=None,
     title=None,
     chance=None,
     markers=None,
@@ -101,21 +147,34 @@ def plot_learning_curves(
     column per model (the panels), one line per variant (for example the
     activation function), one row per metric (training, validation and test
     accuracy by default), so that lines of one panel share their colours
-    with every other panel.
+    with every other panel. Every line is named in the legend, and the
+    figure has a title.
 
     Parameters
     ----------
-    histories : DataFrame, dict or dict of dict
-        Per-epoch histories, such as a classifier's ``history_``. Either a
-        single DataFrame; or ``{line label: history}`` for one panel; or
-        ``{panel title: {line label: history}}``. A history may also be a
-        list of DataFrames (several seeds or folds): the line is their mean
-        per epoch and a shaded band spans their minimum and maximum.
-    metrics : sequence of str, default=("train_acc", "valid_acc", "test_acc")
-        History columns to draw, one row of panels each. A metric missing
-        from a history is skipped for that history.
+    histories : fitted classifier, DataFrame, dict or dict of dict
+        Per-epoch histories. Either a single fitted classifier (its
+        ``history_``; a fitted ``Pipeline`` or ``GridSearchCV`` gives that
+        of its final or best classifier) or a single history DataFrame; or
+        ``{line label: history}`` for one panel; or ``{panel title: {line
+        label: history}}``. In the dicts, a history may be a DataFrame, a
+        fitted classifier, or a list of them (several seeds or folds): the
+        line is then their mean per epoch and a shaded band spans their
+        minimum and maximum.
+    metrics : str or sequence of str, default=None
+        History columns to draw, one row of panels each; None means
+        ``("train_acc", "valid_acc", "test_acc")``. A metric that no history
+        has (or has only NaN for) gets no row: it is left out, silently for
+        the default metrics, with a ``UserWarning`` when named in
+        ``metrics``. A metric missing from some histories only is skipped
+        for those.
+    label : str, default=None
+        Legend label of the line of a single classifier or history; by
+        default the classifier's class name (``"history"`` for a
+        DataFrame). Dict inputs are labelled by their keys.
     title : str, default=None
-        Title of the whole figure.
+        Title of the whole figure. By default ``"Learning curves"``,
+        followed by the single line's label and its number of epochs.
     chance : float, default=None
         Draw a dotted horizontal line at this level (for example 0.5 for
         two balanced classes) on accuracy panels.
@@ -135,6 +194,16 @@ def plot_learning_curves(
     fig : matplotlib.figure.Figure
         The figure.
 
+    Raises
+    ------
+    TypeError
+        If ``histories`` is none of the accepted inputs.
+    sklearn.exceptions.NotFittedError
+        If a classifier has not been fitted.
+    ValueError
+        If no history has any of ``metrics`` (the message lists the columns
+        they have).
+
     See Also
     --------
     skeeg.callbacks.HeldOutScoring : Records the per-epoch ``test_acc``.
@@ -150,12 +219,35 @@ def plot_learning_curves(
     >>> fig = plot_learning_curves({"EEGNet": {"elu": h, "relu": h * 0.95}}, chance=0.5)
     >>> len(fig.axes)
     3
+    >>> fig = plot_learning_curves(h.drop(columns="test_acc"), label="EEGNet")
+    >>> len(fig.axes), fig._suptitle.get_text()
+    (2, 'Learning curves: EEGNet, 3 epochs')
     """
     plt = _import_pyplot()
-    panels = _normalise_histories(histories)
-    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    panels, single = _normalise_histories(histories, label)
+    asked = metrics is not None
+    metrics = list(DEFAULT_METRICS) if metrics is None else (
+        [metrics] if isinstance(metrics, str) else list(metrics))
     if not metrics:
         raise ValueError("metrics must name at least one history column.")
+    all_runs = [run for lines in panels.values() for runs in lines.values() for run in runs]
+    missing = [m for m in metrics if not any(_has_metric(run, m) for run in all_runs)]
+    metrics = [m for m in metrics if m not in missing]
+    if not metrics:
+        columns = list(dict.fromkeys(
+            c for run in all_runs for c in run.columns if c not in ("epoch", "dur")))
+        raise ValueError(
+            f"no history has any of the metrics {missing}; their columns are {columns}."
+        )
+    if missing and asked:
+        warnings.warn(
+            f"left out {missing}: no history has these columns (or only NaN).",
+            UserWarning, stacklevel=2,
+        )
+    if title is None:
+        title = "Learning curves"
+        if single is not None:
+            title += f": {single}, {len(all_runs[0])} epochs"
     markers = dict(markers or {})
     n_rows, n_cols = len(metrics), len(panels)
     if figsize is None:
@@ -303,6 +395,159 @@ def plot_confusion_matrix(
         summary = "\n".join([*lines, summary])
     ax.set_title(summary, fontsize=10)
     del display
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(Path(path), dpi=dpi)
+    return fig
+
+
+#: Methods of :func:`plot_embedding`.
+EMBEDDING_METHODS = ("pca", "tsne")
+
+
+def plot_embedding(
+    clf,
+    X,
+    y,
+    method="pca",
+    *,
+    ax=None,
+    random_state=0,
+    perplexity=None,
+    title=None,
+    path=None,
+    figsize=(5.4, 4.6),
+    dpi=120,
+):
+    """Draw what a fitted network learned: its trials in 2-D, coloured by class.
+
+    The features are :func:`skeeg.inspection.embed` ``(clf, X)``, the
+    activations that enter the classifier head (one row per trial); they
+    are brought to two dimensions by scikit-learn's
+    :class:`~sklearn.decomposition.PCA` or :class:`~sklearn.manifold.TSNE`
+    and drawn as one point per trial, one colour per class, with a legend
+    of the class names. This is the 2-D view of the DEAP DNN study.
+
+    Parameters
+    ----------
+    clf : fitted skeeg classifier
+        The network to look into.
+    X : array-like of shape (n_trials, n_channels, n_times)
+        Trials, as for ``clf.predict``.
+    y : array-like of shape (n_trials,)
+        Their labels (the true classes, or ``clf.predict(X)``), used for the
+        colours only.
+    method : {"pca", "tsne"}, default="pca"
+        PCA (linear; the axes are the two directions of largest variance,
+        with the share of the variance they hold) or t-SNE (non-linear;
+        neighbourhoods are kept, distances between clusters mean little).
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; a new figure is made when None.
+    random_state : int or None, default=0
+        Seed of t-SNE (PCA is deterministic).
+    perplexity : float, default=None
+        t-SNE's perplexity; by default ``min(30, (n_trials - 1) / 3)``, as
+        t-SNE needs fewer than ``n_trials``.
+    title : str, default=None
+        Title; by default the classifier, the method and the number of
+        trials.
+    path : str or path-like, default=None
+        When given, the figure is saved there.
+    figsize : tuple of float, default=(5.4, 4.6)
+        Size of a new figure, in inches.
+    dpi : int, default=120
+        Resolution used when saving.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure; its axes hold one scatter collection per class, in the
+        order of the legend.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of "pca", "tsne"; if ``y`` is not 1-D or
+        its length differs from the number of trials of ``X``; if fewer than
+        3 trials are given, or the embedding has fewer than 2 features.
+    ImportError
+        If :mod:`skeeg.inspection` (or matplotlib) is not available.
+
+    See Also
+    --------
+    skeeg.inspection.embed : The activations drawn here.
+    """
+    if not isinstance(method, str) or method.lower() not in EMBEDDING_METHODS:
+        raise ValueError(
+            f"method must be one of {', '.join(repr(m) for m in EMBEDDING_METHODS)}; "
+            f"got {method!r}."
+        )
+    method = method.lower()
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, one label per trial; got shape {y.shape}.")
+    n_trials = len(X)
+    if len(y) != n_trials:
+        raise ValueError(
+            f"y has {len(y)} labels but X has {n_trials} trials; give one label per trial."
+        )
+    if n_trials < 3:
+        raise ValueError(f"plot_embedding needs at least 3 trials; got {n_trials}.")
+    plt = _import_pyplot()
+    try:
+        from .inspection import embed
+    except ImportError as exc:  # pragma: no cover - depends on the installed version
+        raise ImportError(f"plot_embedding needs skeeg.inspection.embed: {exc}") from exc
+
+    features = np.asarray(embed(clf, X), dtype=np.float64)
+    if features.ndim != 2 or features.shape[0] != n_trials:
+        raise ValueError(
+            f"embed(clf, X) gave shape {features.shape}; expected ({n_trials}, n_features)."
+        )
+    if features.shape[1] < 2:
+        raise ValueError(
+            f"the embedding has {features.shape[1]} feature(s); at least 2 are needed "
+            "for a 2-D view."
+        )
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        reducer = PCA(n_components=2)
+        points = reducer.fit_transform(features)
+        share = reducer.explained_variance_ratio_
+        axis_labels = [f"PC {i + 1} ({100 * share[i]:.1f} % of variance)" for i in range(2)]
+        method_name = "PCA"
+    else:
+        from sklearn.manifold import TSNE
+
+        if perplexity is None:
+            perplexity = min(30.0, max(1.0, (n_trials - 1) / 3))
+        reducer = TSNE(n_components=2, perplexity=perplexity, init="pca",
+                       random_state=random_state)
+        points = reducer.fit_transform(features)
+        axis_labels = ["t-SNE 1", "t-SNE 2"]
+        method_name = f"t-SNE (perplexity {perplexity:g})"
+
+    classes = list(getattr(clf, "classes_", []))
+    present = set(y.tolist())
+    order = [c for c in classes if c in present]
+    order += [c for c in np.unique(y).tolist() if c not in order]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+    else:
+        fig = ax.figure
+    for label in order:
+        mask = y == label
+        ax.scatter(points[mask, 0], points[mask, 1], s=18, alpha=0.8, label=str(label),
+                   edgecolors="none")
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.legend(title="class", loc="best", fontsize=8, title_fontsize=8)
+    ax.grid(alpha=0.3)
+    if title is None:
+        title = (f"{type(clf).__name__}: activations entering the classifier head\n"
+                 f"{method_name} of {features.shape[1]} features, {n_trials} trials")
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     if path is not None:
         fig.savefig(Path(path), dpi=dpi)
