@@ -419,6 +419,17 @@ except ImportError:  # pragma: no cover - skorch is a dependency of skeeg
     _Callback = object
 
 
+def progress_line(text):
+    """Print one line of progress (stdout) without breaking :func:`run_tasks`' bar."""
+    if _BAR is not None:
+        from tqdm.auto import tqdm
+
+        tqdm.write(text, file=sys.stdout)
+        sys.stdout.flush()
+    else:
+        print(text, flush=True)
+
+
 class EpochTick(_Callback):
     """skorch callback: one step of the progress bar per epoch (for its ETA)."""
 

@@ -139,6 +139,11 @@ def run_one(task):
         "fit_time_s": round(fit_time, 1),
         "s_per_epoch": round(fit_time / len(history), 3),
     }
+    _common.progress_line(
+        f"  fit done: {task['model']} {row['activation']}, seed {task['seed']}, {split.name}: "
+        f"{len(history)} epochs in {fit_time:.0f} s; early stopping on validation keeps epoch "
+        f"{figures['es_epoch']} (validation accuracy {figures['valid_acc']:.1%})"
+    )
     keep = [c for c in ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "test_acc")
             if c in history]
     return {
@@ -321,7 +326,41 @@ def main(argv=None):
         )
         _close(fig)
     report.done()
+    print_result(data, runs, results, chosen, models, activations, max_epochs, args, report)
     return summary
+
+
+def print_result(data, runs, results, chosen, models, activations, max_epochs, args, report):
+    """The job's answer, labelled, last on the console: what ran, what was picked, its test score."""
+    model, activation = chosen
+    picked = runs[(runs["model"] == model) & (runs["activation"] == activation)]
+    kept = [r for r in results
+            if r["row"]["model"] == model and r["row"]["activation"] == activation]
+    y_true = np.concatenate([r["y_true"] for r in kept])
+    y_pred = np.concatenate([r["y_pred_honest"] for r in kept])
+    table = _common.confusion_table(y_true, y_pred, data.classes.tolist())
+    kind = "REAL EEG" if data.kind == "real" else "SYNTHETIC EEG"
+    n_runs = len(args.seeds) * len(data.splits)
+    tested = ", ".join(f"{m} x {'/'.join(ACTIVATION_NAMES[a] for a in activations)}"
+                       for m in models)
+    lines = [
+        "",
+        "=" * 72,
+        f"RESULT: {data.name} ({kind}), {data.protocol}",
+        f"  trained: {tested}; {len(args.seeds)} seed(s) x {len(data.splits)} split(s), "
+        f"{max_epochs} epochs per run; the epoch kept is chosen by early stopping on the validation loss",
+        f"  picked on validation accuracy (the test split plays no part): {model} with "
+        f"{activation} (validation accuracy {_common.mean_sd(picked['valid_acc'])} %)",
+        f"  its test accuracy: {_common.mean_sd(picked['honest_acc'])} % "
+        f"({len(y_true) // max(1, len(kept))} test trials per run, {n_runs} run(s); chance "
+        f"{100 / len(data.classes):.0f} %)",
+        "  confusion matrix on the test trials (rows: true class, columns: predicted class"
+        + (", pooled over runs" if n_runs > 1 else "") + "):",
+        *("    " + line for line in table.to_string().splitlines()),
+        f"  tables and figures: {report.out} ({report.stem}_*)",
+        "=" * 72,
+    ]
+    print("\n".join(lines), flush=True)
 
 
 def _too_short(model, data):

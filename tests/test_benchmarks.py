@@ -189,6 +189,17 @@ def test_activations_quick(tmp_path, capsys):
     assert "optimistic: selected on test (%)" in summary.columns
     assert (summary["selected on validation"] == "yes").sum() == 1
     assert "selected on validation:" in out
+    # Progress: one line per finished fit.
+    assert out.count("  fit done: ") == 2 and "fit done: EEGNet-full ELU, seed 0, fixed" in out
+    # The labelled answer comes last: what ran, what was picked (on validation), its test score.
+    result = out[out.index("RESULT: synthetic-tiny (SYNTHETIC EEG)"):]
+    chosen = summary.loc[summary["selected on validation"] == "yes"].iloc[0]
+    assert (f"picked on validation accuracy (the test split plays no part): {chosen['model']} "
+            f"with ELU") in result
+    assert (f"its test accuracy: {chosen['test acc, early-stopped on validation (%)']} % "
+            "(24 test trials per run, 1 run(s); chance 50 %)") in result
+    assert "rows: true class, columns: predicted class" in result
+    assert "predicted 0  predicted 1" in result and "true 1" in result
     stem = tmp_path / "activations_synthetic-tiny_quick"
     for suffix in ("summary.csv", "summary.md", "runs.csv", "histories.csv",
                    "learning_curves.png", "confusion_EEGNet-full_ELU.png"):
@@ -198,6 +209,48 @@ def test_activations_quick(tmp_path, capsys):
     runs = pd.read_csv(tmp_path / f"{stem.name}_runs.csv")
     assert (runs["optimistic_acc"] >= runs["honest_acc"]).all()
     assert (runs["optimistic_acc"] >= runs["final_acc"]).all()
+
+
+def test_scale_quick(tmp_path, capsys):
+    from benchmarks import scale
+
+    summary = scale.main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "SYNTHETIC stand-in" in out and "26 fits" in out
+    assert list(summary["model"]) == ["EEGNet"] * 7 + ["DeepConvNet"] * 2
+    assert list(summary["input"])[:3] == ["as given (uV)", "x 1e-6 (V)", "+ 4000 (DC offset)"]
+    assert summary["data set"].str.startswith("synthetic (").all()
+    assert list(summary["fits each"]) == [1, 1, 1, 3, 3, 1, 1, 1, 1]  # eegmmidb: 3 run folds
+    assert summary[scale.BEFORE + " (%)"].str.match(r"^\d").all()
+    runs = pd.read_csv(tmp_path / "scale_quick_runs.csv")
+    assert len(runs) == 26 and (runs["error"].isna() | (runs["error"] == "")).all()
+    # Before: the network saw X as given (scale_ 1); after: a scale learned from X.
+    before, after = runs[~runs["standardize"]], runs[runs["standardize"]]
+    assert (before["scale_"] == 1).all()
+    volts = after[after["input"].str.contains("1e-6")]
+    assert np.allclose(volts["scale_"], volts["input_sd"], rtol=0.05)
+    log = (tmp_path / "scale_quick_runs.jsonl").read_text().splitlines()
+    assert len(log) == 27 and "\"command\": \"python -m benchmarks.scale --quick" in log[0]
+    md = (tmp_path / "scale_quick_summary.md").read_text()
+    assert "- command: `python -m benchmarks.scale --quick" in md and "SYNTHETIC" in md
+    # The same tables come back from the log of a run that was stopped.
+    again = scale.main(["--from-log", str(tmp_path / "scale_quick_runs.jsonl"),
+                        "--out", str(tmp_path / "again")])
+    pd.testing.assert_frame_equal(again, summary)
+
+
+def test_scale_help_and_bad_parts(capsys):
+    from benchmarks import scale
+
+    with pytest.raises(SystemExit) as exit_:
+        scale.main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--quick", "--seeds", "--data-dir", "--threads", "--parts", "GroupKFold"):
+        assert option in text
+    with pytest.raises(SystemExit):
+        scale.main(["--parts", "scp2"])
+    assert "unknown part(s) ['scp2']" in capsys.readouterr().err
 
 
 def test_sweeps_quick(tmp_path):
