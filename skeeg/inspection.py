@@ -1,0 +1,150 @@
+"""Looking inside a trained network: the features its classifier head sees.
+
+:func:`embed` returns, for each trial, the activations that enter the
+network's final linear layer (the "classifier head"): the representation
+the network learned, in which the classes should be (nearly) linearly
+separable. Projected to 2-D (PCA, t-SNE), it gives the DEAP DNN study's view
+of what the network learned; :func:`skeeg.plotting.plot_embedding` draws it.
+"""
+
+import contextlib
+
+import numpy as np
+import torch
+
+# Attributes that hold the classifier head, in the order they are looked
+# for: skeeg's networks name it ``classifier`` (ATCNet: a ModuleList of one
+# linear layer per sliding window, or one for the concatenated windows);
+# braindecode's name it ``final_layer``.
+HEAD_NAMES = ("classifier", "final_layer")
+# Trials per forward pass, as in predict_proba.
+BATCH_SIZE = 64
+
+
+def find_head(module):
+    """The classifier head(s) of a network: a list of modules.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A network.
+
+    Returns
+    -------
+    heads : list of torch.nn.Module
+        The module named by the first of :data:`HEAD_NAMES` that the
+        network has; the elements of a ``ModuleList`` (ATCNet's per-window
+        heads), in order.
+
+    Raises
+    ------
+    ValueError
+        If the network has none of these attributes, or it is not a module.
+    """
+    for name in HEAD_NAMES:
+        head = getattr(module, name, None)
+        if isinstance(head, torch.nn.ModuleList) and len(head) > 0:
+            return list(head)
+        if isinstance(head, torch.nn.Module) and not isinstance(head, torch.nn.ModuleList):
+            return [head]
+    raise ValueError(
+        f"embed cannot find the classifier head of {type(module).__name__}: it looks for a "
+        f"sub-module named {' or '.join(repr(n) for n in HEAD_NAMES)} (the layer that maps "
+        "the learned features to the class logits), and this network has none. Name its "
+        "last layer 'classifier' to make it inspectable."
+    )
+
+
+def embed(clf, X):
+    """The activations that enter the classifier head, one row per trial.
+
+    The trials go through the same input checks and standardisation as in
+    ``predict_proba``, and the network runs in evaluation mode (no dropout,
+    batch norm with its running statistics) in the precision it was trained
+    in; the input of its final linear layer is recorded by a forward
+    pre-hook and flattened per trial.
+
+    Parameters
+    ----------
+    clf : skeeg classifier
+        A fitted classifier.
+    X : array-like of shape (n_trials, n_channels, n_times)
+        EEG trials with the channels and length seen in ``fit``, in the
+        unit of the ``X`` passed to ``fit``.
+
+    Returns
+    -------
+    features : ndarray of shape (n_trials, n_features), float32
+        What the head receives: for EEGNet and DeepConvNet the flattened
+        output of the last convolutional block, for the DEAP DNN and CNN
+        and EEGConformer the last hidden layer, for ShallowFBCSPNet the
+        flattened log-power features, for ATCNet the summaries of its
+        sliding windows side by side (``n_windows * tcn_filters``: with
+        ``concat=False`` each window has its own head and the logits are
+        averaged). ``n_features`` is the head's number of inputs.
+
+    Raises
+    ------
+    TypeError
+        If ``clf`` is not a skeeg classifier.
+    ValueError
+        If ``X`` is invalid (as in ``predict_proba``), or the network has no
+        recognisable head (see :func:`find_head`).
+    sklearn.exceptions.NotFittedError
+        If ``clf`` is not fitted.
+
+    Examples
+    --------
+    >>> from skeeg import DNNClassifier
+    >>> from skeeg.datasets import make_motor_imagery
+    >>> from skeeg.inspection import embed
+    >>> data = make_motor_imagery(n_trials=40, n_channels=3, n_times=64, random_state=0)
+    >>> clf = DNNClassifier(hidden_sizes=(16, 8), max_epochs=2, random_state=0).fit(data.X, data.y)
+    >>> embed(clf, data.X).shape
+    (40, 8)
+    """
+    from ._net import PRECISIONS
+    from ._training import as_tensor
+    from .base import BaseEEGClassifier
+
+    if not isinstance(clf, BaseEEGClassifier):
+        raise TypeError(f"embed takes a fitted skeeg classifier; got {type(clf).__name__}.")
+    X = clf._validate_X(X)
+    module = clf.net_.module_
+    heads = find_head(module)
+    device = next(module.parameters()).device
+    dtype = PRECISIONS[clf.net_.precision]
+    standardize = clf.net_.iterator_valid__standardize
+    captured = []
+
+    def record(head, args):
+        captured.append(args[0].detach().flatten(1).float())
+
+    hooks = [head.register_forward_pre_hook(record) for head in heads]
+    training = module.training
+    chunks = []
+    try:
+        module.eval()
+        precision = (
+            contextlib.nullcontext() if dtype is None
+            else torch.autocast(device.type, dtype=dtype, cache_enabled=False)
+        )
+        with torch.inference_mode(), precision:
+            for start in range(0, len(X), BATCH_SIZE):
+                batch = as_tensor(X[start : start + BATCH_SIZE]).to(device)
+                if standardize is not None:
+                    batch = standardize(batch)
+                captured.clear()
+                module(batch)
+                if len(captured) != len(heads):
+                    raise ValueError(
+                        f"{type(module).__name__}'s forward called its classifier head "
+                        f"{len(captured)} times for {len(heads)} head module(s), so its input "
+                        "is not one feature vector per trial: embed cannot inspect this network."
+                    )
+                chunks.append(torch.cat(captured, dim=1).cpu().numpy())
+    finally:
+        for hook in hooks:
+            hook.remove()
+        module.train(training)
+    return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)

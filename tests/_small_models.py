@@ -1,0 +1,81 @@
+"""Small, quickly trained configurations of every classifier skeeg exports.
+
+Shared by the export, serialization and inspection tests: each fitted model
+is trained once per test session and reused (read-only) by the tests.
+"""
+
+import functools
+
+import numpy as np
+import pytest
+
+import skeeg
+from skeeg.base import BaseEEGClassifier
+from skeeg.datasets import make_motor_imagery
+
+N_CHANNELS, N_TIMES = 3, 96
+
+# Keyed by class name so that a classifier added to skeeg's exports without
+# an entry here fails test_every_classifier_has_a_small_configuration.
+SMALL = {
+    "EEGNetClassifier": dict(
+        temporal_filters=4, separable_filters=8, kernel_length=9, separable_kernel_length=5
+    ),
+    "DeepConvNetClassifier": dict(n_filters=(8, 8, 8), kernel_length=5),
+    "DNNClassifier": dict(hidden_sizes=(32, 16)),
+    "CNNClassifier": dict(conv_filters=(4, 4), hidden_size=16),
+    "ShallowFBCSPNetClassifier": dict(
+        temporal_filters=6, spatial_filters=6, kernel_length=9, pool_length=15, pool_stride=5
+    ),
+    "EEGConformerClassifier": dict(
+        n_filters=8, kernel_length=9, pool_length=15, pool_stride=5,
+        attention_depth=1, attention_heads=2,
+    ),
+    "ATCNetClassifier": dict(
+        temporal_filters=4, kernel_length=16, separable_kernel_length=4, pool_length=4,
+        separable_pool_length=4, n_windows=3, attention_head_dim=4, tcn_depth=1, tcn_filters=8,
+    ),
+}
+TRAINING = dict(max_epochs=1, lr=0.01, batch_size=16, random_state=0)
+
+
+def exported_classifiers():
+    """Every classifier class in skeeg's namespace."""
+    return sorted(
+        (value for value in vars(skeeg).values()
+         if isinstance(value, type) and issubclass(value, BaseEEGClassifier)),
+        key=lambda cls: cls.__name__,
+    )
+
+
+CLASSIFIERS = [cls for cls in exported_classifiers() if cls.__name__ in SMALL]
+
+
+def small(cls, **params):
+    """An unfitted small ``cls``."""
+    return cls(**{**SMALL[cls.__name__], **TRAINING, **params})
+
+
+@functools.lru_cache(maxsize=None)
+def trials(n_trials=40, n_classes=2):
+    data = make_motor_imagery(
+        n_trials=n_trials, n_channels=N_CHANNELS, n_times=N_TIMES, n_classes=n_classes,
+        random_state=0,
+    )
+    return data.X, data.y
+
+
+@functools.lru_cache(maxsize=None)
+def fitted(cls):
+    """A small ``cls`` fitted on :func:`trials` (shared: do not modify it)."""
+    X, y = trials()
+    return small(cls).fit(X, np.array(["left", "right"])[y])
+
+
+def check_every_classifier_has_a_configuration():
+    missing = [cls.__name__ for cls in exported_classifiers() if cls.__name__ not in SMALL]
+    if missing:
+        pytest.fail(
+            f"skeeg exports {missing}, which have no small configuration in "
+            "tests/_small_models.py: add one so that export, saving and embedding are tested."
+        )

@@ -1,0 +1,157 @@
+"""skeeg.export: TorchScript and ONNX models that map raw trials to probabilities."""
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import skeeg
+from skeeg import DNNClassifier, EEGNetClassifier
+from skeeg.datasets import make_motor_imagery
+from skeeg.export import to_onnx, to_torchscript
+
+from _small_models import CLASSIFIERS, N_CHANNELS, N_TIMES, check_every_classifier_has_a_configuration
+from _small_models import fitted, small, trials
+
+TOLERANCE = 1e-5
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+
+
+def test_every_classifier_has_a_small_configuration():
+    check_every_classifier_has_a_configuration()
+
+
+@pytest.fixture(scope="module")
+def batches():
+    """Raw trials unlike the training ones (another seed, a DC offset): batches of 1 and 64."""
+    data = make_motor_imagery(n_trials=64, n_channels=N_CHANNELS, n_times=N_TIMES, random_state=7)
+    X = (data.X * 1.5 + 0.3).astype(np.float32)
+    return {1: X[:1], 64: X}
+
+
+def run_onnx(path, X):
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(["probabilities"], {"trials": X})[0]
+
+
+def run_torchscript(path, X):
+    model = torch.jit.load(str(path))
+    with torch.no_grad():
+        return model(torch.as_tensor(X)).numpy()
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda cls: cls.__name__)
+def test_exports_equal_predict_proba(cls, batches, tmp_path):
+    clf = fitted(cls)
+    to_onnx(clf, tmp_path / "model.onnx")
+    to_torchscript(clf, tmp_path / "model.pt")
+    for X in batches.values():
+        expected = clf.predict_proba(X)
+        for name, run, path in (
+            ("onnx", run_onnx, tmp_path / "model.onnx"),
+            ("torchscript", run_torchscript, tmp_path / "model.pt"),
+        ):
+            proba = run(path, X)
+            assert proba.shape == expected.shape and proba.dtype == np.float32, name
+            np.testing.assert_allclose(proba, expected, rtol=0, atol=TOLERANCE, err_msg=name)
+
+
+def test_sidecar_describes_inputs_and_outputs(tmp_path):
+    clf = fitted(EEGNetClassifier)
+    returned = to_onnx(clf, tmp_path / "model.onnx")
+    info = json.loads((tmp_path / "model.onnx.json").read_text())
+    assert info == returned
+    assert info["classes"] == ["left", "right"] and info["classes_dtype"] == clf.classes_.dtype.str
+    assert info["n_channels"] == N_CHANNELS and info["n_times"] == N_TIMES
+    assert info["ch_names"] is None and info["sfreq"] is None
+    assert info["input"]["name"] == "trials" and info["input"]["shape"] == ["batch", 3, 96]
+    assert "unit of the X passed to fit" in info["input"]["unit"]
+    assert info["output"]["shape"] == ["batch", 2]
+    assert info["standardization"]["scale"] == clf.scale_
+    assert info["standardization"]["channel_mean"] == clf.channel_mean_.tolist()
+    assert info["versions"]["skeeg"] == skeeg.__version__
+    assert info["model_format"] == "onnx" and info["opset_version"] == 17
+    graph = onnx.load(str(tmp_path / "model.onnx")).graph
+    assert [d.dim_param for d in graph.input[0].type.tensor_type.shape.dim[:1]] == ["batch"]
+    assert {node.domain for node in graph.node} <= {"", "ai.onnx"}  # standard operators only
+
+
+def test_sidecar_holds_channel_names_and_sampling_rate(tmp_path):
+    """As the MNE-input work will set them: ch_names_ and sfreq_ go to the sidecar."""
+    X, y = trials()
+    clf = small(DNNClassifier).fit(X, y)
+    clf.ch_names_, clf.sfreq_ = ["C3", "Cz", "C4"], 128.0
+    info = to_torchscript(clf, tmp_path / "model.pt")
+    assert info["ch_names"] == ["C3", "Cz", "C4"] and info["sfreq"] == 128.0
+    assert info["classes"] == [0, 1] and info["model_format"] == "torchscript"
+
+
+def test_three_classes_without_standardization(batches, tmp_path):
+    data = make_motor_imagery(
+        n_trials=45, n_channels=N_CHANNELS, n_times=N_TIMES, n_classes=3, random_state=0
+    )
+    clf = small(DNNClassifier, standardize=False).fit(data.X, np.array([3, 7, 11])[data.y])
+    assert clf.net_.module_.n_outputs == 3
+    info = to_onnx(clf, tmp_path / "model.onnx")
+    assert info["standardization"] is None and info["classes"] == [3, 7, 11]
+    for X in batches.values():
+        np.testing.assert_allclose(
+            run_onnx(tmp_path / "model.onnx", X), clf.predict_proba(X), rtol=0, atol=TOLERANCE
+        )
+
+
+def test_export_traces_the_plain_layers(batches, tmp_path, monkeypatch):
+    """EEGNet's fused CPU code (custom autograd functions) never enters an export."""
+    clf = fitted(EEGNetClassifier)
+    module_class = type(clf.net_.module_)
+
+    def refuse(self, x):
+        raise AssertionError("the fused path was traced")
+
+    expected = clf.predict_proba(batches[64])
+    monkeypatch.setattr(module_class, "_fused_forward", refuse)
+    to_torchscript(clf, tmp_path / "model.pt")
+    to_onnx(clf, tmp_path / "model.onnx")
+    np.testing.assert_allclose(
+        run_onnx(tmp_path / "model.onnx", batches[64]), expected, rtol=0, atol=TOLERANCE
+    )
+
+
+def test_export_leaves_the_classifier_unchanged(batches, tmp_path):
+    clf = fitted(EEGNetClassifier)
+    before = clf.predict_proba(batches[64])
+    module = clf.net_.module_
+    to_torchscript(clf, tmp_path / "model.pt")
+    assert clf.net_.module_ is module and not module._forward_pre_hooks
+    assert all(p.requires_grad for p in module.parameters())
+    assert np.array_equal(clf.predict_proba(batches[64]), before)
+
+
+def test_dynamo_exporter(batches, tmp_path):
+    pytest.importorskip("onnxscript", reason="dynamo=True needs the onnxscript package")
+    clf = fitted(DNNClassifier)
+    info = to_onnx(clf, tmp_path / "model.onnx", dynamo=True)
+    assert info["opset_version"] >= 17
+    for X in batches.values():
+        np.testing.assert_allclose(
+            run_onnx(tmp_path / "model.onnx", X), clf.predict_proba(X), rtol=0, atol=TOLERANCE
+        )
+
+
+def test_bad_exports_are_refused(tmp_path):
+    for export in (to_onnx, to_torchscript):
+        with pytest.raises(NotFittedError):
+            export(EEGNetClassifier(), tmp_path / "model")
+        with pytest.raises(TypeError, match="fitted skeeg classifier"):
+            export(object(), tmp_path / "model")
+    X, y = trials()
+    pipe = make_pipeline(FunctionTransformer(), small(DNNClassifier)).fit(X, y)
+    with pytest.raises(TypeError, match=r"pipe\[-1\].*applied to the trials"):
+        to_onnx(pipe, tmp_path / "model.onnx")
+    assert not any(tmp_path.iterdir())

@@ -1,0 +1,121 @@
+"""skeeg.inspection.embed: the features that enter each network's classifier head."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+
+from skeeg import ATCNetClassifier, DNNClassifier, EEGNetClassifier, ShallowFBCSPNetClassifier
+from skeeg.datasets import make_motor_imagery
+from skeeg.inspection import embed, find_head
+
+from _small_models import CLASSIFIERS, check_every_classifier_has_a_configuration
+from _small_models import fitted, small, trials
+
+
+def test_every_classifier_has_a_small_configuration():
+    check_every_classifier_has_a_configuration()
+
+
+def head_inputs(clf):
+    return sum(head.in_features for head in find_head(clf.net_.module_))
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda cls: cls.__name__)
+def test_embedding_is_what_the_head_receives(cls):
+    clf = fitted(cls)
+    X, _ = trials()
+    module = clf.net_.module_
+    features = embed(clf, X)
+    assert features.dtype == np.float32 and features.flags.c_contiguous
+    assert features.shape == (len(X), head_inputs(clf))
+    # The head applied to the embedding gives predict_proba's logits.
+    with torch.no_grad():
+        heads = find_head(module)
+        sizes = [head.in_features for head in heads]
+        parts = torch.split(torch.as_tensor(features), sizes, dim=1)
+        logits = torch.stack([head(part) for head, part in zip(heads, parts)]).mean(0)
+        logits = torch.cat([-logits, logits], 1) * 0.5 if logits.shape[1] == 1 else logits
+    np.testing.assert_allclose(
+        torch.softmax(logits, 1).numpy(), clf.predict_proba(X), rtol=0, atol=1e-5
+    )
+    # Batches and single trials agree; no hook is left behind.
+    np.testing.assert_allclose(embed(clf, X[:1]), features[:1], rtol=1e-5, atol=1e-6)
+    assert not any(m._forward_pre_hooks for m in module.modules())
+
+
+def test_embedding_follows_predict_proba_input_rules():
+    clf = fitted(DNNClassifier)
+    X, _ = trials()
+    assert np.array_equal(embed(clf, X.astype(np.float64)), embed(clf, X))
+    with pytest.raises(ValueError, match="channels"):
+        embed(clf, X[:, :2])
+    bad = X.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        embed(clf, bad)
+    with pytest.raises(NotFittedError):
+        embed(DNNClassifier(), X)
+    with pytest.raises(TypeError, match="fitted skeeg classifier"):
+        embed(object(), X)
+
+
+def test_embedding_uses_the_standardisation_and_evaluation_mode():
+    clf = fitted(DNNClassifier)
+    X, _ = trials()
+    module = clf.net_.module_
+    module.train()
+    try:
+        standardized = clf.net_.iterator_valid__standardize(torch.as_tensor(X))
+        module.eval()
+        with torch.no_grad():
+            expected = module.features(standardized).numpy()
+        module.train()
+        np.testing.assert_allclose(embed(clf, X), expected, rtol=1e-6, atol=1e-6)
+        assert module.training  # left as it was
+    finally:
+        module.eval()
+
+
+def test_atcnet_windows_side_by_side():
+    clf = fitted(ATCNetClassifier)
+    heads = find_head(clf.net_.module_)
+    assert len(heads) == (1 if clf.concat else clf.n_windows)
+    assert embed(clf, trials()[0]).shape[1] == clf.n_windows * clf.tcn_filters
+
+
+def test_a_network_without_a_head_is_refused():
+    X, y = trials()
+    clf = small(DNNClassifier).fit(X, y)
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, network):
+            super().__init__()
+            self.network = network
+            self.n_outputs = network.n_outputs
+
+        def forward(self, x):
+            return self.network(x)
+
+    clf.net_.module_ = Wrapped(clf.net_.module_)
+    clf.predict_proba(X)  # the classifier itself still works
+    with pytest.raises(ValueError, match="Wrapped.*'classifier' or 'final_layer'"):
+        embed(clf, X)
+
+
+@pytest.mark.parametrize("cls", [EEGNetClassifier, ShallowFBCSPNetClassifier])
+def test_classes_separate_in_the_embedding(cls):
+    """On a clearly separable synthetic set, 2-D PCA of the embedding separates the classes."""
+    data = make_motor_imagery(n_trials=80, n_channels=4, n_times=128, snr=3.0, random_state=0)
+    test = make_motor_imagery(n_trials=80, n_channels=4, n_times=128, snr=3.0, random_state=1)
+    clf = small(cls, max_epochs=15, validation_fraction=0, early_stopping=False)
+    clf.fit(data.X, data.y)
+    projected = PCA(n_components=2).fit_transform(embed(clf, test.X))
+    accuracy = cross_val_score(LogisticRegression(), projected, test.y, cv=5).mean()
+    raw = PCA(n_components=2).fit_transform(test.X.reshape(len(test.X), -1))
+    chance_like = cross_val_score(LogisticRegression(), raw, test.y, cv=5).mean()
+    assert accuracy >= 0.85, accuracy
+    assert accuracy > chance_like + 0.15, (accuracy, chance_like)
