@@ -26,6 +26,12 @@ DeepConvNet with ELU only, on the first real data set found
 (SelfRegulationSCP1 first), or the synthetic set when none is. It takes a few
 minutes on 2 CPU cores.
 
+While it trains, a progress bar (epochs, with its ETA, on stderr) moves and a
+line is printed as each fit ends. The last lines printed are the answer,
+labelled: ``RESULT``, what was trained, the model and activation picked on
+validation accuracy, its test accuracy, and its confusion matrix with the
+class names (rows true, columns predicted).
+
 Examples
 --------
 python -m benchmarks.activations --quick

@@ -6,6 +6,7 @@ accuracy.
 """
 
 import doctest
+import re
 
 import numpy as np
 import pandas as pd
@@ -251,6 +252,61 @@ def test_scale_help_and_bad_parts(capsys):
     with pytest.raises(SystemExit):
         scale.main(["--parts", "scp2"])
     assert "unknown part(s) ['scp2']" in capsys.readouterr().err
+
+
+def test_readme_example_prints_a_labelled_result(monkeypatch, capsys):
+    """examples/readme_example.py (the README's example) on a tiny stand-in of SCP1."""
+    import runpy
+
+    import sklearn.model_selection
+    from sklearn.utils import Bunch
+
+    import skeeg
+    import skeeg.datasets
+
+    rng = np.random.default_rng(0)
+    names = np.array(["negativity", "positivity"])
+
+    def fake_load_uea(name, data_dir=None, download=False):
+        calls.append((name, download))
+        y = names[np.arange(56) % 2]
+        X = rng.normal(size=(56, 3, 256)).astype(np.float32)
+        X[y == "positivity", 0] += 1.5  # a slow potential on channel 0
+        return Bunch(X_train=X[:36], y_train=y[:36], X_test=X[36:], y_test=y[36:])
+
+    calls = []
+    grid_search = sklearn.model_selection.GridSearchCV
+    monkeypatch.setattr(skeeg.datasets, "load_uea", fake_load_uea)
+    monkeypatch.setattr(skeeg, "EEGNetClassifier",
+                        lambda **kw: EEGNetClassifier(max_epochs=2, **TINY, **kw))
+    # One process, so that the per-fit lines are printed here (n_jobs=2 prints them in workers).
+    monkeypatch.setattr(sklearn.model_selection, "GridSearchCV",
+                        lambda *a, **kw: grid_search(*a, **{**kw, "n_jobs": 1}))
+    example = _common.REPO_ROOT / "examples" / "readme_example.py"
+    runpy.run_path(str(example), run_name="__main__")
+    out = capsys.readouterr().out
+    assert calls == [("SelfRegulationSCP1", True)]
+    # Progress: what runs, then one line per fit with its score and time.
+    assert "Searching on the training split, then refitting the best on all of it..." in out
+    assert "Fitting 3 folds for each of 2 candidates, totalling 6 fits" in out
+    fits = re.findall(r"\[CV (\d)/3\] END \.*eegnetclassifier__activation=(elu|relu);, "
+                      r"score=\d\.\d+ total time=", out)
+    assert sorted(fits) == sorted((str(k), a) for k in (1, 2, 3) for a in ("elu", "relu"))
+    # The labelled result.
+    picked = re.search(r"Activation picked by 3-fold CV on the training split: (elu|relu) "
+                       r"\(CV accuracy \d+\.\d%\)", out)
+    assert picked, out
+    assert re.search(r"Test accuracy: \d+\.\d% on 20 test trials", out)
+    assert "Confusion matrix (rows: true class, columns: predicted class):" in out
+    table = out.split("predicted class):\n", 1)[1].splitlines()
+    assert table[0].split() == ["predicted", "negativity", "predicted", "positivity"]
+    assert table[1].split()[:2] == ["true", "negativity"]
+    assert table[2].split()[:2] == ["true", "positivity"]
+    assert sum(int(v) for row in table[1:3] for v in row.split()[2:]) == 20
+    # The example is the README's, line for line.
+    readme = (_common.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    if "readme_example.py" in readme:  # once the README shows it
+        assert example.read_text(encoding="utf-8").strip() in readme
 
 
 def test_sweeps_quick(tmp_path):
