@@ -561,6 +561,484 @@ class CNNClassifier(BaseEEGClassifier):
             device=device,
             precision=precision,
             cuda_graph=cuda_graph,
+            standardize=standardize,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+        )
+
+
+# The field's reference networks (issue 13), added after the course and DEAP networks.
+from .models import ATCNet, EEGConformer, ShallowFBCSPNet  # noqa: E402
+
+
+@fill_training_doc(**_MI_DEFAULTS)
+class ShallowFBCSPNetClassifier(BaseEEGClassifier):
+    """Shallow ConvNet (ShallowFBCSPNet) as a scikit-learn classifier.
+
+    The network of Schirrmeister et al. (2017) that mirrors filter-bank
+    CSP: temporal and spatial convolutions, batch normalisation, squaring,
+    mean pooling, logarithm, dropout and a linear layer, applied to whole
+    trials. Defaults as braindecode 0.8.1's ``ShallowFBCSPNet`` with
+    ``final_conv_length="auto"`` (46,084 parameters for 22 channels x 1,000
+    samples, 4 classes). See :class:`skeeg.models.ShallowFBCSPNet`.
+
+    The training defaults are those of the other motor-imagery classifiers
+    (:class:`EEGNetClassifier`); with ``init="default"`` the weights start
+    Xavier-uniform, as in braindecode.
+
+    Parameters
+    ----------
+    temporal_filters : int, default=40
+        Number of temporal filters.
+    spatial_filters : int, default=40
+        Number of spatial filters.
+    kernel_length : int, default=25
+        Length of the temporal kernels (samples; 0.1 s at 250 Hz).
+    pool_length : int, default=75
+        Width of the mean pooling (samples).
+    pool_stride : int, default=15
+        Stride of the mean pooling (samples).
+    dropout : float, default=0.5
+        Dropout probability before the linear layer.
+    max_norm : bool, default=False
+        Max-norm limits (2.0 on both convolutions, 0.5 on the linear layer)
+        applied after every optimiser step; braindecode 0.8.1 applies none.
+%(training_params)s
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    n_features_in_ : int
+        ``X.shape[1]`` in ``fit``: channels for 3-D input, samples for 2-D.
+    n_channels_ : int
+        Channels per trial seen in ``fit``.
+    n_times_ : int
+        Samples per trial seen in ``fit``.
+    history_ : pandas.DataFrame
+        Per-epoch losses and accuracies (see :class:`EEGNetClassifier`).
+    net_ : skorch.NeuralNetClassifier
+        The trained skorch net.
+    device_ : str
+        The device the network was trained on.
+    cuda_graph_ : bool
+        Whether training steps were replayed from a CUDA graph (see
+        ``cuda_graph``).
+
+    See Also
+    --------
+    DeepConvNetClassifier : The deep network of the same paper.
+
+    References
+    ----------
+    .. [1] R. T. Schirrmeister et al., "Deep learning with convolutional
+       neural networks for EEG decoding and visualization", Hum. Brain Mapp.
+       38(11) (2017) 5391-5420.
+
+    Examples
+    --------
+    >>> from skeeg import ShallowFBCSPNetClassifier
+    >>> from skeeg.datasets import make_motor_imagery
+    >>> data = make_motor_imagery(n_trials=80, n_channels=4, n_times=256, random_state=0)
+    >>> clf = ShallowFBCSPNetClassifier(max_epochs=3, random_state=0).fit(data.X, data.y)
+    >>> clf.predict_proba(data.X[:2]).shape
+    (2, 2)
+    """
+
+    _module_class = ShallowFBCSPNet
+    _module_params = (
+        "temporal_filters",
+        "spatial_filters",
+        "kernel_length",
+        "pool_length",
+        "pool_stride",
+        "dropout",
+        "max_norm",
+    )
+
+    def __init__(
+        self,
+        temporal_filters=40,
+        spatial_filters=40,
+        kernel_length=25,
+        pool_length=75,
+        pool_stride=15,
+        dropout=0.5,
+        max_norm=False,
+        max_epochs=300,
+        batch_size=64,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        validation_fraction=0.2,
+        early_stopping=True,
+        patience=50,
+        class_weight=None,
+        init="default",
+        device="cpu",
+        precision="float32",
+        cuda_graph=True,
+        standardize=True,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.temporal_filters = temporal_filters
+        self.spatial_filters = spatial_filters
+        self.kernel_length = kernel_length
+        self.pool_length = pool_length
+        self.pool_stride = pool_stride
+        self.dropout = dropout
+        self.max_norm = max_norm
+        super().__init__(
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            patience=patience,
+            class_weight=class_weight,
+            init=init,
+            device=device,
+            precision=precision,
+            cuda_graph=cuda_graph,
+            standardize=standardize,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+        )
+
+
+@fill_training_doc(**_MI_DEFAULTS)
+class EEGConformerClassifier(BaseEEGClassifier):
+    """EEG Conformer as a scikit-learn classifier.
+
+    The convolutional transformer of Song et al. (2023): a convolutional
+    patch embedding, a transformer encoder and a fully connected
+    classification head. Defaults as braindecode 0.8.1's ``EEGConformer``
+    (789,572 parameters for 22 channels x 1,000 samples, 4 classes; the
+    head's first layer is sized from ``n_times``). See
+    :class:`skeeg.models.EEGConformer`.
+
+    The training defaults are those of the other motor-imagery classifiers
+    (:class:`EEGNetClassifier`), so that networks are compared under one
+    recipe. The authors trained with ``lr=2e-4``, Adam's betas (0.5, 0.999),
+    batches of 72, 2,000 epochs and segmentation-and-recombination
+    augmentation, which this classifier does not do.
+
+    Parameters
+    ----------
+    n_filters : int, default=40
+        Number of convolutional filters, which is also the token size.
+    kernel_length : int, default=25
+        Length of the temporal kernels (samples; 0.1 s at 250 Hz).
+    pool_length : int, default=75
+        Width of the average pooling (samples): the span of one token.
+    pool_stride : int, default=15
+        Stride of the average pooling (samples).
+    dropout : float, default=0.5
+        Dropout probability of the patch embedding.
+    attention_depth : int, default=6
+        Number of transformer encoder blocks.
+    attention_heads : int, default=10
+        Number of attention heads; it must divide ``n_filters``.
+    attention_dropout : float, default=0.5
+        Dropout probability inside the transformer blocks.
+%(training_params)s
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    n_features_in_ : int
+        ``X.shape[1]`` in ``fit``: channels for 3-D input, samples for 2-D.
+    n_channels_ : int
+        Channels per trial seen in ``fit``.
+    n_times_ : int
+        Samples per trial seen in ``fit``.
+    history_ : pandas.DataFrame
+        Per-epoch losses and accuracies (see :class:`EEGNetClassifier`).
+    net_ : skorch.NeuralNetClassifier
+        The trained skorch net.
+    device_ : str
+        The device the network was trained on.
+    cuda_graph_ : bool
+        Whether training steps were replayed from a CUDA graph (see
+        ``cuda_graph``).
+
+    Notes
+    -----
+    No weight of this network has a max-norm limit, so it has no
+    ``max_norm`` parameter.
+
+    References
+    ----------
+    .. [1] Y. Song, Q. Zheng, B. Liu and X. Gao, "EEG Conformer:
+       convolutional transformer for EEG decoding and visualization", IEEE
+       Trans. Neural Syst. Rehabil. Eng. 31 (2023) 710-719.
+
+    Examples
+    --------
+    >>> from skeeg import EEGConformerClassifier
+    >>> from skeeg.datasets import make_motor_imagery
+    >>> data = make_motor_imagery(n_trials=80, n_channels=4, n_times=256, random_state=0)
+    >>> clf = EEGConformerClassifier(attention_depth=2, max_epochs=2, random_state=0)
+    >>> clf.fit(data.X, data.y).predict(data.X[:3]).shape
+    (3,)
+    """
+
+    _module_class = EEGConformer
+    _module_params = (
+        "n_filters",
+        "kernel_length",
+        "pool_length",
+        "pool_stride",
+        "dropout",
+        "attention_depth",
+        "attention_heads",
+        "attention_dropout",
+    )
+
+    def __init__(
+        self,
+        n_filters=40,
+        kernel_length=25,
+        pool_length=75,
+        pool_stride=15,
+        dropout=0.5,
+        attention_depth=6,
+        attention_heads=10,
+        attention_dropout=0.5,
+        max_epochs=300,
+        batch_size=64,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        validation_fraction=0.2,
+        early_stopping=True,
+        patience=50,
+        class_weight=None,
+        init="default",
+        device="cpu",
+        precision="float32",
+        cuda_graph=True,
+        standardize=True,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_filters = n_filters
+        self.kernel_length = kernel_length
+        self.pool_length = pool_length
+        self.pool_stride = pool_stride
+        self.dropout = dropout
+        self.attention_depth = attention_depth
+        self.attention_heads = attention_heads
+        self.attention_dropout = attention_dropout
+        super().__init__(
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            patience=patience,
+            class_weight=class_weight,
+            init=init,
+            device=device,
+            precision=precision,
+            cuda_graph=cuda_graph,
+            standardize=standardize,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+        )
+
+
+@fill_training_doc(**_MI_DEFAULTS)
+class ATCNetClassifier(BaseEEGClassifier):
+    """ATCNet as a scikit-learn classifier.
+
+    The attention temporal convolutional network of Altaheri et al. (2023):
+    an EEGNet-like convolutional block, then, in each of several sliding
+    windows, multi-head self-attention and a temporal convolutional network,
+    with the windows' logits averaged. Defaults as braindecode 0.8.1's
+    ``ATCNet`` (113,732 parameters for 22 channels x 1,000 samples, 4
+    classes). Kernel and pooling lengths are sample counts, quoted at
+    250 Hz; there is no ``sfreq`` (see :class:`skeeg.models.ATCNet`).
+
+    The training defaults are those of the other motor-imagery classifiers
+    (:class:`EEGNetClassifier`).
+
+    Parameters
+    ----------
+    temporal_filters : int, default=16
+        F1, the number of temporal filters.
+    depth_multiplier : int, default=2
+        D, spatial filters per temporal filter.
+    kernel_length : int, default=64
+        Length of the first temporal kernels (samples; 0.256 s at 250 Hz).
+    separable_kernel_length : int, default=16
+        Length of the kernels of the second temporal convolution (samples).
+    pool_length : int, default=8
+        First average-pooling length (samples).
+    separable_pool_length : int, default=7
+        Second average-pooling length (samples).
+    dropout : float, default=0.3
+        Dropout probability of the convolutional block.
+    n_windows : int, default=5
+        Number of sliding windows.
+    attention_heads : int, default=2
+        Number of attention heads.
+    attention_head_dim : int, default=8
+        Size of each head's queries, keys and values.
+    attention_dropout : float, default=0.5
+        Dropout probability on the attention output.
+    tcn_depth : int, default=2
+        Residual blocks per temporal convolutional network.
+    tcn_kernel_length : int, default=4
+        Length of their kernels.
+    tcn_filters : int, default=32
+        Number of their filters.
+    tcn_dropout : float, default=0.3
+        Their dropout probability.
+    concat : bool, default=False
+        Concatenate the windows' summaries into one dense layer instead of
+        averaging the windows' logits.
+    max_norm : bool, default=True
+        Limit the L2 norm of each output unit's weights of the dense layers
+        to 0.25 after every optimiser step. On by default, unlike the other
+        classifiers' ``max_norm``, because braindecode's ATCNet and the
+        authors' code always apply it.
+%(training_params)s
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    n_features_in_ : int
+        ``X.shape[1]`` in ``fit``: channels for 3-D input, samples for 2-D.
+    n_channels_ : int
+        Channels per trial seen in ``fit``.
+    n_times_ : int
+        Samples per trial seen in ``fit``.
+    history_ : pandas.DataFrame
+        Per-epoch losses and accuracies (see :class:`EEGNetClassifier`).
+    net_ : skorch.NeuralNetClassifier
+        The trained skorch net.
+    device_ : str
+        The device the network was trained on.
+    cuda_graph_ : bool
+        Whether training steps were replayed from a CUDA graph (see
+        ``cuda_graph``).
+
+    References
+    ----------
+    .. [1] H. Altaheri, G. Muhammad and M. Alsulaiman, "Physics-informed
+       attention temporal convolutional network for EEG-based motor imagery
+       classification", IEEE Trans. Ind. Informat. 19(2) (2023) 2249-2258.
+
+    Examples
+    --------
+    >>> from skeeg import ATCNetClassifier
+    >>> from skeeg.datasets import make_motor_imagery
+    >>> data = make_motor_imagery(n_trials=80, n_channels=4, n_times=384, random_state=0)
+    >>> clf = ATCNetClassifier(max_epochs=2, random_state=0).fit(data.X, data.y)
+    >>> clf.predict_proba(data.X[:2]).shape
+    (2, 2)
+    """
+
+    _module_class = ATCNet
+    _module_params = (
+        "temporal_filters",
+        "depth_multiplier",
+        "kernel_length",
+        "separable_kernel_length",
+        "pool_length",
+        "separable_pool_length",
+        "dropout",
+        "n_windows",
+        "attention_heads",
+        "attention_head_dim",
+        "attention_dropout",
+        "tcn_depth",
+        "tcn_kernel_length",
+        "tcn_filters",
+        "tcn_dropout",
+        "concat",
+        "max_norm",
+    )
+
+    def __init__(
+        self,
+        temporal_filters=16,
+        depth_multiplier=2,
+        kernel_length=64,
+        separable_kernel_length=16,
+        pool_length=8,
+        separable_pool_length=7,
+        dropout=0.3,
+        n_windows=5,
+        attention_heads=2,
+        attention_head_dim=8,
+        attention_dropout=0.5,
+        tcn_depth=2,
+        tcn_kernel_length=4,
+        tcn_filters=32,
+        tcn_dropout=0.3,
+        concat=False,
+        max_norm=True,
+        max_epochs=300,
+        batch_size=64,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        validation_fraction=0.2,
+        early_stopping=True,
+        patience=50,
+        class_weight=None,
+        init="default",
+        device="cpu",
+        precision="float32",
+        cuda_graph=True,
+        standardize=True,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.temporal_filters = temporal_filters
+        self.depth_multiplier = depth_multiplier
+        self.kernel_length = kernel_length
+        self.separable_kernel_length = separable_kernel_length
+        self.pool_length = pool_length
+        self.separable_pool_length = separable_pool_length
+        self.dropout = dropout
+        self.n_windows = n_windows
+        self.attention_heads = attention_heads
+        self.attention_head_dim = attention_head_dim
+        self.attention_dropout = attention_dropout
+        self.tcn_depth = tcn_depth
+        self.tcn_kernel_length = tcn_kernel_length
+        self.tcn_filters = tcn_filters
+        self.tcn_dropout = tcn_dropout
+        self.concat = concat
+        self.max_norm = max_norm
+        super().__init__(
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            patience=patience,
+            class_weight=class_weight,
+            init=init,
+            device=device,
+            precision=precision,
+            cuda_graph=cuda_graph,
+            standardize=standardize,
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,

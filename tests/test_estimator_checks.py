@@ -17,14 +17,21 @@ so this cannot be avoided without computing in float64.
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skeeg import (
+    ATCNetClassifier,
     CNNClassifier,
     DEAPReducer,
     DeepConvNetClassifier,
     DNNClassifier,
+    EEGConformerClassifier,
     EEGNetClassifier,
+    ShallowFBCSPNetClassifier,
 )
 
 TRAINING = dict(max_epochs=40, lr=0.01, batch_size=32, validation_fraction=0, early_stopping=False)
+# The attention networks take several times longer per step than the others:
+# without dropout they fit the checks' blobs in a quarter of the steps (8
+# epochs were enough for check_classifiers_train; 20 leave a margin).
+FEWER_STEPS = dict(TRAINING, max_epochs=20, lr=0.02, batch_size=64)
 
 ESTIMATORS = [
     EEGNetClassifier(
@@ -41,6 +48,20 @@ ESTIMATORS = [
     DNNClassifier(hidden_sizes=(32, 32), **TRAINING),
     CNNClassifier(conv_filters=(4, 4), kernel_size=1, pool_size=1, hidden_size=16, **TRAINING),
     DEAPReducer(n_windows=1),
+    ShallowFBCSPNetClassifier(
+        temporal_filters=8, spatial_filters=8, kernel_length=1, pool_length=1, pool_stride=1,
+        **TRAINING,
+    ),
+    EEGConformerClassifier(
+        n_filters=4, kernel_length=1, pool_length=1, pool_stride=1, attention_depth=1,
+        attention_heads=2, dropout=0.0, attention_dropout=0.0, **FEWER_STEPS,
+    ),
+    ATCNetClassifier(
+        temporal_filters=4, kernel_length=1, separable_kernel_length=1, pool_length=1,
+        separable_pool_length=1, n_windows=1, attention_head_dim=4, tcn_depth=1,
+        tcn_kernel_length=2, tcn_filters=8, dropout=0.0, attention_dropout=0.0,
+        tcn_dropout=0.0, **FEWER_STEPS,
+    ),
 ]
 
 

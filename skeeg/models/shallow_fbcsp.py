@@ -87,11 +87,12 @@ class ShallowFBCSPNet(nn.Module):
     biases zero, as in braindecode; the classifiers' ``init`` overrides this
     unless it is ``"default"``.
 
-    Differences from the paper: its results were obtained with cropped
-    training, a linear layer over 30 pooled samples sliding along longer
-    trials (braindecode's default ``final_conv_length=30``); this module
-    classifies whole trials, its linear layer reading every pooled sample.
-    The logarithm is taken of ``max(x, 1e-6)`` so that it stays finite.
+    The paper trained on whole trials and also with cropped training, in
+    which the classifier spans 30 pooled samples and slides along longer
+    inputs (braindecode's default ``final_conv_length=30``, whose output
+    has one prediction per crop). This module classifies whole trials
+    only: its linear layer reads every pooled sample. The logarithm is
+    taken of ``max(x, 1e-6)`` so that it stays finite, as in braindecode.
 
     References
     ----------
