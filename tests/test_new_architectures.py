@@ -182,6 +182,19 @@ def test_every_parameter_gets_a_gradient(model_class):
     assert not missing
 
 
+@pytest.mark.parametrize(
+    "model_class, kwargs",
+    [(ShallowFBCSPNet, {}), (EEGConformer, {}), (ATCNet, {}), (ATCNet, dict(concat=True))],
+)
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_torchscript_compiles_the_same_function(model_class, kwargs):
+    model = model_class(3, 128, 3, **{**SMALL[model_class], **kwargs}).eval()
+    scripted = torch.jit.script(model)
+    for batch in (1, 5):
+        x = torch.randn(batch, 3, 128)
+        torch.testing.assert_close(scripted(x), model(x))
+
+
 def _minimum_from_message(error):
     match = re.search(r"it needs at least n_times=(\d+)\.$", str(error))
     assert match, str(error)

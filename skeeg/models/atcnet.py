@@ -308,13 +308,15 @@ class ATCNet(nn.Module):
         """
         sequence = self.conv_block(x.unsqueeze(1)).flatten(2)  # (batch, F1 * D, n_steps)
         length = self.window_length
-        summaries = [
-            window(sequence[..., start : start + length])
-            for start, window in enumerate(self.windows)
-        ]
+        # Plain loops rather than comprehensions, so that TorchScript compiles them.
+        summaries = []
+        for start, window in enumerate(self.windows):
+            summaries.append(window(sequence[:, :, start : start + length]))
         if self.concat:
             return self.classifier[0](torch.cat(summaries, dim=1))
-        logits = [dense(summary) for dense, summary in zip(self.classifier, summaries)]
+        logits = []
+        for index, dense in enumerate(self.classifier):
+            logits.append(dense(summaries[index]))
         return torch.stack(logits).mean(dim=0)
 
     def apply_max_norm(self):
@@ -420,16 +422,17 @@ class MultiHeadSelfAttention(nn.Module):
     def forward(self, steps):
         """``steps`` of shape ``(batch, length, size)`` to the same shape."""
         batch, length, _ = steps.shape
-
-        def split(projected):  # (batch, heads, length, head_dim)
-            return projected.view(batch, length, self.heads, -1).transpose(1, 2)
-
-        queries = split(self.queries(steps))
-        keys = split(self.keys(steps))
-        values = split(self.values(steps))
+        queries = self._split_heads(self.queries(steps))
+        keys = self._split_heads(self.keys(steps))
+        values = self._split_heads(self.values(steps))
         weights = torch.softmax(queries @ keys.transpose(-2, -1) * self.scale, dim=-1)
         attended = (weights @ values).transpose(1, 2).reshape(batch, length, -1)
         return self.dropout(self.projection(attended))
+
+    def _split_heads(self, projected):
+        """``(batch, length, heads * head_dim)`` to ``(batch, heads, length, head_dim)``."""
+        batch, length, _ = projected.shape
+        return projected.view(batch, length, self.heads, -1).transpose(1, 2)
 
     def extra_repr(self):
         return f"heads={self.heads}"
@@ -490,7 +493,8 @@ class CausalConv1d(nn.Conv1d):
         self.left_padding = (kernel_size - 1) * dilation
 
     def forward(self, sequence):
-        return super().forward(nn.functional.pad(sequence, (self.left_padding, 0)))
+        padded = nn.functional.pad(sequence, (self.left_padding, 0))
+        return self._conv_forward(padded, self.weight, self.bias)  # Conv1d.forward, scriptable
 
 
 def same_padding(kernel_length):

@@ -309,16 +309,17 @@ class MultiHeadSelfAttention(nn.Module):
     def forward(self, tokens):
         """``tokens`` of shape ``(batch, n_tokens, size)`` to the same shape."""
         batch, length, size = tokens.shape
-
-        def split(projected):  # (batch, heads, n_tokens, size // heads)
-            return projected.view(batch, length, self.heads, -1).transpose(1, 2)
-
-        queries = split(self.queries(tokens))
-        keys = split(self.keys(tokens))
-        values = split(self.values(tokens))
+        queries = self._split_heads(self.queries(tokens))
+        keys = self._split_heads(self.keys(tokens))
+        values = self._split_heads(self.values(tokens))
         weights = torch.softmax(queries @ keys.transpose(-2, -1) * self.scale, dim=-1)
         attended = self.dropout(weights) @ values
         return self.projection(attended.transpose(1, 2).reshape(batch, length, size))
+
+    def _split_heads(self, projected):
+        """``(batch, n_tokens, size)`` to ``(batch, heads, n_tokens, size // heads)``."""
+        batch, length, _ = projected.shape
+        return projected.view(batch, length, self.heads, -1).transpose(1, 2)
 
     def extra_repr(self):
         return f"heads={self.heads}"
