@@ -240,7 +240,9 @@ class _Decoder:
 
     def _decode_tensor(self, content, where):
         if content not in self.tensors or content in self.used:
-            raise _InvalidFile(f"{where} refers to a tensor {content!r} that the file does not hold.")
+            raise _InvalidFile(
+                f"{where} refers to a tensor {content!r:.80} that the file does not hold."
+            )
         self.used.add(content)
         return self.tensors[content]
 
@@ -258,7 +260,7 @@ class _Decoder:
         dtype, shape, data = content["dtype"], content["shape"], content["data"]
         try:
             dtype = np.dtype(_expect(dtype, str, where))
-        except TypeError:
+        except (TypeError, ValueError):
             raise _InvalidFile(f"{where} has an unknown dtype {dtype!r}.") from None
         kind = dtype.kind
         if kind not in _ARRAY_KINDS or kind in "biuf" and dtype.itemsize > 8:
@@ -266,7 +268,8 @@ class _Decoder:
         if kind == "U" and dtype.itemsize > 4 * MAX_STRING_LENGTH:
             raise _InvalidFile(f"{where} declares strings of {dtype.itemsize // 4} characters.")
         shape = _expect(shape, list, where)
-        if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**62 for n in shape):
+        valid = (isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**62 for n in shape)
+        if not all(valid):
             raise _InvalidFile(f"{where} has an invalid shape {shape!r:.80}.")
         data = _expect(data, list, where)
         if math.prod(shape) != len(data):
@@ -289,7 +292,8 @@ class _Decoder:
             array = np.empty(len(values), dtype=dtype)
             array[:] = values
         except (OverflowError, ValueError, TypeError) as error:
-            raise _InvalidFile(f"{where}: its values do not fit its dtype {dtype} ({error}).") from None
+            message = f"{where}: its values do not fit its dtype {dtype} ({error})."
+            raise _InvalidFile(message) from None
         return array.reshape(shape)
 
 
@@ -350,7 +354,7 @@ def save(clf, path):
     >>> clf = DNNClassifier(max_epochs=2, random_state=0).fit(data.X, data.y)
     >>> path = os.path.join(tempfile.mkdtemp(), "dnn.safetensors")
     >>> save(clf, path)
-    >>> (load(path).predict_proba(data.X) == clf.predict_proba(data.X)).all()
+    >>> bool((load(path).predict_proba(data.X) == clf.predict_proba(data.X)).all())
     True
     """
     from .base import BaseEEGClassifier
@@ -516,19 +520,6 @@ def load(path, *, device=None, trusted=()):
 def _load(path, device, trusted):
     classes = _known_classes(trusted)
     metadata, tensors = _read_file(path)
-    if metadata.get("format") != FORMAT:
-        raise _InvalidFile(
-            "it is a safetensors file but not a skeeg model (its header metadata has no "
-            f"format {FORMAT!r}): load only reads files written by skeeg.serialization.save."
-        )
-    version = metadata.get("format_version")
-    if not isinstance(version, str) or not version.isdigit():
-        raise _InvalidFile(f"its format version {version!r} is not a number.")
-    if int(version) > FORMAT_VERSION:
-        raise _InvalidFile(
-            f"it was written in format version {version} by a newer skeeg; this skeeg reads "
-            f"up to version {FORMAT_VERSION}: upgrade skeeg."
-        )
     text = metadata.get("content")
     if not isinstance(text, str) or metadata.get("sha256") != _digest(text, tensors):
         raise _InvalidFile(
@@ -536,14 +527,16 @@ def _load(path, device, trusted):
             "the file was corrupted or edited. Use the original file."
         )
     try:
-        content = json.loads(text)
+        content = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as error:
         raise _InvalidFile(f"its JSON content cannot be read ({str(error):.200}).") from None
     content = _expect(content, dict, "the content")
-    missing = {"estimator", "params", "fitted", "history", "optimizer", "net_history"} - set(content)
+    required = {"estimator", "params", "fitted", "history", "optimizer", "net_history"}
+    missing = required - set(content)
     if missing:
         raise _InvalidFile(f"its content lacks {sorted(missing)}.")
-    foreign = [name for name in tensors if not name.startswith(("module.", "criterion.", "optimizer."))]
+    prefixes = ("module.", "criterion.", "optimizer.")
+    foreign = [name for name in tensors if not name.startswith(prefixes)]
     if foreign:
         raise _InvalidFile(f"it holds tensors that skeeg never writes: {sorted(foreign)[:5]}.")
     decode = _Decoder(classes, {k: v for k, v in tensors.items() if k.startswith("optimizer.")})
@@ -551,6 +544,10 @@ def _load(path, device, trusted):
         return _rebuild(content, tensors, decode, device)
     except RecursionError:
         raise _InvalidFile("its JSON content is nested too deeply.") from None
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON (skeeg writes non-finite floats as tagged values)")
 
 
 def _read_file(path):
@@ -576,12 +573,31 @@ def _read_file(path):
     try:
         with safe_open(path, framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
+            _check_format(metadata)  # before reading any tensor
             tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     except (SafetensorError, OSError, RuntimeError, ValueError) as error:
+        if isinstance(error, _InvalidFile):
+            raise
         raise _InvalidFile(
             f"it is truncated or not a valid safetensors file ({str(error):.200})."
         ) from None
     return metadata, tensors
+
+
+def _check_format(metadata):
+    if metadata.get("format") != FORMAT:
+        raise _InvalidFile(
+            "it is a safetensors file but not a skeeg model (its header metadata has no "
+            f"format {FORMAT!r}): load only reads files written by skeeg.serialization.save."
+        )
+    version = metadata.get("format_version")
+    if not isinstance(version, str) or not version.isdigit() or len(version) > 6:
+        raise _InvalidFile(f"its format version {version!r:.40} is not a number.")
+    if int(version) > FORMAT_VERSION:
+        raise _InvalidFile(
+            f"it was written in format version {version} by a newer skeeg; this skeeg reads "
+            f"up to version {FORMAT_VERSION}: upgrade skeeg."
+        )
 
 
 def _rebuild(content, tensors, decode, device):
@@ -639,7 +655,8 @@ def _check_fitted(clf):
     """Check the attributes the network is built from; return the number of classes."""
     for name in ("n_channels_", "n_times_"):
         value = getattr(clf, name, None)
-        if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) or value < 1:
+        integer = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+        if not integer or value < 1:
             raise _InvalidFile(f"its fitted attribute {name} is {value!r:.40}, not a positive int.")
     classes = getattr(clf, "classes_", None)
     if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
@@ -686,7 +703,8 @@ def _load_module(clf, n_classes, tensors):
 
 
 def _check_tensors(expected, prefix, tensors):
-    found = {name[len(prefix) + 1 :]: t for name, t in tensors.items() if name.startswith(prefix + ".")}
+    start = len(prefix) + 1
+    found = {name[start:]: t for name, t in tensors.items() if name.startswith(prefix + ".")}
     for name in [*expected, *sorted(set(found) - set(expected))]:
         if name not in found:
             raise _InvalidFile(f"it lacks the tensor {prefix}.{name} that the network has.")
@@ -789,7 +807,8 @@ def _load_optimizer(net, saved):
     if not isinstance(state, dict):
         raise _InvalidFile("its optimizer state is not a dict.")
     for index, entry in state.items():
-        if not isinstance(index, int) or not 0 <= index < len(parameters) or not isinstance(entry, dict):
+        known = isinstance(index, int) and 0 <= index < len(parameters)
+        if not known or not isinstance(entry, dict):
             raise _InvalidFile(f"its optimizer state has an entry {index!r:.40} for no parameter.")
         shape = tuple(parameters[index].shape)
         for key, value in entry.items():
@@ -799,6 +818,12 @@ def _load_optimizer(net, saved):
                     f"{tuple(value.shape)}, but that parameter has shape {shape}."
                 )
     for group, fresh in zip(groups, current["param_groups"]):
+        for key, value in group.items():
+            if key in fresh and key not in _DEVICE_OPTIONS and not _same_kind(value, fresh[key]):
+                raise _InvalidFile(
+                    f"its optimizer setting {key!r} is {value!r:.40}, where the optimizer "
+                    f"built from its parameters has {fresh[key]!r:.40}."
+                )
         for key in _DEVICE_OPTIONS:
             if key in fresh:
                 group[key] = fresh[key]
@@ -806,3 +831,21 @@ def _load_optimizer(net, saved):
         optimizer.load_state_dict(saved)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise _InvalidFile(f"its optimizer state cannot be restored ({error}).") from None
+
+
+def _same_kind(value, reference):
+    """Whether an optimiser setting read from a file is of the kind torch's own is."""
+    if isinstance(reference, bool) or reference is None:
+        return isinstance(value, bool) or value is None
+    if isinstance(reference, (int, float)) or torch.is_tensor(reference):
+        return (
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+            or torch.is_tensor(value) and value.ndim == 0
+        )
+    if isinstance(reference, (tuple, list)):
+        return (
+            isinstance(value, (tuple, list))
+            and len(value) == len(reference)
+            and all(_same_kind(v, r) for v, r in zip(value, reference))
+        )
+    return isinstance(value, type(reference))

@@ -1,10 +1,9 @@
 """skeeg.export: TorchScript and ONNX models that map raw trials to probabilities."""
 
+import doctest
 import json
 
 import numpy as np
-import onnx
-import onnxruntime
 import pytest
 import torch
 from sklearn.exceptions import NotFittedError
@@ -16,8 +15,8 @@ from skeeg import DNNClassifier, EEGNetClassifier
 from skeeg.datasets import make_motor_imagery
 from skeeg.export import to_onnx, to_torchscript
 
-from _small_models import CLASSIFIERS, N_CHANNELS, N_TIMES, check_every_classifier_has_a_configuration
-from _small_models import fitted, small, trials
+from _small_models import CLASSIFIERS, N_CHANNELS, N_TIMES, fitted, small, trials
+from _small_models import check_every_classifier_has_a_configuration
 
 TOLERANCE = 1e-5
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
@@ -36,6 +35,7 @@ def batches():
 
 
 def run_onnx(path, X):
+    onnxruntime = pytest.importorskip("onnxruntime", reason="the test extra installs onnxruntime")
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(["probabilities"], {"trials": X})[0]
 
@@ -77,6 +77,7 @@ def test_sidecar_describes_inputs_and_outputs(tmp_path):
     assert info["standardization"]["channel_mean"] == clf.channel_mean_.tolist()
     assert info["versions"]["skeeg"] == skeeg.__version__
     assert info["model_format"] == "onnx" and info["opset_version"] == 17
+    onnx = pytest.importorskip("onnx", reason="the export extra installs onnx")
     graph = onnx.load(str(tmp_path / "model.onnx")).graph
     assert [d.dim_param for d in graph.input[0].type.tensor_type.shape.dim[:1]] == ["batch"]
     assert {node.domain for node in graph.node} <= {"", "ai.onnx"}  # standard operators only
@@ -155,3 +156,10 @@ def test_bad_exports_are_refused(tmp_path):
     with pytest.raises(TypeError, match=r"pipe\[-1\].*applied to the trials"):
         to_onnx(pipe, tmp_path / "model.onnx")
     assert not any(tmp_path.iterdir())
+
+
+def test_docstring_examples_run():
+    from skeeg import export
+
+    result = doctest.testmod(export, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,5 +1,6 @@
 """skeeg.serialization: saving fitted classifiers without pickle, and refusing bad files."""
 
+import doctest
 import json
 import os
 import pickle
@@ -356,6 +357,13 @@ def test_tampered_files_are_refused(saved, tmp_path):
     _rewrite(saved, edited, tensors=optimizer_shape)
     _refused(edited, "optimizer state")
 
+    def optimizer_setting(content):
+        groups = next(v for k, v in content["optimizer"]["dict"] if k == "param_groups")
+        settings = groups[0]["dict"]
+        next(pair for pair in settings if pair[0] == "lr")[1] = "fast"
+    _rewrite(saved, edited, optimizer_setting)
+    _refused(edited, "optimizer setting 'lr' is 'fast'")
+
 
 def test_files_that_would_run_code_are_refused(saved, tmp_path):
     edited = tmp_path / "edited.safetensors"
@@ -396,5 +404,17 @@ def test_files_that_would_run_code_are_refused(saved, tmp_path):
     _rewrite(saved, edited, odd_attribute)
     _refused(edited, "fitted attribute named '__class__'")
 
+    def not_a_number(text):
+        return text.replace('"lr":0.01', '"lr":NaN')
+    _rewrite(saved, edited, edit_text=not_a_number)
+    _refused(edited, "NaN is not JSON")
+
     _rewrite(saved, edited, metadata={"format_version": "99"})
     _refused(edited, "newer skeeg")
+
+
+def test_docstring_examples_run():
+    from skeeg import serialization
+
+    result = doctest.testmod(serialization, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
