@@ -41,6 +41,15 @@ def close_figures():
     plt.close("all")
 
 
+@pytest.fixture(autouse=True)
+def one_openmp_thread():
+    """t-SNE on a few dozen points: 1 s on one OpenMP thread, over a minute on 2 busy cores."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 def test_learning_curves_panels_lines_and_png(tmp_path):
     histories = {
         "EEGNet": {"ReLU": [history(), history(shift=0.02)], "ELU": history(shift=-0.02)},
