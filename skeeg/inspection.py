@@ -66,11 +66,14 @@ def embed(clf, X):
 
     Parameters
     ----------
-    clf : skeeg classifier
-        A fitted classifier.
+    clf : skeeg classifier, or a Pipeline or search ending in one
+        A fitted classifier. For a fitted ``Pipeline`` the trials first go
+        through its other steps (``transform``); for a fitted search
+        (``GridSearchCV``...), through its ``best_estimator_``.
     X : array-like of shape (n_trials, n_channels, n_times)
-        EEG trials with the channels and length seen in ``fit``, in the
-        unit of the ``X`` passed to ``fit``.
+        EEG trials with the channels and length seen in ``fit`` (for a
+        Pipeline: what its first step takes), in the unit of the ``X``
+        passed to ``fit``.
 
     Returns
     -------
@@ -86,7 +89,8 @@ def embed(clf, X):
     Raises
     ------
     TypeError
-        If ``clf`` is not a skeeg classifier.
+        If ``clf`` is not a skeeg classifier (or a Pipeline or search
+        ending in one).
     ValueError
         If ``X`` is invalid (as in ``predict_proba``), or the network has no
         recognisable head (see :func:`find_head`).
@@ -107,8 +111,12 @@ def embed(clf, X):
     from ._training import as_tensor
     from .base import BaseEEGClassifier
 
+    clf, X = _final_step(clf, X)
     if not isinstance(clf, BaseEEGClassifier):
-        raise TypeError(f"embed takes a fitted skeeg classifier; got {type(clf).__name__}.")
+        raise TypeError(
+            "embed takes a fitted skeeg classifier, or a Pipeline or search ending in one; "
+            f"got {type(clf).__name__}."
+        )
     X = clf._validate_X(X)
     module = clf.net_.module_
     heads = find_head(module)
@@ -148,3 +156,21 @@ def embed(clf, X):
             hook.remove()
         module.train(training)
     return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
+
+
+def _final_step(estimator, X):
+    """The classifier inside a fitted search or Pipeline, and ``X`` as it receives it."""
+    from sklearn.model_selection._search import BaseSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.validation import check_is_fitted
+
+    while True:
+        if isinstance(estimator, BaseSearchCV):
+            check_is_fitted(estimator, "best_estimator_")  # absent too when refit=False
+            estimator = estimator.best_estimator_
+        elif isinstance(estimator, Pipeline):
+            if len(estimator.steps) > 1:
+                X = estimator[:-1].transform(X)
+            estimator = estimator[-1]
+        else:
+            return estimator, X

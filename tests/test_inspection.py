@@ -8,7 +8,9 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from skeeg import ATCNetClassifier, DNNClassifier, ShallowFBCSPNetClassifier
 from skeeg.datasets import make_motor_imagery
@@ -63,6 +65,20 @@ def test_embedding_follows_predict_proba_input_rules():
         embed(DNNClassifier(), X)
     with pytest.raises(TypeError, match="fitted skeeg classifier"):
         embed(object(), X)
+    with pytest.raises(TypeError, match="got LogisticRegression"):
+        embed(make_pipeline(FunctionTransformer(), LogisticRegression()), X)
+
+
+def test_pipelines_and_searches_embed_through_their_steps():
+    X, y = trials()
+    halve = FunctionTransformer(lambda X: X[..., ::2])
+    pipe = make_pipeline(halve, small(DNNClassifier)).fit(X, y)
+    np.testing.assert_array_equal(embed(pipe, X), embed(pipe[-1], X[..., ::2]))
+    search = GridSearchCV(pipe, {"dnnclassifier__lr": [0.01]}, cv=2).fit(X, y)
+    best = search.best_estimator_
+    np.testing.assert_array_equal(embed(search, X), embed(best[-1], X[..., ::2]))
+    with pytest.raises(NotFittedError):
+        embed(GridSearchCV(pipe, {"dnnclassifier__lr": [0.01]}), X)
 
 
 def test_embedding_uses_the_standardisation_and_evaluation_mode():
