@@ -47,6 +47,8 @@ _DEPRECATION_NOTICES = (
     # The TorchScript-based exporter's note that it left a strided slice
     # (ATCNet's windows) unfolded: the graph is correct.
     r"Constant folding - Only steps=1 can be constant folded",
+    # torch.export's own use of a deprecated pytree test (dynamo=True).
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
 )
 
 

@@ -338,9 +338,10 @@ def save(clf, path):
     optimiser's state (``optimizer.*``) and, in the header metadata entry
     ``"content"``, a JSON document with the estimator's class, its
     parameters (``get_params(deep=False)``), its fitted attributes (every
-    attribute ending in ``_`` but ``net_``), ``history_``, skorch's own
-    history and the versions of skeeg, torch, numpy, scikit-learn and
-    skorch. Numpy arrays keep their dtype (``classes_`` of int, str or bool
+    public attribute ending in ``_`` but ``net_``, which the tensors and
+    the parameters rebuild, and ``history_``, stored as a table), skorch's
+    own history and the versions of skeeg, torch, numpy, scikit-learn,
+    skorch and Python. Numpy arrays keep their dtype (``classes_`` of int, str or bool
     labels come back as they were). The entry ``"sha256"`` is a digest of
     the JSON and the tensors, checked by :func:`load`.
 
