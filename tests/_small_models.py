@@ -8,6 +8,7 @@ import functools
 
 import numpy as np
 import pytest
+import torch
 
 import skeeg
 from skeeg.base import BaseEEGClassifier
@@ -37,6 +38,19 @@ SMALL = {
     ),
 }
 TRAINING = dict(max_epochs=1, lr=0.01, batch_size=16, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """These tiny networks run on one thread: on 2 busy cores, a second thread's
+    waits made an ATCNet step 60 times slower (1.5 s of CPU against 0.024 s).
+    Imported by the test modules, for each of their tests."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def exported_classifiers():

@@ -17,6 +17,7 @@ from skeeg.export import to_onnx, to_torchscript
 
 from _small_models import CLASSIFIERS, N_CHANNELS, N_TIMES, fitted, small, trials
 from _small_models import check_every_classifier_has_a_configuration
+from _small_models import one_torch_thread  # noqa: F401  (autouse fixture)
 
 TOLERANCE = 1e-5
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")

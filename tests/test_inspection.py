@@ -17,7 +17,7 @@ from skeeg.datasets import make_motor_imagery
 from skeeg.inspection import embed, find_head
 
 from _small_models import CLASSIFIERS, check_every_classifier_has_a_configuration
-from _small_models import fitted, small, trials
+from _small_models import fitted, one_torch_thread, small, trials  # noqa: F401  (autouse fixture)
 
 
 def test_every_classifier_has_a_small_configuration():

@@ -24,6 +24,7 @@ from skeeg._training import TrialSubset
 from skeeg.serialization import load, save
 
 from _small_models import CLASSIFIERS, check_every_classifier_has_a_configuration, fitted
+from _small_models import one_torch_thread  # noqa: F401  (autouse fixture)
 from _small_models import small, trials
 
 
