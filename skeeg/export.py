@@ -21,6 +21,7 @@ the exported graph, which holds standard operators only.
 
 import contextlib
 import copy
+import inspect
 import json
 import os
 import warnings
@@ -224,8 +225,8 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
     dynamo : bool, default=False
         False uses torch's TorchScript-based exporter (fast, and available in
         every torch skeeg supports; recent torch versions call it deprecated);
-        True uses the ``torch.export``-based one (needs the ``onnxscript``
-        package and takes several seconds per model).
+        True uses the ``torch.export``-based one (torch 2.5 or later and the
+        ``onnxscript`` package; several seconds per model).
 
     Returns
     -------
@@ -276,9 +277,12 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
             )
             program.save(path, external_data=False)
         else:
+            # torch before 2.5 has no dynamo argument; since 2.9 it defaults to True.
+            legacy = {"dynamo": False} if "dynamo" in _parameters(torch.onnx.export) else {}
             torch.onnx.export(
-                model, (example,), path, dynamo=False,
-                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, **names,
+                model, (example,), path,
+                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                **legacy, **names,
             )
     import onnx
 
@@ -288,6 +292,10 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
         default=opset_version,
     )
     return _write_sidecar(clf, path, "onnx", {"opset_version": opset})
+
+
+def _parameters(function):
+    return inspect.signature(function).parameters
 
 
 @contextlib.contextmanager
