@@ -228,14 +228,20 @@ class SkeegNet(NeuralNetClassifier):
         stopping's choice of the best one and every prediction would be NaN.
         """
         losses = np.asarray(losses, dtype=np.float64)
+        # Batch norm's running statistics are buffers, not parameters, and
+        # overflow too: prediction uses them.
         weights_finite = not training or all(
-            bool(torch.isfinite(p).all()) for p in self.module_.parameters()
+            bool(torch.isfinite(t).all())
+            for t in self.module_.state_dict().values()
+            if torch.is_floating_point(t)
         )
         if np.isfinite(losses).all() and weights_finite:
             return
         epoch = len(self.history)
-        what = f"the {prefix} loss is {losses[~np.isfinite(losses)][0]}" if not np.isfinite(
-            losses).all() else "the network's weights are no longer finite"
+        if not np.isfinite(losses).all():
+            what = f"the {prefix} loss is {losses[~np.isfinite(losses)][0]}"
+        else:
+            what = "the network's weights or batch-norm statistics are no longer finite"
         raise ValueError(
             f"Training diverged at epoch {epoch}: {what}. Try a lower learning rate "
             f"(lr={self.lr}), another optimizer, or check the scale of X (values far "

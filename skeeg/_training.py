@@ -115,12 +115,12 @@ class Standardizer:
         return (X - offset).mul_(np.float32(1.0 / self.scale))
 
     @classmethod
-    def fit(cls, X, chunk=256):
+    def fit(cls, X, chunk_values=2**18):
         """Learn the offsets and the scale from trials ``(n_trials, n_channels, n_times)``.
 
-        Float64 sums over chunks of trials: memory stays bounded whatever
-        the number of trials, and counts with a large DC offset lose no
-        precision.
+        Float64 sums over chunks of about ``chunk_values`` samples (2 MB):
+        memory stays bounded whatever the number and size of the trials,
+        and counts with a large DC offset lose no precision.
 
         Raises
         ------
@@ -129,11 +129,15 @@ class Standardizer:
             from) or the spread overflows.
         """
         n_trials, n_channels, n_times = X.shape
-        offset = X.mean(axis=(0, 2), dtype=np.float64)
+        chunk = max(1, chunk_values // (n_channels * n_times))
+        chunks = [X[start : start + chunk] for start in range(0, n_trials, chunk)]
+        offset = sum(part.astype(np.float64).sum(axis=(0, 2)) for part in chunks)
+        offset /= n_trials * n_times
         squares = 0.0
-        for start in range(0, n_trials, chunk):
-            centred = X[start : start + chunk].astype(np.float64) - offset[:, np.newaxis]
-            squares += np.einsum("ijk,ijk->", centred, centred)
+        for part in chunks:
+            centred = part.astype(np.float64)
+            centred -= offset[:, np.newaxis]
+            squares += np.dot(centred.ravel(), centred.ravel())
         scale = np.sqrt(squares / X.size)
         if not np.isfinite(scale) or not np.all(np.isfinite(offset)):
             raise ValueError(

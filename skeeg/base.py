@@ -684,15 +684,20 @@ def check_float32_range(X):
             X = np.asarray(X)
         except (TypeError, ValueError):
             return  # check_array reports what is wrong with it
-    if X.dtype.kind != "f" or X.dtype.itemsize <= 4:
+    if X.dtype.kind != "f" or X.dtype.itemsize <= 4 or X.ndim == 0 or X.size == 0:
         return
-    with np.errstate(invalid="ignore"):
-        beyond = np.isfinite(X) & (np.abs(X) > np.finfo(np.float32).max)
-    if beyond.any():
+    limit, largest = float(np.finfo(np.float32).max), 0.0
+    # In chunks of trials: the temporaries stay small whatever the size of X.
+    chunk = max(1, 2**18 // max(1, X[0].size))
+    for start in range(0, len(X), chunk):
+        magnitude = np.abs(X[start : start + chunk])
+        magnitude[~np.isfinite(magnitude)] = 0.0  # infinity and NaN get their own message
+        largest = max(largest, float(magnitude.max()))
+    if largest > limit:
         raise ValueError(
-            f"X holds {int(beyond.sum())} finite values beyond the float32 range "
-            f"(+-{np.finfo(np.float32).max:.3g}; the largest is {np.abs(X[beyond]).max():.3g}), "
-            "and skeeg computes in float32: check the unit of X and divide it by a constant."
+            f"X holds finite values beyond the float32 range (+-{limit:.3g}; the largest is "
+            f"{largest:.3g}), and skeeg computes in float32: check the unit of X and divide "
+            "it by a constant."
         )
 
 
