@@ -16,7 +16,7 @@ from skeeg.models import (
     minimum_input_length,
     pool_output_length,
 )
-from skeeg.models import _layers, cnn, deepconvnet, dnn, eegnet
+from skeeg.models import _checks, _init, _layers, cnn, deepconvnet, dnn, eegnet
 
 # Small settings so that the tests stay fast; the defaults are covered by the
 # parameter counts.
@@ -465,7 +465,7 @@ def test_deepconvnet_block_count():
     assert model.eval()(torch.randn(2, 2, 100)).shape == (2, 2)
 
 
-@pytest.mark.parametrize("module", [_layers, eegnet, deepconvnet, dnn, cnn])
+@pytest.mark.parametrize("module", [_checks, _init, _layers, eegnet, deepconvnet, dnn, cnn])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0

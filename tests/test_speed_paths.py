@@ -21,8 +21,8 @@ from benchmarks.speed import course_deepconvnet, course_eegnet
 from skeeg import DeepConvNetClassifier, EEGNetClassifier
 from skeeg.base import _FOLDED
 from skeeg.models import DeepConvNet, EEGNet
-from skeeg.models import _layers
-from skeeg.models.eegnet import _SpatialBlock
+from skeeg.models import _fused
+from skeeg.models._fused import _SpatialBlock
 
 CONFIGS = {
     "eegnet": (EEGNet, {}),
@@ -123,14 +123,14 @@ def test_momentum_none_and_mixed_modes():
 def recorded_masks(monkeypatch):
     """Record the dropout masks the fused code draws."""
     masks = []
-    draw = _layers.dropout_mask
+    draw = _fused.dropout_mask
 
     def recording(shape, p, value, like, channels_last=False):
         mask = draw(shape, p, value, like, channels_last)
         masks.append((mask, p, value))
         return mask
 
-    monkeypatch.setattr(_layers, "dropout_mask", recording)
+    monkeypatch.setattr(_fused, "dropout_mask", recording)
     return masks
 
 
@@ -167,13 +167,13 @@ def test_dropout_masks_are_applied_as_nn_dropout(name, monkeypatch):
 @pytest.mark.parametrize("p, value", [(0.25, 0.25), (0.5, 1.0), (0.3, 1.0)])
 def test_dropout_mask_values_and_rate(p, value):
     torch.manual_seed(0)
-    mask = _layers.dropout_mask((40, 50, 60), p, value, torch.empty(0))
+    mask = _fused.dropout_mask((40, 50, 60), p, value, torch.empty(0))
     kept = mask != 0
     assert torch.equal(mask[kept], torch.full_like(mask[kept], value / (1 - p)))
     rate = 1 - kept.double().mean().item()
     assert abs(rate - p) < 4 * (p * (1 - p) / mask.numel()) ** 0.5
     torch.manual_seed(0)
-    assert torch.equal(mask, _layers.dropout_mask((40, 50, 60), p, value, torch.empty(0)))
+    assert torch.equal(mask, _fused.dropout_mask((40, 50, 60), p, value, torch.empty(0)))
 
 
 def test_spatial_block_gradcheck():
@@ -190,7 +190,7 @@ def test_spatial_block_gradcheck():
         torch.randn(maps, depth, **double),
     )
     for activation, pool in [(nn.ELU(), nn.AvgPool2d((1, 3))), (nn.ReLU(), nn.MaxPool2d((1, 2)))]:
-        window = _layers.pool_window(pool)
+        window = _fused.pool_window(pool)
         mask = (torch.rand(n, maps * depth, length // window) > 0.3).double() * 1.5
 
         def block(*args):
@@ -204,7 +204,7 @@ def test_one_channel_conv_gradcheck():
     for kernel, padding in [(5, (0, 2)), (6, (0, 3)), (4, (0, 0))]:
         weight = torch.randn(4, 1, 1, kernel, dtype=torch.float64, requires_grad=True)
         def conv(x, weight, padding=padding):
-            return _layers._OneChannelConv.apply(x, weight, padding)
+            return _fused._OneChannelConv.apply(x, weight, padding)
 
         assert torch.autograd.gradcheck(conv, (x, weight))
 
@@ -293,19 +293,32 @@ def test_fallbacks_run_the_plain_layers():
     torch.manual_seed(0)
     model = build("eegnet", dropout=0.0).train()
     x = trials()
-    assert _layers.fusable(model, x)
-    assert not _layers.fusable(model, x.to(torch.float16))
+    assert _fused.fusable(model, x)
+    assert not _fused.fusable(model, x.to(torch.float16))
     seen = []
     handle = model.features.spatial.activation.register_forward_hook(
         lambda module, inputs, output: seen.append(output.shape)
     )
-    assert not _layers.fusable(model, x)
+    assert not _fused.fusable(model, x)
     model(x)
     assert seen  # the hook ran: the plain layers did the work
     handle.remove()
     model.features.spatial.activation = nn.Tanh()  # not reproduced by the fused code
-    assert not _layers.fusable(model, x)
+    assert not _fused.fusable(model, x)
     compare_paths(model, x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("model_class", [EEGNet, DeepConvNet])
+def test_torch_export_of_a_bare_model(model_class):
+    """torch.export traces the plain layers (the fused code has custom autograd
+    functions and out= kernels, which do not export) and gives the same output,
+    to float32 rounding: the module itself runs the fused code."""
+    torch.manual_seed(0)
+    model = model_class(3, 150, 3).eval()
+    x = trials(4, dtype=torch.float32)
+    program = torch.export.export(model, (x,))
+    with torch.no_grad():
+        assert_same(program.module()(x), model(x), 1e-5)
 
 
 # ----------------------------------------------------------------------

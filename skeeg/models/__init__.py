@@ -4,17 +4,17 @@ Every model takes ``(n_channels, n_times, n_classes)`` followed by keyword
 arguments, maps a float tensor of shape ``(batch, n_channels, n_times)`` to
 logits of shape ``(batch, n_outputs)`` and has an ``apply_max_norm`` method,
 to be called after each optimiser step.
+
+One file per architecture, a plain ``nn.Module`` built from the helpers in
+``_checks`` (argument validation), ``_layers`` (activations by name, length
+arithmetic) and ``_init`` (initialisation, max-norm). ``_fused`` holds the
+CPU-speed code that EEGNet and DeepConvNet opt into; a new architecture
+needs none of it.
 """
 
-from ._layers import (
-    ACTIVATIONS,
-    INITIALIZATIONS,
-    conv_output_length,
-    get_activation,
-    initialize_weights,
-    minimum_input_length,
-    pool_output_length,
-)
+from ._checks import minimum_input_length
+from ._init import INITIALIZATIONS, initialize_weights
+from ._layers import ACTIVATIONS, conv_output_length, get_activation, pool_output_length
 from .atcnet import ATCNet
 from .cnn import CNN
 from .deepconvnet import DeepConvNet

@@ -6,15 +6,9 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ._layers import (
-    apply_max_norm_limits,
-    check_bool,
-    check_dropout,
-    check_input_length,
-    check_positive_int,
-    check_shape,
-    pool_output_length,
-)
+from ._checks import check_bool, check_dropout, check_input_length, check_positive_int, check_shape
+from ._init import apply_max_norm_limits
+from ._layers import pool_output_length
 
 # Dropout on the attention block's output before the skip connection: a
 # constant of the authors' code, kept by braindecode.

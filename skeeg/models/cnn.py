@@ -4,16 +4,14 @@ from collections import OrderedDict
 
 from torch import nn
 
-from ._layers import (
+from ._checks import (
     check_dropout,
     check_input_length,
     check_positive_int,
     check_positive_ints,
     check_shape,
-    conv_output_length,
-    get_activation,
-    pool_output_length,
 )
+from ._layers import conv_output_length, get_activation, pool_output_length
 
 
 class CNN(nn.Module):

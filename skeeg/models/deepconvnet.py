@@ -2,26 +2,19 @@
 
 from collections import OrderedDict
 
-import torch
 from torch import nn
 
-from ._layers import (
-    FoldedConvNet,
-    apply_max_norm_limits,
-    batch_norm_affine,
+from . import _fused
+from ._checks import (
     check_bool,
     check_dropout,
     check_input_length,
     check_positive_int,
     check_positive_ints,
     check_shape,
-    conv_output_length,
-    fusable,
-    get_activation,
-    norm_act_pool,
-    pool_output_length,
-    pool_window,
 )
+from ._init import apply_max_norm_limits
+from ._layers import conv_output_length, get_activation, pool_output_length
 
 
 class DeepConvNet(nn.Module):
@@ -87,11 +80,11 @@ class DeepConvNet(nn.Module):
     Notes
     -----
     On the CPU, ``forward`` computes the same function as the layers above
-    with fused code (fewer passes over memory, the first two convolutions
-    composed into one); hooks on the model or its layers, other layer types,
-    a GPU, tracing or autocast run the layers one by one instead. Its
-    gradients are first-order only; for higher orders, call ``features``
-    then ``classifier``.
+    with fused code (``skeeg/models/_fused.py``: fewer passes over memory,
+    the first two convolutions composed into one); hooks on the model or its
+    layers, other layer types, a GPU, tracing, export or autocast run the
+    layers one by one instead. Its gradients are first-order only; for
+    higher orders, call ``features`` then ``classifier``.
 
     References
     ----------
@@ -204,41 +197,14 @@ class DeepConvNet(nn.Module):
         -------
         logits : torch.Tensor of shape (batch, n_outputs)
         """
-        if fusable(self, x):
+        if _fused.fusable(self, x):  # the same function in fewer passes, on the CPU
             return self._fused_forward(x)
-        return self.classifier(self.features(x.unsqueeze(1)))
+        x = x.unsqueeze(1)  # a one-channel image of height n_channels
+        return self.classifier(self.features(x))
 
-    def _blocks(self):
-        return [block for name, block in self.features.named_children() if name != "flatten"]
-
-    def _fused_forward(self, x):
-        """The same function as the plain layers, in fewer passes (see ``fusable``)."""
-        blocks = self._blocks()
-        weight, bias = composed_conv(blocks[0].temporal_conv, blocks[0].spatial_conv)
-        h = nn.functional.conv2d(x.unsqueeze(1), weight, bias)
-        # Channels-last between blocks: oneDNN's convolutions run faster on it.
-        h = norm_act_pool(h, blocks[0], channels_last=len(blocks) > 1)
-        for index, block in enumerate(blocks[1:], start=2):
-            h = norm_act_pool(block.conv(h), block, channels_last=index < len(blocks))
-        return self.classifier(h.flatten(1))
-
-    def _folded(self):
-        """The evaluation-mode function as a :class:`FoldedConvNet` (a snapshot)."""
-        stages, length = [], self.n_times
-        with torch.no_grad():
-            for block in self._blocks():
-                if hasattr(block, "conv"):
-                    weight, bias = block.conv.weight, block.conv.bias
-                else:
-                    weight, bias = composed_conv(block.temporal_conv, block.spatial_conv)
-                scale, shift = batch_norm_affine(block.batch_norm)
-                shift = shift if bias is None else shift + scale * bias
-                length = conv_output_length(length, weight.shape[-1])
-                weight = weight * scale[:, None, None, None]
-                stages.append((weight, shift, 0, block.activation, block.pool, length))
-                length = length // pool_window(block.pool)
-            classifier = self.classifier
-            return FoldedConvNet(stages, classifier.weight.clone(), classifier.bias.clone())
+    # The CPU-speed versions of forward, kept apart (see _fused.py).
+    _fused_forward = _fused.deepconvnet_forward
+    _folded = _fused.fold_deepconvnet  # prediction (skeeg.base)
 
     def apply_max_norm(self):
         """Rescale in place the weights listed in ``max_norm_limits``.
@@ -248,20 +214,3 @@ class DeepConvNet(nn.Module):
         """
         apply_max_norm_limits(self, self.max_norm_limits)
 
-
-def composed_conv(temporal, spatial):
-    """Weight and bias (or None) of ``spatial(temporal(x))`` as one convolution.
-
-    Both are unpadded and linear, with nothing in between, so the spatial
-    filters compose with the temporal ones into ``(n_channels,
-    kernel_length)`` kernels: several times fewer multiplications (6 for
-    the course network) than the spatial convolution over every temporal
-    map, whose large output is never stored. Gradients reach both weights
-    through the composition.
-    """
-    weight = torch.einsum("ofc,fk->ock", spatial.weight[..., 0], temporal.weight[:, 0, 0])
-    bias = spatial.bias
-    if temporal.bias is not None:
-        through = torch.einsum("ofc,f->o", spatial.weight[..., 0], temporal.bias)
-        bias = through if bias is None else bias + through
-    return weight.unsqueeze(1), bias

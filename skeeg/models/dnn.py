@@ -4,7 +4,8 @@ from collections import OrderedDict
 
 from torch import nn
 
-from ._layers import check_dropout, check_positive_ints, check_shape, get_activation
+from ._checks import check_dropout, check_positive_ints, check_shape
+from ._layers import get_activation
 
 
 class DNN(nn.Module):

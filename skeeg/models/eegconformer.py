@@ -6,13 +6,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ._layers import (
-    check_dropout,
-    check_input_length,
-    check_positive_int,
-    check_shape,
-    conv_output_length,
-)
+from ._checks import check_dropout, check_input_length, check_positive_int, check_shape
+from ._layers import conv_output_length
 from .shallow_fbcsp import strided_pool_length
 
 # The classification head of the authors' code and braindecode: two hidden
