@@ -217,8 +217,8 @@ def test_validation_split_is_stratified(motor, monkeypatch):
     seen = {}
     original = skeeg.base.BaseEEGClassifier._split_validation
 
-    def spy(self, y, seed):
-        out = original(self, y, seed)
+    def spy(self, y, seed, groups=None):
+        out = original(self, y, seed, groups)
         seen["train"], seen["valid"] = y[out[0]], y[out[1]]
         return out
 

@@ -1,0 +1,153 @@
+"""One input rule for MNE ``Epochs`` and arrays.
+
+skeeg's estimators take trials as an array ``(n_trials, n_channels,
+n_times)`` or as an :class:`mne.Epochs` object. From Epochs they read the EEG
+channels (bad channels left out, as MNE's ``picks="eeg"`` does) in
+microvolts, the channel names, the sampling rate and, when no labels are
+given, the labels named by ``event_id``. MNE is an optional dependency: it is
+never imported here, an Epochs object is recognised by its class.
+
+scikit-learn's cross-validation indexes an object that is not an array
+trial by trial, so ``cross_val_score(clf, epochs, y)`` hands the estimator a
+list of one-trial Epochs: such a list is read as the Epochs it came from.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# The unit EEG channels are read in: the amplitudes these networks were
+# designed for (and what most EEG files hold).
+EPOCHS_UNITS = "uV"
+
+
+@dataclass
+class EpochsData:
+    """What skeeg reads from an Epochs object (or a list of them)."""
+
+    X: np.ndarray
+    labels: np.ndarray
+    ch_names: list
+    sfreq: float
+
+
+def is_epochs(X):
+    """Whether ``X`` is an MNE Epochs object (without importing MNE)."""
+    return any(
+        cls.__name__ == "BaseEpochs" and cls.__module__.startswith("mne")
+        for cls in type(X).__mro__
+    )
+
+
+def is_epochs_input(X):
+    """Epochs, or a non-empty list of them as scikit-learn's indexing makes."""
+    if is_epochs(X):
+        return True
+    return isinstance(X, (list, tuple)) and len(X) > 0 and all(is_epochs(e) for e in X)
+
+
+def read_epochs(X):
+    """Read EEG trials in microvolts, their labels, channel names and sampling rate.
+
+    Parameters
+    ----------
+    X : mne.Epochs or list of mne.Epochs
+        A list (as scikit-learn's cross-validation builds it) must hold
+        Epochs with the same channels and sampling rate.
+
+    Returns
+    -------
+    EpochsData
+        ``X`` float64 ``(n_trials, n_eeg_channels, n_times)`` in microvolts;
+        ``labels`` the event names from ``event_id`` (None where an event's
+        code has no name); ``ch_names`` and ``sfreq``.
+
+    Raises
+    ------
+    ValueError
+        No trials, no EEG channel (or only bad ones), Epochs in a list that
+        disagree on channels or sampling rate.
+    """
+    parts = [X] if is_epochs(X) else list(X)
+    first = parts[0]
+    read = [_read_one(epochs) for epochs in parts]
+    ch_names, sfreq = read[0][2], read[0][3]
+    for i, (_, _, names, rate) in enumerate(read[1:], start=1):
+        if names != ch_names or rate != sfreq:
+            raise ValueError(
+                f"The Epochs in this list disagree: item {i} has channels {names} at "
+                f"{rate} Hz, item 0 {ch_names} at {sfreq} Hz. Pass one Epochs object, or "
+                "Epochs with the same channels and sampling rate."
+            )
+    data = np.concatenate([part[0] for part in read]) if len(read) > 1 else read[0][0]
+    labels = np.concatenate([part[1] for part in read]) if len(read) > 1 else read[0][1]
+    if len(data) == 0:
+        raise ValueError(
+            f"The Epochs object holds no trials ({type(first).__name__} with 0 epochs: all "
+            "dropped?). Check its drop log (epochs.drop_log) and rejection thresholds."
+        )
+    return EpochsData(data, labels, ch_names, sfreq)
+
+
+def _read_one(epochs):
+    """``(X, labels, ch_names, sfreq)`` of one Epochs object."""
+    info = epochs.info
+    types = dict(zip(epochs.ch_names, epochs.get_channel_types()))
+    eeg = [name for name in epochs.ch_names if types[name] == "eeg"]
+    usable = [name for name in eeg if name not in info["bads"]]
+    if not usable:
+        raise ValueError(
+            f"The Epochs object has no usable EEG channel: {len(eeg)} EEG channels, "
+            f"{len(eeg) - len(usable)} of them marked bad (info['bads'] = {info['bads']}), "
+            f"among {len(epochs.ch_names)} channels. skeeg reads the EEG channels that are "
+            "not marked bad: interpolate or unmark bad channels, or set their type to 'eeg'."
+        )
+    if len(epochs) == 0:
+        return np.empty((0, len(usable), len(epochs.times))), np.empty(0, object), usable, float(
+            info["sfreq"])
+    X = epochs.get_data(picks=usable, units=EPOCHS_UNITS)
+    names = {code: name for name, code in epochs.event_id.items()}
+    labels = np.array([names.get(code) for code in epochs.events[:, 2]], dtype=object)
+    if all(isinstance(label, str) for label in labels):
+        labels = labels.astype(str)
+    return X, labels, usable, float(info["sfreq"])
+
+
+def labels_from_events(data):
+    """The event names of the trials, or a clear error for events ``event_id`` does not name."""
+    unnamed = np.array([label is None for label in data.labels.tolist()])
+    if unnamed.any():
+        raise ValueError(
+            f"{int(unnamed.sum())} of {len(unnamed)} epochs have an event code that "
+            "event_id does not name, so they have no label: pass y explicitly, or give "
+            "every event code a name in event_id."
+        )
+    return data.labels
+
+
+def order_channels(data, ch_names, sfreq, estimator):
+    """The trials with their channels in the fitted order; refuse other channels or rates."""
+    name = type(estimator).__name__
+    if sfreq is not None and not np.isclose(data.sfreq, sfreq):
+        raise ValueError(
+            f"These Epochs are sampled at {data.sfreq:g} Hz, but {name} was fitted on "
+            f"{sfreq:g} Hz: resample them (epochs.resample({sfreq:g})) first."
+        )
+    if ch_names is None:
+        return data.X
+    missing = [c for c in ch_names if c not in data.ch_names]
+    extra = [c for c in data.ch_names if c not in ch_names]
+    if missing or extra:
+        raise ValueError(
+            f"These Epochs' EEG channels differ from those {name} was fitted on: "
+            + "; ".join(
+                text for text in (
+                    f"missing {missing}" if missing else "",
+                    f"not seen in fit {extra}" if extra else "",
+                ) if text
+            )
+            + ". Pick the fitted channels (epochs.pick(clf.ch_names_)) or interpolate the "
+            "missing ones."
+        )
+    order = [data.ch_names.index(c) for c in ch_names]
+    return data.X if order == list(range(len(order))) else data.X[:, order]
