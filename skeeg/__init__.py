@@ -1,8 +1,10 @@
 """skeeg: scikit-learn compatible deep-learning estimators for EEG classification.
 
 The classifiers take EEG trials shaped ``(n_trials, n_channels, n_times)``
-and behave like any scikit-learn classifier; :class:`DEAPReducer` turns
-trials into the statistical features of the DEAP emotion study.
+(or :class:`mne.Epochs`) and behave like any scikit-learn classifier;
+:class:`DEAPReducer` turns trials into the statistical features of the DEAP
+emotion study, :class:`EuclideanAlignment` aligns subjects. :func:`load` reads
+a classifier saved with its ``save`` method.
 """
 
 from .classifiers import (
@@ -14,7 +16,8 @@ from .classifiers import (
     EEGNetClassifier,
     ShallowFBCSPNetClassifier,
 )
-from .preprocessing import DEAPReducer
+from .preprocessing import DEAPReducer, EuclideanAlignment
+from .serialization import load
 
 __version__ = "0.1.0.dev0"
 
@@ -26,6 +29,8 @@ __all__ = [
     "DeepConvNetClassifier",
     "EEGConformerClassifier",
     "EEGNetClassifier",
+    "EuclideanAlignment",
     "ShallowFBCSPNetClassifier",
     "__version__",
+    "load",
 ]

@@ -749,42 +749,7 @@ def _target_device(clf, device):
 
 def _build_net(clf, module, criterion, device):
     """The skorch net, as ``BaseEEGClassifier.fit`` builds it, around the loaded module."""
-    from ._net import SkeegNet, capture_kwargs
-    from ._training import BatchIterator, Standardizer, logits_to_proba, resolve_optimizer
-
-    optimizer, optimizer_kwargs = resolve_optimizer(clf.optimizer)
-    on_gpu = device.startswith("cuda")
-    capture = capture_kwargs(optimizer) if on_gpu else None
-    if capture is not None:
-        optimizer_kwargs = {**optimizer_kwargs, **capture}
-    if on_gpu:
-        module = module.to(memory_format=torch.channels_last)
-    standardizer = Standardizer(clf.channel_mean_, clf.scale_) if clf.standardize else None
-    net = SkeegNet(
-        module=module,
-        criterion=criterion,
-        optimizer=optimizer,
-        lr=clf.lr,
-        max_epochs=clf.max_epochs,
-        batch_size=clf.batch_size,
-        train_split=None,
-        iterator_train=BatchIterator,
-        iterator_train__shuffle=True,
-        iterator_train__standardize=standardizer,
-        iterator_valid=BatchIterator,
-        iterator_valid__standardize=standardizer,
-        callbacks=clf._build_callbacks(),
-        predict_nonlinearity=logits_to_proba,
-        classes=np.arange(len(clf.classes_)),
-        device=device,
-        precision=clf.precision,
-        cuda_graph=clf.cuda_graph and capture is not None,
-        verbose=int(clf.verbose >= 1),
-        **({} if clf.verbose else {"callbacks__print_log": None}),
-        **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
-        optimizer__weight_decay=clf.weight_decay,
-    )
-    return net.initialize()
+    return clf._make_net(module, criterion, device).initialize()
 
 
 def _load_optimizer(net, saved):
