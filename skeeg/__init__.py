@@ -16,6 +16,7 @@ from .classifiers import (
     EEGNetClassifier,
     ShallowFBCSPNetClassifier,
 )
+from .generic import EEGClassifier
 from .preprocessing import DEAPReducer, EuclideanAlignment
 from .serialization import load
 
@@ -27,6 +28,7 @@ __all__ = [
     "DEAPReducer",
     "DNNClassifier",
     "DeepConvNetClassifier",
+    "EEGClassifier",
     "EEGConformerClassifier",
     "EEGNetClassifier",
     "EuclideanAlignment",

@@ -16,9 +16,40 @@ from skeeg.datasets import make_motor_imagery
 
 N_CHANNELS, N_TIMES = 3, 96
 
+
+class SmallNet(torch.nn.Module):
+    """A user's own network for EEGClassifier: spatial filters, log-power, a head."""
+
+    def __init__(self, n_channels, n_times, n_classes, n_filters=4):
+        super().__init__()
+        self.spatial = torch.nn.Conv1d(n_channels, n_filters, 1)
+        self.classifier = torch.nn.Linear(n_filters, n_classes)
+
+    def forward(self, x):
+        return self.classifier(torch.log(self.spatial(x).pow(2).mean(dim=2) + 1e-6))
+
+
+class LinearNet(torch.nn.Module):
+    """A linear model of the whole trial: what scikit-learn's generic checks can learn."""
+
+    def __init__(self, n_channels, n_times, n_classes, hidden=16):
+        super().__init__()
+        self.features = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(n_channels * n_times, hidden), torch.nn.ReLU()
+        )
+        self.classifier = torch.nn.Linear(hidden, n_classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+# Classes a saved model names that skeeg.load must be told to trust.
+TRUSTED = {"EEGClassifier": [SmallNet]}
+
 # Keyed by class name so that a classifier added to skeeg's exports without
 # an entry here fails test_every_classifier_has_a_small_configuration.
 SMALL = {
+    "EEGClassifier": dict(module=SmallNet, module_params={"n_filters": 3}),
     "EEGNetClassifier": dict(
         temporal_filters=4, separable_filters=8, kernel_length=9, separable_kernel_length=5
     ),

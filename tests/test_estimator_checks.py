@@ -22,10 +22,14 @@ from skeeg import (
     DEAPReducer,
     DeepConvNetClassifier,
     DNNClassifier,
+    EEGClassifier,
     EEGConformerClassifier,
     EEGNetClassifier,
+    EuclideanAlignment,
     ShallowFBCSPNetClassifier,
 )
+
+from _small_models import LinearNet
 
 TRAINING = dict(max_epochs=40, lr=0.01, batch_size=32, validation_fraction=0, early_stopping=False)
 # The attention networks take several times longer per step than the others:
@@ -48,6 +52,8 @@ ESTIMATORS = [
     DNNClassifier(hidden_sizes=(32, 32), **TRAINING),
     CNNClassifier(conv_filters=(4, 4), kernel_size=1, pool_size=1, hidden_size=16, **TRAINING),
     DEAPReducer(n_windows=1),
+    EuclideanAlignment(),
+    EEGClassifier(LinearNet, module_params={"hidden": 32}, **TRAINING),
     ShallowFBCSPNetClassifier(
         temporal_filters=8, spatial_filters=8, kernel_length=1, pool_length=1, pool_stride=1,
         **TRAINING,
@@ -72,7 +78,7 @@ FLOAT32_BATCH_ORDER = (
 
 
 def expected_failed_checks(estimator):
-    if isinstance(estimator, DEAPReducer):
+    if isinstance(estimator, (DEAPReducer, EuclideanAlignment)):
         return {}
     return {"check_methods_subset_invariance": FLOAT32_BATCH_ORDER}
 

@@ -25,7 +25,7 @@ from skeeg.serialization import load, save
 
 from _small_models import CLASSIFIERS, check_every_classifier_has_a_configuration, fitted
 from _small_models import one_torch_thread  # noqa: F401  (autouse fixture)
-from _small_models import small, trials
+from _small_models import TRUSTED, small, trials
 
 
 def test_every_classifier_has_a_small_configuration():
@@ -55,7 +55,7 @@ def test_round_trip_is_bitwise_and_refits(cls, tmp_path):
     X, y = trials()
     path = tmp_path / "model.safetensors"
     save(clf, path)
-    loaded = load(path)
+    loaded = load(path, trusted=TRUSTED.get(cls.__name__, ()))
     _assert_same_fitted(clf, loaded)
     assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))  # bitwise
     assert np.array_equal(loaded.predict_proba(X[:3]), clf.predict_proba(X[:3]))

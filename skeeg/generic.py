@@ -1,0 +1,215 @@
+"""Any torch module as a skeeg classifier.
+
+:class:`EEGClassifier` gives a network of your own (or one of braindecode's)
+the whole skeeg contract: labels round-tripped through ``classes_``,
+``random_state``, the validation split, early stopping, class weights,
+devices and precision, input standardisation, MNE Epochs, warm starts, and
+clear errors.
+"""
+
+import inspect
+
+import torch
+
+from .base import BaseEEGClassifier, fill_training_doc
+from .models import initialize_weights
+
+# skeeg's uniform model signature, and braindecode's naming.
+SKEEG_SIGNATURE = ("n_channels", "n_times", "n_classes")
+BRAINDECODE_SIGNATURE = ("n_chans", "n_outputs", "n_times")
+
+
+@fill_training_doc(
+    max_epochs=300, batch_size=64, lr=1e-3, optimizer="adam", validation_fraction=0.2,
+    early_stopping=True, patience=50, init="default",
+)
+class EEGClassifier(BaseEEGClassifier):
+    """Any ``torch.nn.Module`` class as a scikit-learn EEG classifier.
+
+    The module class is built in ``fit``, once the data's shape is known,
+    with one of two signatures:
+
+    - skeeg's: ``module(n_channels, n_times, n_classes, **module_params)``;
+    - braindecode's: ``module(n_chans=..., n_outputs=..., n_times=...,
+      **module_params)``, plus ``sfreq`` and ``chs_info`` when its
+      constructor takes them and they are known (``fit`` on
+      :class:`mne.Epochs`) and ``module_params`` does not set them.
+
+    It must map float32 trials ``(batch, n_channels, n_times)`` to logits
+    ``(batch, n_classes)``; ``fit`` checks that on two trials before
+    training. Trained with cross-entropy on those logits.
+
+    Parameters
+    ----------
+    module : type
+        A subclass of ``torch.nn.Module`` (the class, not an instance, so
+        that every fit and every clone starts from fresh weights).
+    module_params : dict or None, default=None
+        Further keyword arguments of the module's constructor. Cloned and
+        grid-searched as a whole (``{"module_params": [{...}, {...}]}``).
+%(training_params)s
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    n_channels_, n_times_ : int
+        Channels and samples per trial seen in ``fit``.
+    history_ : pandas.DataFrame
+        Per-epoch losses and accuracies.
+    net_ : skorch.NeuralNetClassifier
+        The trained skorch net; ``net_.module_`` is the module.
+
+    Raises
+    ------
+    TypeError
+        In ``fit``: ``module`` is not an ``nn.Module`` class, or its
+        constructor takes neither signature, or ``module_params`` is not a
+        dict.
+    ValueError
+        In ``fit``: the module's output has the wrong shape or is not
+        finite.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skeeg import EEGClassifier
+    >>> from skeeg.datasets import make_motor_imagery
+    >>> class LogVariance(torch.nn.Module):
+    ...     def __init__(self, n_channels, n_times, n_classes, n_filters=4):
+    ...         super().__init__()
+    ...         self.spatial = torch.nn.Conv1d(n_channels, n_filters, 1)
+    ...         self.classifier = torch.nn.Linear(n_filters, n_classes)
+    ...     def forward(self, x):
+    ...         return self.classifier(self.spatial(x).var(dim=2).log())
+    >>> data = make_motor_imagery(n_trials=60, n_channels=4, n_times=128, random_state=0)
+    >>> clf = EEGClassifier(LogVariance, module_params={"n_filters": 2}, max_epochs=5,
+    ...                     random_state=0).fit(data.X, data.y)
+    >>> clf.predict_proba(data.X[:3]).shape
+    (3, 2)
+    """
+
+    def __init__(
+        self,
+        module,
+        module_params=None,
+        max_epochs=300,
+        batch_size=64,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        validation_fraction=0.2,
+        early_stopping=True,
+        patience=50,
+        class_weight=None,
+        init="default",
+        device="cpu",
+        precision="float32",
+        cuda_graph=True,
+        standardize=True,
+        warm_start=False,
+        freeze=None,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.module = module
+        self.module_params = module_params
+        super().__init__(
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            patience=patience,
+            class_weight=class_weight,
+            init=init,
+            device=device,
+            precision=precision,
+            cuda_graph=cuda_graph,
+            standardize=standardize,
+            warm_start=warm_start,
+            freeze=freeze,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+        )
+
+    def _check_params(self):
+        super()._check_params()
+        if not (isinstance(self.module, type) and issubclass(self.module, torch.nn.Module)):
+            hint = (
+                f" (an instance: pass its class, {type(self.module).__name__}, and its "
+                "arguments in module_params)"
+                if isinstance(self.module, torch.nn.Module) else ""
+            )
+            raise TypeError(
+                f"module must be a torch.nn.Module subclass; got {self.module!r}{hint}."
+            )
+        if self.module_params is not None and not isinstance(self.module_params, dict):
+            raise TypeError(
+                f"module_params must be a dict of keyword arguments or None; got "
+                f"{self.module_params!r}."
+            )
+
+    def _module_arguments(self, n_classes):
+        """Positional and keyword arguments of the module's constructor."""
+        params = dict(self.module_params or {})
+        try:
+            accepted = inspect.signature(self.module).parameters
+        except (TypeError, ValueError):
+            accepted = {}
+        if all(name in accepted for name in SKEEG_SIGNATURE):
+            return (self.n_channels_, self.n_times_, n_classes), params
+        if all(name in accepted for name in BRAINDECODE_SIGNATURE):
+            params.update(n_chans=self.n_channels_, n_outputs=n_classes, n_times=self.n_times_)
+            if "sfreq" in accepted and "sfreq" not in params and self.sfreq_ is not None:
+                params["sfreq"] = self.sfreq_
+            if "chs_info" in accepted and "chs_info" not in params and self.ch_names_:
+                params["chs_info"] = [{"ch_name": name} for name in self.ch_names_]
+            return (), params
+        raise TypeError(
+            f"{self.module.__name__}'s constructor takes neither skeeg's signature "
+            f"({', '.join(SKEEG_SIGNATURE)}, ...) nor braindecode's "
+            f"({', '.join(BRAINDECODE_SIGNATURE)}, ...); it takes "
+            f"({', '.join(accepted) or '?'}). Wrap it in a module that takes one of them."
+        )
+
+    def _build_module(self, n_classes):
+        args, kwargs = self._module_arguments(n_classes)
+        module = self.module(*args, **kwargs)
+        name = self.module.__name__
+        if not hasattr(module, "n_outputs"):
+            module.n_outputs = n_classes  # what skeeg's loss and prediction read
+        if any(p.is_meta for p in module.parameters()):
+            return module  # a shape-only skeleton (skeeg.load checks a file's shapes on one)
+        # One forward pass on two trials, before any training: a wrong output
+        # is reported here rather than as a shape error deep inside the loss.
+        was_training = module.training
+        # Unit noise, as standardised trials are; its own generator leaves
+        # the training's random numbers alone.
+        trials = torch.randn(2, self.n_channels_, self.n_times_,
+                             generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            try:
+                out = module.eval()(trials)
+            except Exception as error:
+                raise ValueError(
+                    f"{name} fails on trials of shape (2, {self.n_channels_}, "
+                    f"{self.n_times_}): {type(error).__name__}: {error}"
+                ) from error
+        module.train(was_training)
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, n_classes):
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ValueError(
+                f"{name} must return logits of shape (batch, n_classes) = (2, {n_classes}) "
+                f"for 2 trials; it returned {shape}."
+            )
+        if not torch.isfinite(out).all():
+            raise ValueError(
+                f"{name} returns non-finite logits for ordinary trials (zeros and unit "
+                "noise) before any training: check its initialisation and forward."
+            )
+        initialize_weights(module, self.init)
+        return module
