@@ -11,6 +11,8 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.covariance import shrunk_covariance
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._input import is_epochs_input, order_channels, read_epochs
+
 __all__ = ["DEAPReducer", "EuclideanAlignment"]
 
 STAT_NAMES = (
@@ -213,8 +215,10 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_trials, n_channels, n_samples) or \
-                (n_trials, n_samples)
-            EEG trials; 2-D ``X`` is one channel.
+                (n_trials, n_samples), or mne.Epochs
+            EEG trials; 2-D ``X`` is one channel. From Epochs, the EEG
+            channels not marked bad, in microvolts (as the classifiers
+            read them); ``ch_names_`` and ``sfreq_`` are recorded.
         y : None
             Ignored.
 
@@ -233,8 +237,10 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_trials, n_channels, n_samples) or \
-                (n_trials, n_samples)
-            EEG trials; 2-D ``X`` is one channel. If the transformer is
+                (n_trials, n_samples), or mne.Epochs
+            EEG trials; 2-D ``X`` is one channel. From Epochs, the EEG
+            channels not marked bad, in microvolts (as the classifiers
+            read them); ``ch_names_`` and ``sfreq_`` are recorded. If the transformer is
             fitted, ``X`` must have the fitted number of channels (and, for
             2-D ``X``, of samples).
 
@@ -267,8 +273,10 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_trials, n_channels, n_samples) or \
-                (n_trials, n_samples)
-            EEG trials; 2-D ``X`` is one channel.
+                (n_trials, n_samples), or mne.Epochs
+            EEG trials; 2-D ``X`` is one channel. From Epochs, the EEG
+            channels not marked bad, in microvolts (as the classifiers
+            read them); ``ch_names_`` and ``sfreq_`` are recorded.
         y : None
             Ignored.
 
@@ -355,6 +363,18 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
                 raise ValueError(
                     f"{name} must be True or False, got {getattr(self, name)!r}."
                 )
+        if is_epochs_input(X):
+            # The classifiers' rule: EEG channels not marked bad, in microvolts,
+            # in the order and at the rate seen in fit.
+            data = read_epochs(X)
+            if reset:
+                self.ch_names_, self.sfreq_ = list(data.ch_names), data.sfreq
+                X = data.X
+            else:
+                X = order_channels(data, getattr(self, "ch_names_", None),
+                                   getattr(self, "sfreq_", None), self)
+        elif reset:
+            self.ch_names_ = self.sfreq_ = None
         # Checked first: scikit-learn would reject 1-D X with a TypeError
         # about 2-D arrays only and accept any ndim >= 3.
         ndim = getattr(X, "ndim", None)
