@@ -1,4 +1,4 @@
-"""The skorch net that skeeg's classifiers train: mixed precision and CUDA graphs.
+"""The skorch net that skeeg's classifiers train: mixed precision, CUDA graphs, crops and augmentation.
 
 On a GPU these networks are too small to keep it busy: an EEGNet step is a
 hundred or so kernels of a few microseconds each, and launching them from
@@ -6,6 +6,12 @@ Python costs more than running them. Capturing the whole step (forward, loss,
 backward, optimiser step) once in a CUDA graph and replaying it per batch
 launches all of them at the cost of one. The loop, callbacks and history stay
 skorch's.
+
+Training batches are cropped and augmented in :meth:`SkeegNet.train_step`,
+eagerly, before the step (or the captured graph's input copy): the random
+draws then come from skeeg's own generators, never from inside a graph.
+Whole trials given to a net trained on crops are predicted by averaging
+their crops (:meth:`SkeegNet.infer`), in validation as in ``predict``.
 """
 
 import inspect
@@ -14,6 +20,10 @@ import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping
+from skorch.utils import to_tensor
+
+from .augmentation import apply_augmentation
+from ._training import average_crops, random_crops
 
 # Compute dtypes of the forward passes; None means no autocast.
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
@@ -24,6 +34,13 @@ PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 WARMUP_STEPS = 3
 # Batch shapes captured per fit: the full batches and the epoch's last one.
 MAX_GRAPHS = 2
+# Crops per forward pass when whole trials are predicted from crops: the
+# trials-per-pass of prediction (see skeeg.base), on the CPU and on a GPU.
+CPU_CROPS_PER_PASS = 64
+GPU_CROPS_PER_PASS = 1024
+# Streams of random numbers drawn from a net's seed, one per use, so that
+# turning augmentation on or off changes neither the crops nor the batch order.
+_STREAMS = {"crop": 1, "augmentation": 2}
 
 
 def capture_kwargs(optimizer_class):
@@ -96,6 +113,22 @@ class SkeegNet(NeuralNetClassifier):
         size, and replay it. The optimiser must have been built capturable
         (see :func:`capture_kwargs`); fit parameters or ``on_grad_computed``
         callbacks run the eager step.
+    augmentation : tuple of skeeg.augmentation.Transform, default=()
+        Applied, in order, to every training batch after cropping, on the
+        batch's device, outside any CUDA graph. A transform that mixes
+        targets (Mixup) turns the batch's integer labels into soft targets
+        ``(batch, n_classes)`` for the loss.
+    crop_length : int or None, default=None
+        Samples per training crop (the length the module was built for):
+        each training trial is replaced by one random crop of it per epoch,
+        and longer inputs to :meth:`infer` are predicted by averaging the
+        probabilities of their crops. None trains and predicts whole trials.
+    crop_stride : int or None, default=None
+        Samples between the crops averaged for a prediction (the last crop
+        ends at the trial's end). Needed with ``crop_length``.
+    random_seed : int or None, default=None
+        Seeds the generators of the crops and the augmentation (each its
+        own stream). None draws one from torch's global generator.
 
     Attributes
     ----------
@@ -110,10 +143,15 @@ class SkeegNet(NeuralNetClassifier):
     # may hold tensors of their own.
     cuda_dependent_attributes_ = ["module", "criterion", "callbacks"]
 
-    def __init__(self, *args, precision="float32", cuda_graph=False, **kwargs):
+    def __init__(self, *args, precision="float32", cuda_graph=False, augmentation=(),
+                 crop_length=None, crop_stride=None, random_seed=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.precision = precision
         self.cuda_graph = cuda_graph
+        self.augmentation = augmentation
+        self.crop_length = crop_length
+        self.crop_stride = crop_stride
+        self.random_seed = random_seed
 
     def release_training_state(self):
         """Drop what only training needed, so that a fitted net holds no trials.
@@ -131,8 +169,23 @@ class SkeegNet(NeuralNetClassifier):
                 release()
 
     # ------------------------------------------------------------------
-    # Mixed precision
+    # Inference: crops and mixed precision
     def infer(self, x, **fit_params):
+        """The module's logits; for trials longer than its crops, those of their crops' mean.
+
+        Training batches arrive already cropped; validation and prediction
+        batches hold whole trials, which are scored as ``predict`` scores
+        them (see :func:`skeeg._training.average_crops`).
+        """
+        length = getattr(self, "crop_length", None)  # absent from nets pickled before crops
+        if length is not None and not fit_params and torch.is_tensor(x) and x.shape[-1] > length:
+            x = to_tensor(x, device=self.device)
+            per_pass = CPU_CROPS_PER_PASS if x.device.type == "cpu" else GPU_CROPS_PER_PASS
+            return average_crops(self._infer_crops, x, length, self.crop_stride, per_pass)
+        return self._infer_crops(x, **fit_params)
+
+    def _infer_crops(self, x, **fit_params):
+        """The module's float32 logits for inputs of its own length, in the net's precision."""
         dtype = PRECISIONS[self.precision]
         if dtype is None:
             return super().infer(x, **fit_params)
@@ -146,6 +199,7 @@ class SkeegNet(NeuralNetClassifier):
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
         self.captured_steps_, self.warmup_steps_, self.graph_replays_ = {}, {}, 0
+        self.generators_ = {}
         self.capture_ = (
             self.cuda_graph
             and torch.device(self.device).type == "cuda"
@@ -155,12 +209,64 @@ class SkeegNet(NeuralNetClassifier):
     def on_train_end(self, net, **kwargs):
         # A graph holds memory and cannot be pickled; it is rebuilt by the next fit.
         self.captured_steps_ = {}
+        # Generators are training state; the next fit seeds new ones.
+        self.generators_ = {}
         self.optimizer_.zero_grad(set_to_none=True)
         super().on_train_end(net, **kwargs)
 
+    def _generator(self, stream, device):
+        """The generator of one stream of random numbers on ``device``, seeded on first use."""
+        generators = self.__dict__.setdefault("generators_", {})
+        key = (stream, str(device))
+        if key not in generators:
+            seed = self.random_seed
+            if seed is None:
+                seed = int(torch.randint(2**31 - 1, ()))
+            # Distinct, well-mixed seeds per stream: torch's global generator
+            # (batch order, dropout) is seeded with ``seed`` itself.
+            state = np.random.SeedSequence([int(seed), _STREAMS[stream]]).generate_state(2)
+            generators[key] = torch.Generator(device=device).manual_seed(
+                int(state[0]) << 32 | int(state[1])
+            )
+        return generators[key]
+
+    def training_batch(self, X, y):
+        """A training batch as the step sees it: cropped, then augmented.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (batch, n_channels, n_times)
+            Standardised trials.
+        y : torch.Tensor of shape (batch,)
+            Encoded labels.
+
+        Returns
+        -------
+        X : torch.Tensor of shape (batch, n_channels, crop_length or n_times)
+        y : torch.Tensor of shape (batch,) or (batch, n_classes)
+            ``y`` itself, or soft targets where a transform mixed the labels.
+        """
+        length = getattr(self, "crop_length", None)
+        if length is not None and X.shape[-1] > length:
+            X = random_crops(X, length, self._generator("crop", X.device))
+        transforms = getattr(self, "augmentation", ())
+        if transforms:
+            one_hot = torch.nn.functional.one_hot(y, len(self.classes)).to(X.dtype)
+            X, targets = apply_augmentation(
+                transforms, X, one_hot, self._generator("augmentation", X.device)
+            )
+            if targets is not one_hot:
+                y = targets
+        return X, y
+
     def train_step(self, batch, **fit_params):
-        """One optimiser step: eager, a warm-up before a capture, or a graph replay."""
-        X, y = batch
+        """One optimiser step: eager, a warm-up before a capture, or a graph replay.
+
+        The batch is cropped and augmented first (:meth:`training_batch`),
+        outside any graph; callbacks still receive the batch as the iterator
+        gave it (``train_acc`` counts against its labels).
+        """
+        X, y = batch = self.training_batch(*batch)
         size = len(X)
         captured = getattr(self, "captured_steps_", {})
         if (

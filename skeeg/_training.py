@@ -5,6 +5,7 @@ pieces make it fast on whole EEG arrays and give it the losses and optimisers
 the studies use.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -263,10 +264,13 @@ class BatchIterator:
 class WeightedBCEWithLogits(nn.Module):
     """Binary cross-entropy on one logit, with optional class weights.
 
-    Takes the integer class targets that skorch passes (0 or 1) and logits of
-    shape ``(batch, 1)``. Class weights give a weighted mean, exactly as
-    ``nn.CrossEntropyLoss(weight=...)`` does for several logits, so the two
-    losses treat ``class_weight`` alike.
+    Takes logits of shape ``(batch, 1)`` and either the integer class
+    targets that skorch passes (0 or 1) or soft targets ``(batch, 2)``
+    (what :class:`skeeg.augmentation.Mixup` makes of them), of which the
+    probability of class 1 is the binary target. Class weights give a
+    weighted mean, exactly as ``nn.CrossEntropyLoss(weight=...)`` does for
+    several logits, so the two losses treat ``class_weight`` alike; for soft
+    targets see :func:`soft_cross_entropy`.
 
     Parameters
     ----------
@@ -279,6 +283,10 @@ class WeightedBCEWithLogits(nn.Module):
         self.register_buffer("weight", weight)
 
     def forward(self, logits, target):
+        if target.is_floating_point() and target.ndim == 2:
+            positive = target[:, 1].to(logits.dtype)
+            soft = torch.stack([1 - positive, positive], dim=1)
+            return soft_cross_entropy(binary_log_probabilities(logits), soft, self.weight)
         target = target.to(logits.dtype)
         losses = nn.functional.binary_cross_entropy_with_logits(
             logits[:, 0], target, reduction="none"
@@ -287,6 +295,176 @@ class WeightedBCEWithLogits(nn.Module):
             return losses.mean()
         weights = self.weight.to(logits.dtype)[target.long()]
         return (losses * weights).sum() / weights.sum()
+
+
+class SoftTargetCrossEntropy(nn.CrossEntropyLoss):
+    """``nn.CrossEntropyLoss`` that also takes soft targets, class weights included.
+
+    Integer class targets ``(batch,)`` go to ``nn.CrossEntropyLoss``
+    unchanged (the same numbers as without augmentation). Floating-point
+    targets ``(batch, n_classes)`` (rows of class probabilities, as
+    :class:`skeeg.augmentation.Mixup` makes) get :func:`soft_cross_entropy`,
+    which reduces to the integer case for one-hot rows, ``weight``
+    included. (``nn.CrossEntropyLoss``'s own soft-target mode divides a
+    weighted loss by the batch size rather than by the weights, so it does
+    not.)
+
+    Parameters
+    ----------
+    weight : torch.Tensor of shape (n_classes,) or None
+        Weight of each class.
+    """
+
+    def forward(self, logits, target):
+        if target.is_floating_point():
+            log_p = nn.functional.log_softmax(logits, dim=1)
+            return soft_cross_entropy(log_p, target.to(log_p.dtype), self.weight)
+        return super().forward(logits, target)
+
+
+def soft_cross_entropy(log_p, target, weight=None):
+    """Class-weighted cross-entropy against soft targets.
+
+    ``sum_i sum_c w_c y_ic (-log p_ic) / sum_i sum_c w_c y_ic``: each trial
+    counts as a mixture of its classes, in the numerator (the mixup loss of
+    Zhang et al., ``lam * L(class a) + (1 - lam) * L(class b)``, each term
+    with its class weight) and in the normaliser (the trial's weight is
+    ``sum_c w_c y_ic``). For one-hot rows this is
+    ``nn.CrossEntropyLoss(weight=w)``'s weighted mean; without weights
+    (``w_c = 1``) and with rows summing to 1 it is the mean cross-entropy.
+
+    Parameters
+    ----------
+    log_p : torch.Tensor of shape (batch, n_classes)
+        Log-probabilities.
+    target : torch.Tensor of shape (batch, n_classes)
+        Soft targets, rows summing to 1.
+    weight : torch.Tensor of shape (n_classes,) or None
+        Class weights; None weighs every class 1.
+
+    Returns
+    -------
+    loss : torch.Tensor of shape ()
+    """
+    weights = target if weight is None else target * weight.to(log_p.dtype)
+    return -(weights * log_p).sum() / weights.sum()
+
+
+def binary_log_probabilities(logits):
+    """Log-probabilities ``(n, 2)`` of classes 0 and 1 from one logit ``(n, 1)``."""
+    return torch.cat([nn.functional.logsigmoid(-logits), nn.functional.logsigmoid(logits)], dim=1)
+
+
+def log_probabilities(logits):
+    """Log-probabilities ``(n, n_classes)``: log-softmax, or of the sigmoid for one logit."""
+    if logits.shape[1] == 1:
+        return binary_log_probabilities(logits)
+    return nn.functional.log_softmax(logits, dim=1)
+
+
+# ----------------------------------------------------------------------
+# Cropped training and prediction
+def crop_starts(n_times, crop_length, crop_stride):
+    """First samples of the crops a trial is predicted from.
+
+    Every ``crop_stride`` samples from 0, and the last window, which ends
+    at the trial's last sample, so that the end of the trial is always seen.
+
+    Parameters
+    ----------
+    n_times : int
+        Samples per trial.
+    crop_length : int
+        Samples per crop, at most ``n_times``.
+    crop_stride : int
+        Samples between the starts of successive crops (>= 1).
+
+    Returns
+    -------
+    starts : list of int
+        Increasing, from 0 to ``n_times - crop_length``.
+    """
+    last = n_times - crop_length
+    starts = list(range(0, last + 1, crop_stride))
+    if starts[-1] != last:
+        starts.append(last)
+    return starts
+
+
+def random_crops(X, crop_length, generator):
+    """One crop of ``crop_length`` samples per trial, at a uniformly drawn start.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (batch, n_channels, n_times)
+    crop_length : int
+        At most ``n_times``.
+    generator : torch.Generator
+        On ``X``'s device; the source of the starts.
+
+    Returns
+    -------
+    crops : torch.Tensor of shape (batch, n_channels, crop_length)
+        ``X`` itself when ``crop_length == n_times``.
+    """
+    batch, n_channels, n_times = X.shape
+    if crop_length == n_times:
+        return X
+    starts = torch.randint(
+        0, n_times - crop_length + 1, (batch,), generator=generator, device=X.device
+    )
+    index = starts[:, None] + torch.arange(crop_length, device=X.device)
+    return X.gather(2, index[:, None, :].expand(batch, n_channels, crop_length))
+
+
+def average_crops(forward, X, crop_length, crop_stride, max_crops):
+    """Logits of the crops' mean class probabilities, for whole trials.
+
+    Each trial is cut into the crops of :func:`crop_starts`, the network
+    predicts every crop, and the crops' probabilities are averaged. The
+    result is returned as logits, so that callers treat it as the network's
+    own output: ``log(mean p)`` for several classes (its softmax is the mean
+    probability, and a cross-entropy on it is the log-loss of the mean), or
+    for one logit ``log(mean p1) - log(mean p0)`` (its sigmoid is the mean
+    probability of class 1). The means are computed from log-probabilities
+    with ``logsumexp``, so that no probability underflows to a log of 0.
+
+    Parameters
+    ----------
+    forward : callable
+        Maps crops ``(n, n_channels, crop_length)`` to logits ``(n, n_outputs)``.
+    X : torch.Tensor of shape (batch, n_channels, n_times)
+        Standardised trials, on the network's device.
+    crop_length, crop_stride : int
+        As in :func:`crop_starts`.
+    max_crops : int
+        Crops per call of ``forward`` (at least one per trial of the batch):
+        memory stays bounded whatever the number of crops.
+
+    Returns
+    -------
+    logits : torch.Tensor of shape (batch, n_outputs), float32
+
+    References
+    ----------
+    .. [1] R. T. Schirrmeister et al., "Deep learning with convolutional
+       neural networks for EEG decoding and visualization", Hum. Brain Mapp.
+       38 (2017) 5391-5420 (cropped training: the predictions of a trial's
+       crops are averaged).
+    """
+    starts = crop_starts(X.shape[-1], crop_length, crop_stride)
+    batch = X.shape[0]
+    per_pass = max(1, max_crops // max(batch, 1))
+    parts = []
+    for first in range(0, len(starts), per_pass):
+        chunk = starts[first : first + per_pass]
+        crops = torch.stack([X[..., s : s + crop_length] for s in chunk], dim=1)
+        logits = forward(crops.flatten(0, 1)).float()
+        parts.append(log_probabilities(logits).unflatten(0, (batch, len(chunk))))
+    mean = torch.logsumexp(torch.cat(parts, dim=1), dim=1) - math.log(len(starts))
+    if logits.shape[1] == 1:
+        return (mean[:, 1] - mean[:, 0])[:, None]
+    return mean
 
 
 def logits_to_proba(logits):

@@ -15,7 +15,7 @@ import weakref
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -28,15 +28,18 @@ from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from ._training import (
     BatchIterator,
     IndexSplit,
+    SoftTargetCrossEntropy,
     Standardizer,
     TrialSubset,
     WeightedBCEWithLogits,
     as_tensor,
+    average_crops,
     logits_to_proba,
     logits_to_proba_numpy,
     resolve_device,
     resolve_optimizer,
 )
+from .augmentation import apply_augmentation, check_augmentation
 from ._input import is_epochs_input, labels_from_events, order_channels, read_epochs
 from ._net import PRECISIONS, SkeegNet, capture_kwargs
 from .callbacks import MaxNormConstraint, TrainingAccuracy
@@ -146,6 +149,41 @@ TRAINING_PARAMS_DOC = """\
         callback that cannot be deep-copied (one holding a file, a lock or
         a logger) is rebuilt from its parameters, which are then shared
         with the original.
+    augmentation : None, Transform or list of Transform, default=None
+        Data augmentation of the training batches: transforms from
+        :mod:`skeeg.augmentation` (instances, such as ``TimeReverse()`` or
+        ``[SignFlip(), Mixup(alpha=0.2)]``), applied in order to every
+        training batch, never to validation or prediction. They see the
+        trials after standardisation (unit standard deviation: a
+        ``GaussianNoise(std=0.1)`` is a tenth of the signal's spread) and
+        after cropping (``crop_length`` samples), on the device training
+        runs on, with their own random numbers drawn from ``random_state``
+        (a fit stays repeatable). ``Mixup`` mixes the labels too: the loss
+        then takes soft targets, the cross-entropy against the mixed class
+        probabilities; with ``class_weight`` each trial counts as its
+        mixture of classes, weighted by ``sum_c w_c y_c`` (for unmixed
+        trials, the ordinary weighted loss). ``train_acc`` is counted
+        against the trials' own labels. The transforms are checked in
+        ``fit`` and kept unchanged (the fit uses copies).
+    crop_length : int or None, default=None
+        Cropped training (Schirrmeister et al., Hum. Brain Mapp. 38, 2017,
+        5391-5420): the network is built
+        for inputs of ``crop_length`` samples and, every epoch, each
+        training trial is replaced by one crop of that length at a random
+        start. Whole trials (``predict``, ``predict_proba``, ``score``, and
+        the validation loss and accuracy that early stopping watches) are
+        scored by averaging the class probabilities of crops taken every
+        ``crop_stride`` samples, the last ending at the trial's end. Between
+        the network's minimum input length and the trials' length
+        ``n_times_``, which stays the length trials must have. None trains
+        and predicts whole trials.
+    crop_stride : int or None, default=None
+        Samples between the starts of the crops averaged for a prediction
+        (>= 1; only with ``crop_length``). None is ``max(1, crop_length //
+        4)``: every sample lies in about 4 crops, at 4 phases of the
+        network's pooling, for about ``4 * (n_times / crop_length - 1) + 1``
+        forward passes per trial. 1 averages every crop (the most, and the
+        slowest).
 """
 
 
@@ -203,6 +241,9 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         random_state,
         verbose,
         callbacks,
+        augmentation=None,
+        crop_length=None,
+        crop_stride=None,
     ):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -223,6 +264,9 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.augmentation = augmentation
+        self.crop_length = crop_length
+        self.crop_stride = crop_stride
 
     def __setstate__(self, state):
         # skorch maps a net trained on a GPU to the CPU when no GPU is
@@ -286,6 +330,69 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 f"freeze must be one of {FREEZE}; got {self.freeze!r}."
             )
         check_callbacks(self.callbacks)
+        try:
+            check_augmentation(self.augmentation)
+        except ValueError as error:  # a transform's parameter; TypeErrors name augmentation
+            raise ValueError(f"augmentation: {error}") from error
+        for name in ("crop_length", "crop_stride"):
+            value = getattr(self, name)
+            integer = isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
+                value, (bool, np.bool_)
+            )
+            if value is not None and (not integer or value < 1):
+                raise ValueError(
+                    f"{name} must be a positive integer (samples) or None; got {value!r}."
+                )
+        if self.crop_stride is not None and self.crop_length is None:
+            raise ValueError(
+                f"crop_stride={self.crop_stride!r} needs crop_length: the stride is that of "
+                "the crops averaged for a prediction. Set crop_length (samples per crop), or "
+                "leave crop_stride=None."
+            )
+
+    def _check_crops(self):
+        """Refuse a crop longer than the trials (``n_times_`` must be known)."""
+        if self.crop_length is not None and self.crop_length > self.n_times_:
+            raise ValueError(
+                f"crop_length={self.crop_length} is longer than the trials "
+                f"({self.n_times_} samples): crops are cut from the trials. Use "
+                f"crop_length <= {self.n_times_}, or None to train on whole trials."
+            )
+
+    def _crop_stride(self):
+        """``crop_stride``, or its default for ``crop_length`` (None without crops)."""
+        if self.crop_length is None:
+            return None
+        if self.crop_stride is None:
+            return max(1, int(self.crop_length) // 4)
+        return int(self.crop_stride)
+
+    def _module_n_times(self):
+        """The input length the network is built for: ``crop_length``, else ``n_times_``."""
+        return self.n_times_ if self.crop_length is None else int(self.crop_length)
+
+    def _check_augmentation_fits(self):
+        """Run the transforms once on two blank trials of the training shape.
+
+        A transform that cannot work on these trials (a time mask or shift
+        longer than the crops, say) is then refused before training starts,
+        not at its first batch.
+        """
+        transforms = check_augmentation(self.augmentation)
+        if not transforms:
+            return
+        length = self._module_n_times()
+        n_classes = len(self.classes_)
+        trials = torch.zeros(2, self.n_channels_, length)
+        targets = torch.nn.functional.one_hot(torch.arange(2) % n_classes, n_classes).float()
+        try:
+            apply_augmentation(transforms, trials, targets, torch.Generator().manual_seed(0))
+        except ValueError as error:
+            what = "crops" if self.crop_length is not None else "trials"
+            raise ValueError(
+                f"augmentation does not fit the training {what} ({self.n_channels_} channels "
+                f"x {length} samples): {error}"
+            ) from error
 
     def _validate_data_fit(self, X, y):
         """Validate training data; record n_features_in_, n_channels_, n_times_."""
@@ -379,9 +486,21 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         return {name: getattr(self, name) for name in self._module_params}
 
     def _build_module(self, n_classes):
-        module = self._module_class(
-            self.n_channels_, self.n_times_, n_classes, **self._module_kwargs()
-        )
+        n_times = self._module_n_times()
+        try:
+            module = self._module_class(
+                self.n_channels_, n_times, n_classes, **self._module_kwargs()
+            )
+        except ValueError as error:
+            # The models name the shortest input they accept as n_times; with
+            # crops, the input is the crop.
+            message = str(error)
+            if self.crop_length is None or not message.startswith(f"n_times={n_times} "):
+                raise
+            raise ValueError(
+                message.replace("n_times=", "crop_length=")
+                + " The network is built for crops of crop_length samples."
+            ) from error
         initialize_weights(module, self.init)
         return module
 
@@ -394,7 +513,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             weight = torch.as_tensor(weights, dtype=torch.float32)
         if n_outputs == 1:
             return WeightedBCEWithLogits(weight=weight)
-        return torch.nn.CrossEntropyLoss(weight=weight)
+        return SoftTargetCrossEntropy(weight=weight)
 
     def _split_validation(self, y, seed, groups=None):
         """Stratified split of the training trials: ``(train, valid)`` indices.
@@ -505,8 +624,8 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             self.ch_names_ = self.sfreq_ = None
         if y is None:
             raise ValueError(
-                f"{type(self).__name__}.fit needs labels y for an array X (labels are read "
-                "from the events only when X is an mne.Epochs object)."
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "labels are read from the events only when X is an mne.Epochs object."
             )
         if reset:
             return self._validate_data_fit(X, y)
@@ -571,12 +690,16 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         if self.warm_start and hasattr(self, "net_"):
+            self._check_same_crops()
             X, y = self._fit_input(X, y, reset=False)
             y = self._encode_known(y)
+            self._check_augmentation_fits()
             return self._train(X, y, self._check_groups(groups, len(X)), self.max_epochs,
                                module=self.net_.module_)
         X, y = self._fit_input(X, y, reset=True)
+        self._check_crops()
         y = self._validate_y(y)
+        self._check_augmentation_fits()
         self._fit_standardizer(X)
         return self._train(X, y, self._check_groups(groups, len(X)), self.max_epochs)
 
@@ -606,14 +729,29 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         self._check_params()
         if not hasattr(self, "net_"):
             X, y = self._fit_input(X, y, reset=True)
+            self._check_crops()
             labels = y if classes is None else np.asarray(classes)
             self._validate_y(labels)
             y = self._encode_known(y)
+            self._check_augmentation_fits()
             self._fit_standardizer(X)
             return self._train(X, y, None, 1, incremental=True)
+        self._check_same_crops()
         X, y = self._fit_input(X, y, reset=False)
         y = self._encode_known(y)
+        self._check_augmentation_fits()
         return self._train(X, y, None, 1, module=self.net_.module_, incremental=True)
+
+    def _check_same_crops(self):
+        """Continuing a fit needs the crop length the network was built for."""
+        fitted = getattr(self.net_, "crop_length", None)
+        if fitted != self.crop_length:
+            raise ValueError(
+                f"crop_length={self.crop_length!r}, but the network being continued "
+                f"(warm_start=True or partial_fit) was built for crop_length={fitted!r}: "
+                "its input length cannot change. Set crop_length back, or fit a new "
+                "classifier (warm_start=False)."
+            )
 
     def _encode_known(self, y):
         """Encode labels against the fitted classes; refuse labels not among them."""
@@ -673,6 +811,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 train_split=None if valid is None else IndexSplit(train, valid),
                 max_epochs=epochs,
                 early_stopping=self.early_stopping and not incremental,
+                seed=seed,
             )
             net.initialize()
             if incremental and previous is not None:
@@ -700,8 +839,11 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             parameter.requires_grad_(self.freeze is None or id(parameter) in head)
 
     def _make_net(self, module, criterion, device, train_split=None, max_epochs=None,
-                  early_stopping=None):
-        """The skorch net that trains ``module`` (not yet initialised)."""
+                  early_stopping=None, seed=None):
+        """The skorch net that trains ``module`` (not yet initialised).
+
+        ``seed`` seeds its crops and augmentation (see :class:`SkeegNet`).
+        """
         optimizer, optimizer_kwargs = resolve_optimizer(self.optimizer)
         on_gpu = str(device).startswith("cuda")
         # On a GPU the optimiser is built capturable whenever it can be, so
@@ -736,6 +878,11 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             device=device,
             precision=self.precision,
             cuda_graph=self.cuda_graph and capture is not None,
+            # Copies: a fit never touches the user's transforms.
+            augmentation=tuple(clone(t) for t in check_augmentation(self.augmentation)),
+            crop_length=None if self.crop_length is None else int(self.crop_length),
+            crop_stride=self._crop_stride(),
+            random_seed=seed,
             verbose=int(self.verbose >= 1),
             # Silent fits skip skorch's epoch table, which it builds even unprinted.
             **({} if self.verbose else {"callbacks__print_log": None}),
@@ -787,7 +934,9 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
 
         Through the module's folded copy where it has one (``_folded_forward``),
         on one thread for a few trials, and in the precision the network was
-        trained in.
+        trained in. A network trained on crops gives the logits of its crops'
+        mean probabilities (:func:`skeeg._training.average_crops`), as in
+        validation.
         """
         module = self.net_.module_
         dtype = PRECISIONS[self.net_.precision]
@@ -803,6 +952,13 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         out = np.empty((len(X), module.n_outputs), dtype=np.float32)
         step = PREDICT_BATCH_SIZE if device.type == "cpu" else GPU_PREDICT_BATCH_SIZE
         standardize = self.net_.iterator_valid__standardize
+        crop_length = getattr(self.net_, "crop_length", None)
+        if crop_length is not None and crop_length < X.shape[-1]:
+            network = forward
+
+            def forward(batch):
+                return average_crops(network, batch, crop_length, self.net_.crop_stride, step)
+
         threads = torch.get_num_threads()
         single = len(X) < SINGLE_THREAD_TRIALS and threads > 1
         if single:

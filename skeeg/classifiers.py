@@ -149,6 +149,9 @@ class EEGNetClassifier(BaseEEGClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        augmentation=None,
+        crop_length=None,
+        crop_stride=None,
     ):
         self.activation = activation
         self.separable = separable
@@ -181,6 +184,9 @@ class EEGNetClassifier(BaseEEGClassifier):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            augmentation=augmentation,
+            crop_length=crop_length,
+            crop_stride=crop_stride,
         )
 
 
@@ -278,6 +284,9 @@ class DeepConvNetClassifier(BaseEEGClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        augmentation=None,
+        crop_length=None,
+        crop_stride=None,
     ):
         self.activation = activation
         self.n_filters = n_filters
@@ -306,6 +315,9 @@ class DeepConvNetClassifier(BaseEEGClassifier):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            augmentation=augmentation,
+            crop_length=crop_length,
+            crop_stride=crop_stride,
         )
 
 
@@ -419,6 +431,9 @@ class DNNClassifier(BaseEEGClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        augmentation=None,
+        crop_length=None,
+        crop_stride=None,
     ):
         self.activation = activation
         self.hidden_sizes = hidden_sizes
@@ -444,6 +459,9 @@ class DNNClassifier(BaseEEGClassifier):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            augmentation=augmentation,
+            crop_length=crop_length,
+            crop_stride=crop_stride,
         )
 
 
@@ -551,6 +569,9 @@ class CNNClassifier(BaseEEGClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        augmentation=None,
+        crop_length=None,
+        crop_stride=None,
     ):
         self.activation = activation
         self.conv_filters = conv_filters
@@ -581,6 +602,9 @@ class CNNClassifier(BaseEEGClassifier):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            augmentation=augmentation,
+            crop_length=crop_length,
+            crop_stride=crop_stride,
         )
 
 
@@ -700,6 +724,9 @@ class ShallowFBCSPNetClassifier(BaseEEGClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        augmentation=None,
+        crop_length=None,
+        crop_stride=None,
     ):
         self.temporal_filters = temporal_filters
         self.spatial_filters = spatial_filters
@@ -728,6 +755,9 @@ class ShallowFBCSPNetClassifier(BaseEEGClassifier):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            augmentation=augmentation,
+            crop_length=crop_length,
+            crop_stride=crop_stride,
         )
 
 
@@ -849,6 +879,9 @@ class EEGConformerClassifier(BaseEEGClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        augmentation=None,
+        crop_length=None,
+        crop_stride=None,
     ):
         self.n_filters = n_filters
         self.kernel_length = kernel_length
@@ -878,6 +911,9 @@ class EEGConformerClassifier(BaseEEGClassifier):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            augmentation=augmentation,
+            crop_length=crop_length,
+            crop_stride=crop_stride,
         )
 
 
@@ -1032,6 +1068,9 @@ class ATCNetClassifier(BaseEEGClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        augmentation=None,
+        crop_length=None,
+        crop_stride=None,
     ):
         self.temporal_filters = temporal_filters
         self.depth_multiplier = depth_multiplier
@@ -1070,4 +1109,7 @@ class ATCNetClassifier(BaseEEGClassifier):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            augmentation=augmentation,
+            crop_length=crop_length,
+            crop_stride=crop_stride,
         )

@@ -7,7 +7,10 @@ batch norm with its running statistics) and the softmax (or, for the
 DEAP networks' single logit, the sigmoid). It maps raw trials, float32 of
 shape ``(batch, n_channels, n_times)`` in the unit of the ``X`` passed to
 ``fit``, to class probabilities of shape ``(batch, n_classes)`` in the order
-of ``classes_``, for any batch size.
+of ``classes_``, for any batch size. A classifier trained on crops
+(``crop_length``) is exported with its crop averaging: the model cuts each
+trial into the crops ``predict_proba`` uses and returns the mean of their
+probabilities.
 
 Next to the model a JSON sidecar, the model's path plus ``".json"`` (for
 example ``model.onnx.json``), says what the model expects and returns: the
@@ -68,9 +71,15 @@ class ProbabilityModel(torch.nn.Module):
     scale : float or None
         Divides the centred trials (multiplied by ``float32(1 / scale)``, as
         ``predict_proba`` does).
+    crop_length : int or None
+        Samples per crop of a network trained on crops; None feeds whole trials.
+    crop_starts : list of int or None
+        First sample of each crop averaged (see
+        :func:`skeeg._training.crop_starts`); with ``crop_length``.
     """
 
-    def __init__(self, network, n_outputs, offset=None, scale=None):
+    def __init__(self, network, n_outputs, offset=None, scale=None, crop_length=None,
+                 crop_starts=None):
         super().__init__()
         self.network = network
         self.binary = n_outputs == 1
@@ -78,12 +87,24 @@ class ProbabilityModel(torch.nn.Module):
         if self.standardize:
             self.register_buffer("offset", torch.as_tensor(np.asarray(offset, np.float32))[:, None])
             self.register_buffer("inverse_scale", torch.tensor(np.float32(1.0 / scale)))
+        self.crop_length = crop_length
+        self.crop_starts = None if crop_starts is None else [int(s) for s in crop_starts]
 
     def forward(self, trials):
         """Probabilities ``(batch, n_classes)`` of raw trials ``(batch, n_channels, n_times)``."""
         if self.standardize:
             trials = (trials - self.offset) * self.inverse_scale
-        logits = self.network(trials)
+        if self.crop_starts is None:
+            return self._probabilities(self.network(trials))
+        # Static slices: traced, they become plain slice operators in any format.
+        length = self.crop_length
+        crops = torch.stack([trials[:, :, s : s + length] for s in self.crop_starts], dim=1)
+        n_crops, n_channels = len(self.crop_starts), trials.shape[1]
+        logits = self.network(crops.reshape(-1, n_channels, length))
+        probabilities = self._probabilities(logits)
+        return probabilities.reshape(-1, n_crops, probabilities.shape[1]).mean(dim=1)
+
+    def _probabilities(self, logits):
         if self.binary:
             positive = torch.sigmoid(logits)
             return torch.cat([1 - positive, positive], dim=1)
@@ -113,7 +134,7 @@ def probability_model(clf):
         If ``clf`` is not fitted.
     """
     from .base import BaseEEGClassifier
-    from ._training import Standardizer
+    from ._training import Standardizer, crop_starts
 
     if not isinstance(clf, BaseEEGClassifier):
         hint = (
@@ -138,11 +159,24 @@ def probability_model(clf):
     # graphs traced by torch.export, as torch.jit.trace already keeps it.
     network.register_forward_pre_hook(_plain_layers)
     n_outputs = clf.net_.module_.n_outputs
-    if standardizer is None:
-        model = ProbabilityModel(network, n_outputs)
-    else:
-        model = ProbabilityModel(network, n_outputs, standardizer.offset, standardizer.scale)
+    crops = _crops(clf)
+    starts = None if crops is None else crop_starts(clf.n_times_, *crops)
+    offset, scale = (None, None) if standardizer is None else (
+        standardizer.offset, standardizer.scale
+    )
+    model = ProbabilityModel(
+        network, n_outputs, offset, scale,
+        crop_length=None if crops is None else crops[0], crop_starts=starts,
+    )
     return model.eval()
+
+
+def _crops(clf):
+    """``(crop_length, crop_stride)`` that the fitted network predicts with, or None."""
+    length = getattr(clf.net_, "crop_length", None)
+    if length is None or length >= clf.n_times_:
+        return None
+    return int(length), int(clf.net_.crop_stride)
 
 
 def _plain_layers(module, args):
@@ -323,10 +357,14 @@ def sidecar(clf):
         channels), ``n_times``, ``sfreq`` (Hz, None when unknown),
         ``input`` and ``output`` (name, shape with ``"batch"`` free, dtype,
         and for the input its unit), ``standardization`` (``channel_mean``
-        and ``scale``, already inside the model, or None), ``estimator``,
+        and ``scale``, already inside the model, or None), ``crops``
+        (``crop_length``, ``crop_stride`` and the ``starts`` of the crops
+        whose probabilities the model averages, or None), ``estimator``,
         ``params`` (those that are plain JSON values), ``precision`` and
         ``versions``.
     """
+    from ._training import crop_starts
+
     from . import __version__
 
     check_is_fitted(clf)
@@ -334,6 +372,7 @@ def sidecar(clf):
     labels = [_json_value(label) for label in classes.tolist()]
     standardizer = clf.net_.iterator_valid__standardize
     unit = getattr(clf, "unit_", None)
+    crops = _crops(clf)
     info = {
         "format": "skeeg-export",
         "estimator": type(clf).__name__,
@@ -363,6 +402,13 @@ def sidecar(clf):
             "channel_mean": [float(v) for v in standardizer.offset],
             "scale": float(standardizer.scale),
             "formula": "(trials - channel_mean[:, None]) / scale, inside the model",
+        },
+        "crops": None if crops is None else {
+            "crop_length": crops[0],
+            "crop_stride": crops[1],
+            "starts": crop_starts(int(clf.n_times_), *crops),
+            "formula": "mean over the crops trials[:, :, s:s + crop_length] of their "
+                       "probabilities, inside the model",
         },
         "precision": "float32 (the classifier was trained with precision=%r)" % clf.precision,
         "params": {

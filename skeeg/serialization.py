@@ -70,7 +70,8 @@ class _InvalidFile(ValueError):
 # {"float": "nan"}, {"tuple": [...]}, {"dict": [[key, value], ...]},
 # {"ndarray": {"dtype": "<f4", "shape": [3], "data": [...]}},
 # {"scalar": {"dtype": "<i8", "value": 3}}, {"class": "torch.optim.adam.Adam"},
-# {"device": "cuda:0"}, {"random_state": [...]}, {"tensor": "optimizer.0"}.
+# {"device": "cuda:0"}, {"random_state": [...]}, {"tensor": "optimizer.0"},
+# {"transform": {"class": "skeeg.augmentation.Mixup", "params": {"dict": [...]}}}.
 
 _ARRAY_KINDS = "biufUO"
 
@@ -109,14 +110,24 @@ def _encode(value, where, tensors=None):
         return {"device": str(value)}
     if isinstance(value, np.random.RandomState):
         return {"random_state": _encode(value.get_state(legacy=True), where)}
+    from .augmentation import Transform
+
+    if isinstance(value, Transform):
+        # A transform is its class and its parameters, as scikit-learn clones it.
+        return {
+            "transform": {
+                "class": _class_name(type(value)),
+                "params": _encode(value.get_params(deep=False), where, tensors),
+            }
+        }
     if torch.is_tensor(value) and tensors is not None:
         name = f"optimizer.{len(tensors)}"
         tensors[name] = value.detach().to("cpu", copy=True).contiguous()
         return {"tensor": name}
     raise TypeError(
         f"{where} is {_describe(value)}, which cannot be stored as JSON; skeeg.serialization.save "
-        "stores None, booleans, numbers, strings, lists, tuples, dicts, numpy arrays and "
-        "classes (by name). Replace it with such a value (for example with set_params) "
+        "stores None, booleans, numbers, strings, lists, tuples, dicts, numpy arrays, "
+        "classes (by name) and skeeg.augmentation transforms. Replace it with such a value (for example with set_params) "
         "before saving, or use pickle, which stores any object but runs code when loaded."
     )
 
@@ -154,12 +165,18 @@ def _class_name(cls):
 
 
 def _known_classes(trusted):
-    """The classes a file may name: skeeg's classifiers, torch.optim's optimisers, ``trusted``."""
+    """The classes a file may name: skeeg's classifiers and augmentation transforms,
+    torch.optim's optimisers, ``trusted``."""
     import skeeg
+    from . import augmentation
     from .base import BaseEEGClassifier
 
     known = {}
-    for module, base in ((skeeg, BaseEEGClassifier), (torch.optim, torch.optim.Optimizer)):
+    for module, base in (
+        (skeeg, BaseEEGClassifier),
+        (augmentation, augmentation.Transform),
+        (torch.optim, torch.optim.Optimizer),
+    ):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, base) and value is not base:
                 known[_class_name(value)] = value
@@ -222,6 +239,22 @@ class _Decoder:
                 "import the class and pass it: skeeg.serialization.load(path, trusted=[TheClass])."
             )
         return cls
+
+    def _decode_transform(self, content, where):
+        from .augmentation import Transform
+
+        content = _expect(content, dict, where)
+        if set(content) != {"class", "params"}:
+            raise _InvalidFile(f"{where} is not a transform (keys {sorted(content)}).")
+        cls = self._decode_class(content["class"], where)
+        params = self(content["params"], where)
+        if not (issubclass(cls, Transform) and isinstance(params, dict)):
+            raise _InvalidFile(f"{where} is not a transform of skeeg.augmentation.")
+        try:
+            return cls(**params)
+        except TypeError as error:
+            raise _InvalidFile(f"{where}: {cls.__name__} does not take these parameters "
+                               f"({error}).") from None
 
     def _decode_device(self, content, where):
         try:
@@ -337,7 +370,8 @@ def save(clf, path):
     ``module.*``), the loss's class weights (``criterion.*``), the
     optimiser's state (``optimizer.*``) and, in the header metadata entry
     ``"content"``, a JSON document with the estimator's class, its
-    parameters (``get_params(deep=False)``), its fitted attributes (every
+    parameters (``get_params(deep=False)``; augmentation transforms as their
+    class name and parameters), its fitted attributes (every
     public attribute ending in ``_`` but ``net_``, which the tensors and
     the parameters rebuild, and ``history_``, stored as a table), skorch's
     own history and the versions of skeeg, torch, numpy, scikit-learn,
