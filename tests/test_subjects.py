@@ -1,0 +1,147 @@
+"""Across subjects (issue 12): whole-group validation, warm starts, partial_fit, freezing."""
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
+from sklearn.pipeline import make_pipeline
+
+from skeeg import EEGNetClassifier, EuclideanAlignment
+from skeeg.datasets import make_motor_imagery
+
+SMALL = dict(temporal_filters=4, separable_filters=8, kernel_length=9, separable_kernel_length=5,
+             max_epochs=3, lr=0.01, batch_size=16, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def subjects():
+    data = make_motor_imagery(n_trials=120, n_channels=4, n_times=64, n_subjects=4,
+                              random_state=0)
+    return data.X, data.y, data.subject
+
+
+def test_validation_holds_out_whole_groups(subjects):
+    X, y, groups = subjects
+    clf = EEGNetClassifier(**SMALL, validation_fraction=0.25).fit(X, y, groups=groups)
+    assert len(clf.validation_groups_) == 1
+    assert EEGNetClassifier(**SMALL).fit(X, y).validation_groups_ is None
+    # The same subjects are held out whatever the labels' order; and repeatably.
+    again = EEGNetClassifier(**SMALL, validation_fraction=0.25).fit(X, y, groups=groups)
+    np.testing.assert_array_equal(again.validation_groups_, clf.validation_groups_)
+
+
+def test_groups_reach_the_classifier_through_metadata_routing(subjects):
+    X, y, groups = subjects
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = EEGNetClassifier(**SMALL, validation_fraction=0.5).set_fit_request(groups=True)
+        result = cross_validate(clf, X, y, cv=GroupKFold(4), params={"groups": groups},
+                                return_estimator=True, return_indices=True)
+        for estimator, train in zip(result["estimator"], result["indices"]["train"]):
+            # The validation subjects are among the training fold's, never the test fold's.
+            assert set(estimator.validation_groups_) < set(groups[train])
+        pipe = make_pipeline(
+            EuclideanAlignment().set_fit_request(groups=True).set_transform_request(groups=True),
+            EEGNetClassifier(**SMALL, validation_fraction=0.5).set_fit_request(groups=True),
+        )
+        search = GridSearchCV(pipe, {"eegnetclassifier__lr": [0.01, 0.02]}, cv=GroupKFold(2))
+        search.fit(X, y, groups=groups)
+        # Refitted on all 4 subjects: half of them validate.
+        assert len(search.best_estimator_[-1].validation_groups_) == 2
+
+
+@pytest.mark.parametrize(
+    "groups, match",
+    [
+        (np.zeros(10), "one label per trial"),
+        (np.r_[np.nan, np.zeros(119)], "NaN"),
+        (np.zeros(120), "holds one group"),
+        (np.array([None] + [1] * 119, dtype=object), "None"),
+    ],
+)
+def test_bad_groups(subjects, groups, match):
+    X, y, _ = subjects
+    with pytest.raises(ValueError, match=match):
+        EEGNetClassifier(**SMALL).fit(X, y, groups=groups)
+
+
+def test_group_split_that_leaves_a_class_out_is_refused(subjects):
+    X, y, groups = subjects
+    y = np.where(groups == 0, 2, y)  # class 2 lives in subject 0 only
+    with pytest.raises(ValueError, match="whole groups"):
+        EEGNetClassifier(**SMALL, validation_fraction=0.25).fit(X, y, groups=groups)
+
+
+def test_warm_start_continues_with_a_fresh_optimiser(subjects):
+    X, y, _ = subjects
+    clf = EEGNetClassifier(**SMALL, validation_fraction=0, early_stopping=False).fit(X, y)
+    first = {k: v.clone() for k, v in clf.net_.module_.state_dict().items()}
+    scale = clf.scale_
+    cold = EEGNetClassifier(**SMALL, validation_fraction=0, early_stopping=False).fit(X, y)
+    clf.set_params(warm_start=True, max_epochs=2).fit(X[:40] * 10, y[:40])
+    assert clf.scale_ == scale  # the input scaling of the first fit
+    assert len(clf.history_) == 2
+    assert any(not torch.equal(first[k], v) for k, v in clf.net_.module_.state_dict().items())
+    # Continued, not restarted: a cold fit of the same two epochs ends elsewhere.
+    cold.set_params(max_epochs=2).fit(X[:40] * 10, y[:40])
+    assert not np.allclose(cold.predict_proba(X), clf.predict_proba(X))
+    # The optimiser starts afresh: Adam's step count is that of the second fit.
+    steps = {int(s["step"]) for s in clf.net_.optimizer_.state_dict()["state"].values()}
+    assert steps == {3 * 2}  # 40 trials in batches of 16: 3 steps an epoch
+
+
+def test_warm_start_refuses_new_classes_and_shapes(subjects):
+    X, y, _ = subjects
+    clf = EEGNetClassifier(**SMALL, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match=r"Labels \[7\] are not among the classes \[0, 1\]"):
+        clf.fit(X, np.where(y == 1, 7, y))
+    with pytest.raises(ValueError, match="fitted on 4 channels x 64 samples"):
+        clf.fit(X[:, :3], y)
+
+
+def test_partial_fit_runs_one_epoch_and_keeps_the_optimiser(subjects):
+    X, y, _ = subjects
+    clf = EEGNetClassifier(**SMALL)
+    with pytest.raises(ValueError, match=r"Labels \[1\] are not among the classes \[0, 2\]"):
+        clf.partial_fit(X, y, classes=[0, 2])
+    clf = EEGNetClassifier(**SMALL)
+    clf.partial_fit(X[y == 0][:20], y[y == 0][:20], classes=[0, 1])  # one class, all announced
+    clf.partial_fit(X, y)
+    assert clf.classes_.tolist() == [0, 1]
+    assert clf.history_["epoch"].tolist() == [1, 2]
+    steps = {int(s["step"]) for s in clf.net_.optimizer_.state_dict()["state"].values()}
+    assert steps == {2 + 8}  # Adam's state carried over: 20 trials, then 120, in 16s
+    with pytest.raises(ValueError, match="not among the classes"):
+        clf.partial_fit(X, y + 5)
+
+
+def test_freeze_trains_the_head_only(subjects):
+    X, y, _ = subjects
+    clf = EEGNetClassifier(**SMALL).fit(X, y)
+    before = {k: v.clone() for k, v in clf.net_.module_.named_parameters()}
+    clf.set_params(warm_start=True, freeze="features").fit(X, y)
+    for name, value in clf.net_.module_.named_parameters():
+        changed = not torch.equal(before[name], value)
+        assert changed == name.startswith("classifier"), name
+    with pytest.raises(ValueError, match="freeze must be one of"):
+        EEGNetClassifier(freeze="all").fit(X, y)
+
+
+def test_fine_tuning_to_a_new_subject_beats_both_alternatives():
+    data = make_motor_imagery(n_trials=320, n_channels=6, n_times=128, n_subjects=4,
+                              random_state=0)
+    X, y, subject = data.X, data.y, data.subject
+    others = subject < 3
+    new = np.flatnonzero(subject == 3)
+    calibration, test = new[:24], new[24:]
+    params = dict(temporal_filters=4, separable_filters=8, kernel_length=15,
+                  separable_kernel_length=5, lr=0.01, batch_size=16, random_state=0,
+                  validation_fraction=0, early_stopping=False)
+    pretrained = EEGNetClassifier(max_epochs=20, **params).fit(X[others], y[others])
+    frozen_score = pretrained.score(X[test], y[test])
+    pretrained.set_params(warm_start=True, max_epochs=15).fit(X[calibration], y[calibration])
+    tuned_score = pretrained.score(X[test], y[test])
+    alone = EEGNetClassifier(max_epochs=35, **params).fit(X[calibration], y[calibration])
+    alone_score = alone.score(X[test], y[test])
+    assert tuned_score > frozen_score + 0.1, (tuned_score, frozen_score)
+    assert tuned_score > alone_score + 0.1, (tuned_score, alone_score)
