@@ -111,6 +111,9 @@ class EEGClassifier(BaseEEGClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        augmentation=None,
+        crop_length=None,
+        crop_stride=None,
     ):
         self.module = module
         self.module_params = module_params
@@ -131,6 +134,9 @@ class EEGClassifier(BaseEEGClassifier):
             standardize=standardize,
             warm_start=warm_start,
             freeze=freeze,
+            augmentation=augmentation,
+            crop_length=crop_length,
+            crop_stride=crop_stride,
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
