@@ -102,10 +102,11 @@ def _read_one(epochs):
             f"among {len(epochs.ch_names)} channels. skeeg reads the EEG channels that are "
             "not marked bad: interpolate or unmark bad channels, or set their type to 'eeg'."
         )
-    if len(epochs) == 0:
-        return np.empty((0, len(usable), len(epochs.times))), np.empty(0, object), usable, float(
-            info["sfreq"])
+    # Read first: for Epochs not loaded yet, reading drops the bad epochs and
+    # only then are their number and events known.
     X = epochs.get_data(picks=usable, units=EPOCHS_UNITS)
+    if len(X) == 0:
+        return X, np.empty(0, object), usable, float(info["sfreq"])
     names = {code: name for name, code in epochs.event_id.items()}
     labels = np.array([names.get(code) for code in epochs.events[:, 2]], dtype=object)
     if all(isinstance(label, str) for label in labels):
@@ -151,3 +152,21 @@ def order_channels(data, ch_names, sfreq, estimator):
         )
     order = [data.ch_names.index(c) for c in ch_names]
     return data.X if order == list(range(len(order))) else data.X[:, order]
+
+
+def epochs_to_array(estimator, X, reset):
+    """For transformers: ``X`` as an array if it is Epochs, recording or checking its channels.
+
+    ``fit`` (``reset=True``) records ``ch_names_`` and ``sfreq_`` (None for
+    arrays); later calls reorder the channels to them or refuse other ones.
+    """
+    if is_epochs_input(X):
+        data = read_epochs(X)
+        if reset:
+            estimator.ch_names_, estimator.sfreq_ = list(data.ch_names), data.sfreq
+            return data.X
+        return order_channels(data, getattr(estimator, "ch_names_", None),
+                              getattr(estimator, "sfreq_", None), estimator)
+    if reset:
+        estimator.ch_names_ = estimator.sfreq_ = None
+    return X

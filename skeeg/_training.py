@@ -145,6 +145,13 @@ class Standardizer:
                 "X is too large to standardise in float64 (its spread overflows); "
                 "check its unit and divide it by a constant."
             )
+        with np.errstate(over="ignore"):
+            representable = np.isfinite(np.float32(1.0 / scale)) if scale > 0 else False
+        if scale > 0 and not representable:
+            raise ValueError(
+                f"X's spread ({scale:.3g}) is too small for float32, in which skeeg computes: "
+                "check the unit of X and multiply it by a constant."
+            )
         if scale == 0 or not np.isfinite(1.0 / scale):
             raise ValueError(
                 f"All {n_trials} training trials are the same constant signal on every "

@@ -44,7 +44,7 @@ from ._input import is_epochs_input, labels_from_events, order_channels, read_ep
 from ._net import PRECISIONS, SkeegNet, capture_kwargs
 from .callbacks import MaxNormConstraint, TrainingAccuracy
 from .models import initialize_weights
-from .models._layers import eager_cpu, fusable_layers
+from .models._fused import eager_cpu, fusable_layers
 
 # Trials per forward pass at prediction time: large enough to keep the
 # arithmetic efficient, small enough that memory stays bounded. Larger
@@ -54,6 +54,8 @@ from .models._layers import eager_cpu, fusable_layers
 PREDICT_BATCH_SIZE = 64
 # A GPU needs larger batches to be kept busy.
 GPU_PREDICT_BATCH_SIZE = 1024
+# Trials looked at to warn of a change of unit between fit and predict.
+UNIT_CHECK_TRIALS = 64
 # Smaller batches predict on one thread: their operations are too small to
 # share, and waiting for a busy second core costs more than the work.
 SINGLE_THREAD_TRIALS = 8
@@ -279,6 +281,16 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
+
+    def __sklearn_clone__(self):
+        # scikit-learn's clone deep-copies every parameter; callbacks that
+        # cannot be copied (a file, a lock) are rebuilt as for a fit, so that
+        # cross-validation and searches work with them too.
+        params = self.get_params(deep=False)
+        if isinstance(params["callbacks"], (list, tuple)):
+            params["callbacks"] = [copy_callback(cb, i) for i, cb in enumerate(params["callbacks"])]
+        rest = {k: clone(v, safe=False) for k, v in params.items() if k != "callbacks"}
+        return type(self)(**{**params, **rest})
 
     # ------------------------------------------------------------------
     # Validation
@@ -510,6 +522,12 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             weights = compute_class_weight(
                 self.class_weight, classes=self.classes_, y=self._label_encoder.inverse_transform(y)
             )
+            weights = np.asarray(weights, dtype=np.float64)
+            if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
+                raise ValueError(
+                    f"class_weight must give each class a finite, non-negative weight, not all "
+                    f"zero; got {dict(zip(self.classes_.tolist(), weights.tolist()))}."
+                )
             weight = torch.as_tensor(weights, dtype=torch.float32)
         if n_outputs == 1:
             return WeightedBCEWithLogits(weight=weight)
@@ -560,12 +578,20 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             part: self.classes_[np.bincount(y[index], minlength=n_classes) == 0].tolist()
             for part, index in (("training", train), ("validation", valid))
         }
+        if not len(train):
+            raise ValueError(
+                f"Too few trials for a stratified validation split: validation_fraction="
+                f"{fraction} of {n_trials} trials asks for {n_valid} validation trials, and "
+                f"with {n_classes} classes of {counts.tolist()} trials each part needs at least "
+                f"one trial of every class (and each class 2 trials): pass more trials, change "
+                "validation_fraction, or set validation_fraction=0 and early_stopping=False."
+            )
         if any(missing.values()):
-            smallest = self.classes_[counts.argmin()]
+            smallest = self.classes_[counts.argmin()].tolist()
             raise ValueError(
                 f"Too few trials for a stratified validation split: "
                 f"validation_fraction={fraction} of {n_trials} trials leaves "
-                f"{len(valid) or n_valid} for validation and {len(train) or n_trials - n_valid} "
+                f"{len(valid)} for validation and {len(train)} "
                 f"for training, and the stratified split cannot put every class in both: "
                 + "; ".join(f"the {part} part has no trial of {labels}"
                             for part, labels in missing.items() if labels)
@@ -595,11 +621,16 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         callbacks += [copy_callback(cb, i) for i, cb in enumerate(self.callbacks or [])]
         return callbacks
 
-    def _check_batch_norm(self, module):
-        """Refuse a batch size that batch normalisation cannot train on."""
+    def _check_batch_norm(self, module, n_train):
+        """Refuse a batch size or a training set that batch normalisation cannot train on."""
         has_batch_norm = any(
             isinstance(layer, torch.nn.modules.batchnorm._BatchNorm) for layer in module.modules()
         )
+        if has_batch_norm and n_train < 2:
+            raise ValueError(
+                f"{type(self).__name__} cannot train on {n_train} trial: its batch "
+                "normalisation needs at least 2 trials per batch. Pass 2 or more trials."
+            )
         if has_batch_norm and self.batch_size < 2:
             raise ValueError(
                 f"batch_size=1 cannot train {type(self).__name__}: its batch normalisation "
@@ -802,7 +833,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(seed)
             if module is None:
                 module = self._build_module(len(self.classes_))
-            self._check_batch_norm(module)
+            self._check_batch_norm(module, len(y) if train is None else len(train))
             self._freeze(module)
             net = self._make_net(
                 module,
@@ -998,7 +1029,28 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             Probabilities in the order of ``classes_``; rows sum to 1.
         """
         X = self._validate_X(X)
+        self._check_unit(X)
         return logits_to_proba_numpy(self._logits(X))
+
+    def _check_unit(self, X):
+        """Warn when trials are spread a thousand times more or less than in fit.
+
+        The usual cause is a change of unit (volts after a fit on Epochs,
+        which are read in microvolts): the network would see numbers far
+        from those it learned on. A few trials are enough to tell.
+        """
+        if not self.standardize or len(X) == 0:
+            return
+        sample = X[: UNIT_CHECK_TRIALS].astype(np.float64) - self.channel_mean_[:, np.newaxis]
+        ratio = np.sqrt(np.mean(sample**2)) / self.scale_
+        if ratio > 0 and not 1e-3 < ratio < 1e3:
+            warnings.warn(
+                f"These trials are spread {ratio:.3g} times as much as the training trials "
+                f"(scale_={self.scale_:.3g}): are they in another unit? Predict on trials in "
+                "the unit used in fit (Epochs are read in microvolts).",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def score(self, X, y=None, sample_weight=None):
         """Mean accuracy on the given trials and labels.
@@ -1034,6 +1086,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             Labels of the same type as the ``y`` passed to ``fit``.
         """
         X = self._validate_X(X)
+        self._check_unit(X)
         logits = self._logits(X)
         if logits.shape[1] == 1:
             index = (logits[:, 0] > 0).astype(np.int64)

@@ -155,7 +155,7 @@ def probability_model(clf):
     )
     network.eval().requires_grad_(False)
     # A module with a forward hook runs its plain layers (see
-    # skeeg.models._layers.fusable): the fused CPU code is then kept out of
+    # skeeg.models._fused.fusable): the fused CPU code is then kept out of
     # graphs traced by torch.export, as torch.jit.trace already keeps it.
     network.register_forward_pre_hook(_plain_layers)
     n_outputs = clf.net_.module_.n_outputs

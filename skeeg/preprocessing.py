@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.covariance import shrunk_covariance
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._input import is_epochs_input, order_channels, read_epochs
+from ._input import epochs_to_array
 
 __all__ = ["DEAPReducer", "EuclideanAlignment"]
 
@@ -363,18 +363,9 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
                 raise ValueError(
                     f"{name} must be True or False, got {getattr(self, name)!r}."
                 )
-        if is_epochs_input(X):
-            # The classifiers' rule: EEG channels not marked bad, in microvolts,
-            # in the order and at the rate seen in fit.
-            data = read_epochs(X)
-            if reset:
-                self.ch_names_, self.sfreq_ = list(data.ch_names), data.sfreq
-                X = data.X
-            else:
-                X = order_channels(data, getattr(self, "ch_names_", None),
-                                   getattr(self, "sfreq_", None), self)
-        elif reset:
-            self.ch_names_ = self.sfreq_ = None
+        # The classifiers' rule for Epochs: EEG channels not marked bad, in
+        # microvolts, in the order and at the rate seen in fit.
+        X = epochs_to_array(self, X, reset)
         # Checked first: scikit-learn would reject 1-D X with a TypeError
         # about 2-D arrays only and accept any ndim >= 3.
         ndim = getattr(X, "ndim", None)
@@ -1001,6 +992,7 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _validate(self, X, reset):
         """Check ``X``; return it as a 3-D float array."""
+        X = epochs_to_array(self, X, reset)  # Epochs: as the classifiers read them
         ndim = _ndim(X)
         if ndim not in (2, 3):
             raise ValueError(

@@ -139,3 +139,20 @@ def test_eegmmidb_in_volts_trains_like_microvolts(data_dir):
     b = EEGNetClassifier(**params).fit(volts.X, volts.y)
     # Standardised, the network sees the same numbers up to float rounding.
     np.testing.assert_allclose(a.predict_proba(micro.X), b.predict_proba(volts.X), atol=2e-3)
+
+
+def test_transformers_and_unloaded_epochs(motor):
+    from skeeg import EuclideanAlignment
+
+    X, y = motor
+    epochs = make_epochs(X, y)
+    aligned = EuclideanAlignment().fit_transform(epochs)
+    np.testing.assert_allclose(aligned, EuclideanAlignment().fit_transform(X), rtol=1e-4,
+                               atol=1e-5)
+    # Epochs read from a recording without preload: skeeg reads them.
+    raw = mne.io.RawArray(np.concatenate(list(X * 1e-6), axis=1), epochs.info, verbose=False)
+    events = np.c_[np.arange(len(X)) * 64, np.zeros(len(X), int), y + 1]
+    lazy = mne.Epochs(raw, events, {"left_hand": 1, "right_hand": 2}, tmin=0,
+                      tmax=63 / 128, baseline=None, preload=False, verbose=False)
+    clf = EEGNetClassifier(**SMALL).fit(lazy)
+    assert clf.n_times_ == 64 and clf.classes_.tolist() == ["left_hand", "right_hand"]

@@ -14,6 +14,8 @@ digit (seen: 1.7e-7 for DeepConvNet). Predictions are batched for memory,
 so this cannot be avoided without computing in float64.
 """
 
+import numpy as np
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skeeg import (
@@ -86,3 +88,55 @@ def expected_failed_checks(estimator):
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# ----------------------------------------------------------------------
+# The default configurations. Their kernels and pools need more samples
+# than the checks' data hold (2 to 10 features, read as samples), so every
+# check that fits a convolutional network on that data fails, on purpose,
+# with skeeg's "n_times=... is too short for ..." error (test below).
+# Two epochs keep the ones that train (the DNN's) fast.
+DEFAULTS = [
+    cls(max_epochs=2)
+    for cls in (
+        ATCNetClassifier, CNNClassifier, DeepConvNetClassifier, DNNClassifier,
+        EEGConformerClassifier, EEGNetClassifier, ShallowFBCSPNetClassifier,
+    )
+]
+TOO_SHORT = (
+    "the default kernels and pools need more samples per trial than the checks' "
+    "data have: fit refuses it with 'n_times=... is too short'"
+)
+FITTING_CHECKS = (
+    "check_class_weight_classifiers", "check_classifier_data_not_an_array",
+    "check_classifiers_classes", "check_classifiers_train", "check_dict_unchanged",
+    "check_dont_overwrite_parameters", "check_dtype_object", "check_estimators_dtypes",
+    "check_estimators_fit_returns_self", "check_estimators_nan_inf",
+    "check_estimators_overwrite_params", "check_estimators_partial_fit_n_features",
+    "check_estimators_pickle", "check_f_contiguous_array_estimator", "check_fit2d_1feature",
+    "check_fit2d_predict1d", "check_fit_check_is_fitted", "check_fit_idempotent",
+    "check_fit_score_takes_y", "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance", "check_n_features_in",
+    "check_n_features_in_after_fitting", "check_pipeline_consistency",
+    "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
+    "check_supervised_y_2d",
+)
+
+
+def expected_failures_of_defaults(estimator):
+    if isinstance(estimator, DNNClassifier):  # dense layers take any length
+        return {}
+    return {name: TOO_SHORT for name in FITTING_CHECKS}
+
+
+@parametrize_with_checks(DEFAULTS, expected_failed_checks=expected_failures_of_defaults)
+def test_sklearn_compatible_defaults(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", [e for e in DEFAULTS if not isinstance(e, DNNClassifier)],
+                         ids=lambda e: type(e).__name__)
+def test_defaults_refuse_the_checks_data_as_too_short(estimator):
+    X = np.random.default_rng(0).standard_normal((30, 10))
+    with pytest.raises(ValueError, match="n_times=10 is too short for"):
+        estimator.fit(X, np.arange(30) % 2)

@@ -376,3 +376,47 @@ def test_fit_memory_does_not_grow_with_the_trials_beyond_one_copy():
     growth = fit_peak(X.astype(np.float64), y, 0.2) - fit_peak(X[:half].astype(np.float64),
                                                                y[:half], 0.2)
     assert growth < 1.1 * X[half:].nbytes, growth / X[half:].nbytes
+
+
+# ----------------------------------------------------------------------
+# Found by trying to break the above as a new user would
+def test_class_weights_must_be_finite_and_non_negative(motor):
+    X, y = motor
+    for weights in ({0: -1.0, 1: 2.0}, {0: np.nan, 1: 2.0}, {0: 0.0, 1: 0.0}):
+        with pytest.raises(ValueError, match="finite, non-negative weight"):
+            small(EEGNetClassifier, class_weight=weights).fit(X, y)
+
+
+def test_one_training_trial_through_batch_norm_is_refused(motor):
+    X, y = motor
+    with pytest.raises(ValueError, match="cannot train on 1 trial"):
+        small(EEGNetClassifier).partial_fit(X[:1], y[:1], classes=[0, 1])
+
+
+def test_subnormal_trials_are_named_not_called_divergence(motor):
+    X, y = motor
+    with pytest.raises(ValueError, match="too small for float32"):
+        small(EEGNetClassifier).fit(X.astype(np.float64) * 1e-40, y)
+
+
+def test_another_unit_at_prediction_is_warned_about(motor):
+    X, y = motor
+    clf = small(EEGNetClassifier).fit(X, y)
+    with pytest.warns(UserWarning, match="another unit"):
+        clf.predict(X * 1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(X * 3 + 100)  # another recording, same unit: no warning
+
+
+def test_clone_and_cross_validation_with_a_file_holding_callback(motor, tmp_path):
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    X, y = motor
+    with open(tmp_path / "log.txt", "w") as stream:
+        clf = small(EEGNetClassifier, callbacks=[FileLogger(stream)])
+        fresh = clone(clf)
+        assert fresh.callbacks[0] is not clf.callbacks[0]
+        assert fresh.callbacks[0].stream is stream
+        assert len(cross_val_score(clf, X, y, cv=2)) == 2

@@ -94,13 +94,3 @@ def pool_output_length(length, pool_size):
         an input shorter than the window gives 0.
     """
     return max(length, 0) // pool_size
-
-
-def __getattr__(name):
-    # Temporary, until skeeg/base.py imports these from ._fused. Looked up on
-    # demand: _fused imports this module, so importing it here would be circular.
-    if name in ("eager_cpu", "fusable_layers"):
-        from . import _fused
-
-        return getattr(_fused, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
