@@ -166,10 +166,11 @@ class EEGClassifier(BaseEEGClassifier):
             accepted = inspect.signature(self.module).parameters
         except (TypeError, ValueError):
             accepted = {}
+        n_times = self._module_n_times()  # crop_length with cropped training
         if all(name in accepted for name in SKEEG_SIGNATURE):
-            return (self.n_channels_, self.n_times_, n_classes), params
+            return (self.n_channels_, n_times, n_classes), params
         if all(name in accepted for name in BRAINDECODE_SIGNATURE):
-            params.update(n_chans=self.n_channels_, n_outputs=n_classes, n_times=self.n_times_)
+            params.update(n_chans=self.n_channels_, n_outputs=n_classes, n_times=n_times)
             if "sfreq" in accepted and "sfreq" not in params and self.sfreq_ is not None:
                 params["sfreq"] = self.sfreq_
             if "chs_info" in accepted and "chs_info" not in params and self.ch_names_:
@@ -195,15 +196,15 @@ class EEGClassifier(BaseEEGClassifier):
         was_training = module.training
         # Unit noise, as standardised trials are; its own generator leaves
         # the training's random numbers alone.
-        trials = torch.randn(2, self.n_channels_, self.n_times_,
+        trials = torch.randn(2, self.n_channels_, self._module_n_times(),
                              generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
             try:
                 out = module.eval()(trials)
             except Exception as error:
                 raise ValueError(
-                    f"{name} fails on trials of shape (2, {self.n_channels_}, "
-                    f"{self.n_times_}): {type(error).__name__}: {error}"
+                    f"{name} fails on trials of shape {tuple(trials.shape)}: "
+                    f"{type(error).__name__}: {error}"
                 ) from error
         module.train(was_training)
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, n_classes):
