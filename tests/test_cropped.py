@@ -141,7 +141,7 @@ def test_network_is_built_for_the_crops_and_trials_keep_their_length():
     Recorder.shapes = []
     clf = eegnet(crop_length=64, validation_fraction=0.25, augmentation=Recorder()).fit(X, y)
     assert clf.n_times_ == N_TIMES and clf.net_.module_.n_times == 64
-    assert clf.net_.crop_length == 64 and clf.net_.crop_stride == 16  # crop_length // 4
+    assert clf.net_.crop_length == 64 and clf.net_.crop_stride == 32  # crop_length // 2
     assert clf.crop_stride is None  # the parameter is left as given
     # Training batches (and only they) are crops.
     assert Recorder.shapes and {shape[1:] for shape in Recorder.shapes} == {(X.shape[1], 64)}
