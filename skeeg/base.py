@@ -287,12 +287,19 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_clone__(self):
         # scikit-learn's clone deep-copies every parameter; callbacks that
         # cannot be copied (a file, a lock) are rebuilt as for a fit, so that
-        # cross-validation and searches work with them too.
-        params = self.get_params(deep=False)
-        if isinstance(params["callbacks"], (list, tuple)):
-            params["callbacks"] = [copy_callback(cb, i) for i, cb in enumerate(params["callbacks"])]
-        rest = {k: clone(v, safe=False) for k, v in params.items() if k != "callbacks"}
-        return type(self)(**{**params, **rest})
+        # cross-validation and searches work with them too. Everything else
+        # (metadata requests, output settings) is scikit-learn's own clone.
+        callbacks = self.callbacks
+        if not isinstance(callbacks, (list, tuple)):
+            return super().__sklearn_clone__()
+        copies = [copy_callback(cb, i) for i, cb in enumerate(callbacks)]
+        self.callbacks = None
+        try:
+            fresh = super().__sklearn_clone__()
+        finally:
+            self.callbacks = callbacks
+        fresh.callbacks = copies
+        return fresh
 
     # ------------------------------------------------------------------
     # Validation
