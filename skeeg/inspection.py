@@ -118,6 +118,12 @@ def embed(clf, X):
             f"got {type(clf).__name__}."
         )
     X = clf._validate_X(X)
+    if getattr(clf, "crop_length", None) is not None:
+        raise ValueError(
+            f"embed reads the features of whole trials, but this {type(clf).__name__} was "
+            f"trained on crops of crop_length={clf.crop_length} samples, whose features "
+            "differ per crop: embed a classifier trained on whole trials."
+        )
     module = clf.net_.module_
     heads = find_head(module)
     device = next(module.parameters()).device

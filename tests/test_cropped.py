@@ -278,3 +278,16 @@ def test_cropped_model_exports_its_crop_averaging(tmp_path):
     session = onnxruntime.InferenceSession(os.path.join(tmp_path, "cropped.onnx"))
     out = session.run(None, {"trials": X[:5]})[0]
     np.testing.assert_allclose(out, clf.predict_proba(X[:5]), atol=1e-5)
+
+
+def test_embed_refuses_a_cropped_model_clearly():
+    from skeeg import EEGNetClassifier
+    from skeeg.datasets import make_motor_imagery
+    from skeeg.inspection import embed
+
+    data = make_motor_imagery(n_trials=40, n_channels=3, n_times=96, random_state=0)
+    clf = EEGNetClassifier(temporal_filters=4, separable_filters=8, kernel_length=9,
+                           separable_kernel_length=5, max_epochs=1, crop_length=64,
+                           random_state=0).fit(data.X, data.y)
+    with pytest.raises(ValueError, match="trained on crops of crop_length=64"):
+        embed(clf, data.X)
