@@ -253,6 +253,17 @@ def test_non_finite_values(tmp_path):
         load_deap(tmp_path, subjects=[1])
 
 
+@pytest.mark.parametrize("rating", [0.0, 9.5, -3.0, 90.0])
+def test_ratings_outside_the_scale_are_refused(tmp_path, rating):
+    # A rating off the 1-9 scale would binarise into a label without a word.
+    content = participant(1)
+    content["labels"][2, 1] = rating
+    path = write(tmp_path, 1, content)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": trial 2 \(0-based\) has "
+                       r"ratings .*DEAP's ratings are in \[1, 9\]"):
+        load_deap(tmp_path, subjects=[1])
+
+
 def test_files_must_agree(deap_dir):
     write(deap_dir, 2, participant(2, n_samples=N_SAMPLES + 1))
     with pytest.raises(ValueError, match=r"s02\.dat.*\(3, 40, 401\).*s01\.dat"):

@@ -336,7 +336,8 @@ def load_deap(
         requested).
     ValueError
         If a file is truncated or corrupt, has the wrong shapes, NaN or
-        infinite values, EEG values beyond the float32 range, or a pickle
+        infinite values, ratings outside DEAP's 1-9 scale, EEG values beyond
+        the float32 range, or a pickle
         beyond what a DEAP file needs (more than 10,000 opcodes, more than
         16 calls, nesting deeper than 32, self-references, non-numeric
         arrays), or for an invalid argument. Each message names the file.
@@ -573,6 +574,16 @@ def _read_participant(path):
         )
     if not (np.isfinite(labels).all() and np.isfinite(data[:, : len(CH_NAMES)]).all()):
         raise ValueError(f"{path} contains NaN or infinite EEG samples or ratings.")
+    # Self-assessment manikin ratings are on a 1-9 scale: anything else would
+    # binarise into labels without a word (a damaged or foreign file).
+    outside = np.flatnonzero(((labels < 1) | (labels > 9)).any(axis=1))
+    if outside.size:
+        trial = int(outside[0])
+        raise ValueError(
+            f"{path}: trial {trial} (0-based) has ratings {labels[trial].tolist()} "
+            f"({', '.join(RATING_NAMES)}); DEAP's ratings are in [1, 9] ({outside.size} "
+            "trial(s) outside it). The file is damaged or not a DEAP participant file."
+        )
     return data, labels
 
 
