@@ -561,6 +561,16 @@ def _corrupt_label_value(path):
     np.savez(path, signal=np.zeros((2, 750, 2)), label=np.array([[1.0], [3.0]]))
 
 
+def _corrupt_duplicate_member(path):
+    # Two members named signal.npy: one reader takes the first, another the last.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile's "Duplicate name"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("signal.npy", _npy_bytes((2, 750, 2), bytes(24000)))
+            zf.writestr("signal.npy", _npy_bytes((2, 750, 2), bytes(24000)))
+            zf.writestr("label.npy", _npy_bytes((2,), bytes(16)))
+
+
 def _corrupt_all_nan(path):
     signal = np.zeros((3, 750, 2))
     signal[2, :, 1] = np.nan
@@ -596,6 +606,7 @@ def _corrupt_all_nan(path):
         (_corrupt_label_count, r"'label' must be a numeric array of shape \(2,\) or \(2, 1\)"),
         (_corrupt_label_value, r"labels must be 1 \(left\) or 2 \(right\), found \[3.\]"),
         (_corrupt_all_nan, "trial 2 \\(0-based\\), channel C4 has no valid sample"),
+        (_corrupt_duplicate_member, "holds more than one member named 'signal.npy'"),
     ],
 )
 def test_bci_iiib_corrupt_files(iiib_dir, corrupt, message):
@@ -603,8 +614,9 @@ def test_bci_iiib_corrupt_files(iiib_dir, corrupt, message):
     path = root / "bci_iiib" / "S4b_test.npz"
     corrupt(path)
     with pytest.warns(UserWarning, match="blob id"):
-        with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + message):
+        with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + message) as error:
             load_bci_iiib(data_dir=root)
+    assert type(error.value) is ValueError  # not a private subclass in users' tracebacks
 
 
 def test_bci_iiib_refuses_more_trials_than_a_course_file(iiib_dir, monkeypatch):

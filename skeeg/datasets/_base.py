@@ -192,9 +192,19 @@ def read_npz(path, content, names, max_bytes):
         )
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
-        members = {info.filename: info for info in archive.infolist()}
+        infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise ValueError(f"{path} is not a valid .npz archive ({exc}).") from None
+    members = {info.filename: info for info in infos}
+    if len(members) < len(infos):
+        # Two members of one name: readers disagree on which one counts.
+        twice = sorted({info.filename for info in infos
+                        if sum(i.filename == info.filename for i in infos) > 1})[:5]
+        raise ValueError(
+            f"{path} holds more than one member named {', '.join(map(repr, twice))}; numpy "
+            "never writes such an archive, and which copy is meant cannot be told. The file "
+            "is damaged or was tampered with."
+        )
     found = {m[:-4] if m.endswith(".npy") else m: info for m, info in members.items()}
     missing = [name for name in names if name not in found]
     if missing:
@@ -205,11 +215,11 @@ def read_npz(path, content, names, max_bytes):
     with archive:
         for name in names:
             info = members.get(f"{name}.npy") or members[name]
-            _check_member(path, info, len(content), max_bytes)
             try:
+                _check_member(path, info, len(content), max_bytes)
                 arrays[name] = _read_member(path, archive, info)
-            except _Named:
-                raise
+            except _Named as exc:  # a plain ValueError for users: the class is private
+                raise ValueError(str(exc)) from None
             except Exception as exc:  # zlib, CRC, EOF: a damaged member
                 raise ValueError(
                     f"{path}: cannot read its array {name!r} ({type(exc).__name__}: {exc}); "
