@@ -131,7 +131,9 @@ TRAINING_PARAMS_DOC = """\
         weights (as scikit-learn's ``MLPClassifier``): ``max_epochs`` more
         epochs with a fresh optimiser state, the input scaling of the first
         fit, and labels among its ``classes_`` (fine-tuning to a new
-        subject). ``partial_fit`` always continues.
+        subject). ``partial_fit`` always continues. Either way ``history_``
+        continues too: the new epochs are appended, numbered after the
+        earlier ones (as ``MLPClassifier.loss_curve_``).
     freeze : {None, "features"}, default=None
         ``"features"`` trains the classifier head only (the layer that maps
         the learned features to the classes); the other weights stay as
@@ -627,6 +629,17 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
+        own = {name: type(callback).__name__ for name, callback in callbacks}
+        for i, entry in enumerate(self.callbacks or []):
+            # skorch would call a clash with skeeg's own callbacks a duplicate "user-set"
+            # name, which the user did not set twice.
+            name = entry[0] if isinstance(entry, tuple) else None
+            if name in own:
+                raise ValueError(
+                    f"callbacks[{i}] is named {name!r}, the name of skeeg's own {own[name]} "
+                    f"callback; give it another name (the parameters early_stopping, "
+                    "patience, max_norm and verbose set skeeg's own callbacks)."
+                )
         callbacks += [copy_callback(cb, i) for i, cb in enumerate(self.callbacks or [])]
         return callbacks
 
@@ -859,7 +872,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             net.partial_fit(trials, None)
         net.release_training_state()
         history = self._history_frame(net.history)
-        if incremental and previous is not None:
+        if previous is not None:  # continued (partial_fit, warm_start): so is the history
             history["epoch"] += len(self.history_)
             history = pd.concat([self.history_, history], ignore_index=True)
         self.net_ = net

@@ -286,6 +286,10 @@ class Unbuildable(Callback):
         (dict(callbacks=EpochScoring("accuracy")), TypeError, "must be a list"),
         (dict(callbacks=[Unbuildable()]), TypeError, r"callbacks\[0\] \(Unbuildable\) can be"),
         (dict(standardize="yes"), ValueError, "standardize must be True or False"),
+        (dict(callbacks=[("train_acc", EpochScoring("accuracy", on_train=True))]), ValueError,
+         r"callbacks\[0\] is named 'train_acc', the name of skeeg's own TrainingAccuracy"),
+        (dict(callbacks=[("early_stopping", EpochScoring("accuracy"))]), ValueError,
+         "skeeg's own EarlyStopping callback; give it another name"),
     ],
 )
 def test_bad_callbacks_and_verbose_get_skeegs_errors(motor, params, error, match):

@@ -80,7 +80,12 @@ def test_warm_start_continues_with_a_fresh_optimiser(subjects):
     cold = EEGNetClassifier(**SMALL, validation_fraction=0, early_stopping=False).fit(X, y)
     clf.set_params(warm_start=True, max_epochs=2).fit(X[:40] * 10, y[:40])
     assert clf.scale_ == scale  # the input scaling of the first fit
-    assert len(clf.history_) == 2
+    # The history continues, as MLPClassifier's loss curve does.
+    n_first = len(cold.history_)
+    assert len(clf.history_) == n_first + 2
+    assert list(clf.history_["epoch"]) == list(range(1, n_first + 3))
+    np.testing.assert_array_equal(clf.history_["train_loss"][:n_first],
+                                  cold.history_["train_loss"])  # the first fit's epochs
     assert any(not torch.equal(first[k], v) for k, v in clf.net_.module_.state_dict().items())
     # Continued, not restarted: a cold fit of the same two epochs ends elsewhere.
     cold.set_params(max_epochs=2).fit(X[:40] * 10, y[:40])
