@@ -70,6 +70,14 @@ class HeldOutScoring(Callback):
     random numbers, so the callback does not change training: the same
     ``random_state`` gives the same weights with or without it.
 
+    Its ``X`` and ``y`` are parameters, so the instance passed in
+    ``callbacks`` keeps them, and so does a classifier holding it (in
+    ``get_params``, a pickle or ``clone``): a fitted classifier with this
+    callback carries the held-out trials. The copy used in a fit releases
+    them when the fit ends, and ``clf.save`` refuses a classifier with
+    callbacks; drop the callback (``set_params(callbacks=None)``) before
+    pickling a model that must not contain data.
+
     Parameters
     ----------
     X : array-like of shape (n_trials, n_channels, n_times)
