@@ -17,6 +17,10 @@ Parts (``--parts``, default all):
 * ``train``: seconds per epoch of the reference loop, of skeeg's classifier
   (``validation_fraction=0, early_stopping=False``, a fixed ``max_epochs``)
   and of the same plain loop on skeeg's torch module (the module's share).
+* ``channels``: the ``train`` measurement at 2, 22, 64 and 128 channels of
+  640 samples (EEGMMIDB's trial length; 256 trials, batch 64), where the
+  temporal convolution runs on every channel: the fused CPU paths must keep
+  their lead over the plain loop at every montage size, not only at 2.
 * ``predict``: one-trial ``predict_proba`` of the fitted classifier (the
   whole call, input validation included) against the reference module's
   forward pass in evaluation mode.
@@ -58,7 +62,10 @@ from skeeg.models import DeepConvNet, EEGNet
 N_TRIALS, N_CHANNELS, N_TIMES, BATCH_SIZE, LR = 1080, 2, 750, 64, 1e-3
 CLASSIFIERS = {"EEGNet": EEGNetClassifier, "DeepConvNet": DeepConvNetClassifier}
 MODULES = {"EEGNet": EEGNet, "DeepConvNet": DeepConvNet}
-PARTS = ("train", "predict", "memory", "sweep", "gpu")
+PARTS = ("train", "channels", "predict", "memory", "sweep", "gpu")
+#: Montages of the ``channels`` part (issue 12): 2 (C3/C4), 22 (BCI IV 2a), 64
+#: (EEGMMIDB), 128 (high density); trials of 640 samples (EEGMMIDB's 4 s at 160 Hz).
+CHANNEL_COUNTS, CHANNELS_N_TIMES, CHANNELS_N_TRIALS = (2, 22, 64, 128), 640, 256
 SWEEP_SHARES = (
     "training steps",
     "rest of fit (validation, building, skorch, epochs)",
@@ -142,27 +149,28 @@ def plain_fit(module, X, y, epochs, seed, batch_size=BATCH_SIZE, epoch_seconds=N
     return module
 
 
-def synthetic(n_trials=N_TRIALS, seed=0):
+def synthetic(n_trials=N_TRIALS, seed=0, n_channels=N_CHANNELS, n_times=N_TIMES):
     """Random trials with random binary labels (speed does not depend on the values)."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_trials, N_CHANNELS, N_TIMES), dtype=np.float32)
+    X = rng.standard_normal((n_trials, n_channels, n_times), dtype=np.float32)
     return X, rng.integers(0, 2, n_trials)
 
 
 # ----------------------------------------------------------------------
 # Measurements
-def time_training(name, epochs, repeats):
+def time_training(name, epochs, repeats, n_trials=N_TRIALS, n_channels=N_CHANNELS,
+                  n_times=N_TIMES):
     """Seconds per epoch of the reference loop, skeeg's classifier and the loop on skeeg's module.
 
     The three are interleaved, run after run.
     """
-    X, y = synthetic()
+    X, y = synthetic(n_trials, n_channels=n_channels, n_times=n_times)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     classifier = CLASSIFIERS[name]
 
     def reference(seed):
         torch.manual_seed(seed)
-        plain_fit(Trials(REFERENCES[name]()), Xt, yt, epochs, seed)
+        plain_fit(Trials(REFERENCES[name](n_channels, n_times)), Xt, yt, epochs, seed)
 
     def skeeg(seed):
         classifier(max_epochs=epochs, batch_size=BATCH_SIZE, lr=LR, validation_fraction=0,
@@ -170,7 +178,7 @@ def time_training(name, epochs, repeats):
 
     def skeeg_module(seed):
         torch.manual_seed(seed)
-        plain_fit(MODULES[name](N_CHANNELS, N_TIMES, 2), Xt, yt, epochs, seed)
+        plain_fit(MODULES[name](n_channels, n_times, 2), Xt, yt, epochs, seed)
 
     variants = {"reference loop": reference, "skeeg classifier": skeeg,
                 "plain loop, skeeg module": skeeg_module}
@@ -441,6 +449,23 @@ def main(argv=None):
         report.table(pd.DataFrame(rows), "train", "Training throughput (CPU)", notes + [
             f"medians of {repeats} interleaved runs of {epochs} epochs, 1080 x 2 x 750 trials, "
             "batch 64, Adam lr 1e-3; a run includes building the network"])
+    if "channels" in parts:
+        rows = []
+        for name in CLASSIFIERS:
+            for n_channels in CHANNEL_COUNTS:
+                times = time_training(name, epochs, repeats, CHANNELS_N_TRIALS, n_channels,
+                                      CHANNELS_N_TIMES)
+                base = times["reference loop"]
+                for key, seconds in times.items():
+                    rows.append({"network": name, "channels": n_channels, "variant": key,
+                                 "s / epoch": seconds, "speed-up vs reference": base / seconds})
+                print(f"{name}, {n_channels} channels: skeeg classifier "
+                      f"{base / times['skeeg classifier']:.2f}x the plain loop", flush=True)
+        report.table(pd.DataFrame(rows), "channels", "Training throughput by channel count (CPU)",
+                     notes + [f"medians of {repeats} interleaved runs of {epochs} epochs, "
+                              f"{CHANNELS_N_TRIALS} trials x channels x {CHANNELS_N_TIMES} "
+                              "samples, batch 64, Adam lr 1e-3; a run includes building the "
+                              "network"])
     if "predict" in parts:
         rows = []
         for name in CLASSIFIERS:

@@ -66,8 +66,8 @@ def trials(n=6, n_channels=3, n_times=150, dtype=torch.float64, seed=0):
     return torch.randn(n, n_channels, n_times, generator=generator, dtype=dtype) + offsets
 
 
-def run(model, x, forward, grad_out):
-    x = x.clone().requires_grad_()
+def run(model, x, forward, grad_out, trials_need_grad=True):
+    x = x.clone().requires_grad_(trials_need_grad)
     out = forward(model, x)
     out.backward(grad_out)
     grads = {name: p.grad for name, p in model.named_parameters()}
@@ -80,13 +80,15 @@ def assert_same(a, b, rtol, scale=None):
     assert (a - b).abs().max() <= rtol * scale, ((a - b).abs().max() / scale).item()
 
 
-def compare_paths(model, x, rtol):
+def compare_paths(model, x, rtol, trials_need_grad=True):
     fused, reference = copy.deepcopy(model), copy.deepcopy(model)
     grad_out = torch.randn(len(x), model.n_outputs, dtype=x.dtype)
-    out_a, x_grad_a, grads_a, state_a = run(fused, x, lambda m, v: m(v), grad_out)
-    out_b, x_grad_b, grads_b, state_b = run(reference, x, plain, grad_out)
+    out_a, x_grad_a, grads_a, state_a = run(fused, x, lambda m, v: m(v), grad_out,
+                                            trials_need_grad)
+    out_b, x_grad_b, grads_b, state_b = run(reference, x, plain, grad_out, trials_need_grad)
     assert_same(out_a, out_b, rtol)
-    assert_same(x_grad_a, x_grad_b, rtol)
+    if trials_need_grad:
+        assert_same(x_grad_a, x_grad_b, rtol)
     largest = torch.stack([g.abs().max() for g in grads_b.values()]).max()
     for name, grad in grads_a.items():  # gradients that vanish in theory are rounding noise
         assert_same(grad, grads_b[name], rtol, scale=largest), name
@@ -107,6 +109,56 @@ def test_fused_forward_float32(name):
     torch.manual_seed(0)
     model = build(name, dtype=torch.float32, dropout=0.0).train()
     compare_paths(model, trials(32, dtype=torch.float32), rtol=2e-4)
+
+
+EEGNET_CONFIGS = [name for name in CONFIGS if name.startswith("eegnet")]
+
+
+@pytest.mark.parametrize("name", EEGNET_CONFIGS)
+@pytest.mark.parametrize("training", [True, False])
+def test_spatial_first_block_matches_plain_layers(name, training):
+    # Trials as data (no gradient) on enough electrodes: block 1 filters in space first,
+    # and its first batch norm's statistics come from lagged sums of the trials.
+    torch.manual_seed(0)
+    model = build(name, n_channels=6, dropout=0.0).train(training)
+    x = trials(n_channels=6)
+    assert _fused.spatial_first_applies(x, model.features.temporal, model.features.spatial)
+    compare_paths(model, x, rtol=1e-10, trials_need_grad=False)
+
+
+def test_spatial_first_block_float32_with_dc_offsets():
+    # Amplifier counts: a large offset per electrode, small signals. The batch-norm
+    # variance is a difference of large sums, kept in float64.
+    torch.manual_seed(0)
+    model = build("eegnet", n_channels=16, n_times=300, dtype=torch.float32, dropout=0.0)
+    x = trials(32, n_channels=16, n_times=300, dtype=torch.float32)
+    x = 20 * x + 4000 + 300 * torch.randn(1, 16, 1)
+    compare_paths(model.train(), x, rtol=2e-4, trials_need_grad=False)
+
+
+def test_spatial_first_block_only_where_it_applies():
+    model = build("eegnet", n_channels=6)
+    temporal, spatial = model.features.temporal, model.features.spatial
+    x = trials(n_channels=6)
+    assert _fused.spatial_first_applies(x, temporal, spatial)
+    assert not _fused.spatial_first_applies(x.clone().requires_grad_(), temporal, spatial)
+    few = build("eegnet", n_channels=_fused.SPATIAL_FIRST_MIN_CHANNELS - 1)
+    assert not _fused.spatial_first_applies(
+        trials(n_channels=_fused.SPATIAL_FIRST_MIN_CHANNELS - 1), few.features.temporal,
+        few.features.spatial)
+    model.features.temporal.batch_norm.eval()  # mixed modes: the plain layers
+    assert not _fused.spatial_first_applies(x, temporal, spatial)
+
+
+def test_lagged_sums_match_a_direct_computation():
+    x = trials(5, n_channels=4, n_times=37)
+    for kernel_length, padding in ((9, 4), (8, 4), (5, 0)):
+        length = 37 + 2 * padding - kernel_length + 1
+        first, second = _fused._lagged_sums(x, kernel_length, padding, length, block=7)
+        patches = nn.functional.pad(x, (padding, padding)).unfold(-1, kernel_length, 1)
+        patches = patches.reshape(-1, kernel_length)  # every window of every electrode
+        torch.testing.assert_close(first, patches.sum(0), rtol=1e-12, atol=1e-9)
+        torch.testing.assert_close(second, patches.T @ patches, rtol=1e-12, atol=1e-9)
 
 
 def test_momentum_none_and_mixed_modes():
