@@ -16,6 +16,18 @@ Methods (``--methods``, all by default):
   spatial filters), trained through braindecode's ``EEGClassifier``.
 * ``braindecode-Shallow``: ``ShallowFBCSPNet`` with braindecode's defaults
   (pooling shortened for trials shorter than 150 samples).
+* ``skeeg-Shallow``, ``skeeg-Conformer``, ``skeeg-ATCNet``: skeeg's
+  ``ShallowFBCSPNetClassifier``, ``EEGConformerClassifier`` and
+  ``ATCNetClassifier`` at their defaults (braindecode 0.8.1's architecture
+  defaults, the same trainable parameter counts).
+* ``braindecode-Conformer``, ``braindecode-ATCNet``: braindecode 0.8.1's
+  ``EEGConformer`` and ``ATCNet`` at their defaults (ATCNet told the trial
+  length in seconds, ``n_times / sfreq``), trained through braindecode's
+  ``EEGClassifier``.
+* ``skeeg-EEGClassifier``: braindecode 0.8.1's ``EEGNetv4`` in the
+  configuration of ``braindecode-EEGNet``, trained through skeeg's generic
+  ``EEGClassifier(module, module_params)``: the same network, skeeg's
+  training machinery (input standardisation included).
 * ``pyriemann-TS``: ``Covariances(estimator="oas")`` -> ``TangentSpace`` ->
   ``LogisticRegression``.
 * ``mne-CSP``: MNE's ``CSP(n_components=4, reg="ledoit_wolf", log=True)`` ->
@@ -51,7 +63,8 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import LabelEncoder
 
-from skeeg import EEGNetClassifier
+from skeeg import (ATCNetClassifier, EEGClassifier, EEGConformerClassifier, EEGNetClassifier,
+                   ShallowFBCSPNetClassifier)
 from skeeg.callbacks import HeldOutScoring
 
 from . import _common
@@ -66,7 +79,17 @@ SKEEG_NETWORKS = {
                            "separable_kernel_length": 16, "max_norm": True,
                            "init": "xavier_uniform"},
 }
-NETWORKS = (*SKEEG_NETWORKS, "braindecode-EEGNet", "braindecode-Shallow")
+#: skeeg's other classifiers, at their defaults.
+SKEEG_CLASSIFIERS = {
+    "skeeg-Shallow": ShallowFBCSPNetClassifier,
+    "skeeg-Conformer": EEGConformerClassifier,
+    "skeeg-ATCNet": ATCNetClassifier,
+}
+#: braindecode 0.8.1's EEGNetv4 in the configuration of ``braindecode-EEGNet``.
+EEGNETV4_PARAMS = {"F1": 16, "D": 2, "F2": 32, "kernel_length": 51, "drop_prob": 0.25}
+BRAINDECODE = ("braindecode-EEGNet", "braindecode-Shallow", "braindecode-Conformer",
+               "braindecode-ATCNet")
+NETWORKS = (*SKEEG_NETWORKS, *SKEEG_CLASSIFIERS, "skeeg-EEGClassifier", *BRAINDECODE)
 CLASSICAL = ("pyriemann-TS", "mne-CSP")
 METHODS = NETWORKS + CLASSICAL
 DESCRIPTIONS = {
@@ -80,18 +103,39 @@ DESCRIPTIONS = {
     "braindecode-Shallow": "braindecode 0.8.1 ShallowFBCSPNet (defaults, "
     "final_conv_length='auto'; pool 75 / stride 15, shortened to (n_times-24)//2 / pool//5 "
     "below 150 samples); EEGClassifier",
+    "skeeg-Shallow": "skeeg ShallowFBCSPNetClassifier() (braindecode 0.8.1's defaults)",
+    "skeeg-Conformer": "skeeg EEGConformerClassifier() (braindecode 0.8.1's defaults)",
+    "skeeg-ATCNet": "skeeg ATCNetClassifier() (braindecode 0.8.1's defaults)",
+    "skeeg-EEGClassifier": "skeeg EEGClassifier(braindecode 0.8.1 EEGNetv4, module_params="
+    "dict(F1=16, D=2, F2=32, kernel_length=51, drop_prob=0.25)), ELU",
+    "braindecode-Conformer": "braindecode 0.8.1 EEGConformer (defaults); EEGClassifier",
+    "braindecode-ATCNet": "braindecode 0.8.1 ATCNet (defaults, input_window_seconds = "
+    "n_times / sfreq); EEGClassifier",
     "pyriemann-TS": "pyRiemann Covariances('oas') -> TangentSpace -> LogisticRegression",
     "mne-CSP": "MNE CSP(n_components=4, reg='ledoit_wolf', log=True) -> LDA",
 }
+#: Sampling rate of each benchmark data set (ATCNet's window is given in seconds).
+SFREQ = {"SelfRegulationSCP1": 256.0, "FingerMovements": 100.0, "eegmmidb": 160.0,
+         "bci_iiib": 125.0}
 TRAINING = {"lr": 1e-3, "batch_size": 64, "validation_fraction": 0.2, "patience": 50}
 
 
-def _braindecode_module(method, n_channels, n_times, n_classes):
+def _braindecode_module(method, n_channels, n_times, n_classes, sfreq):
     if method == "braindecode-EEGNet":
         from braindecode.models import EEGNetv4
 
         return EEGNetv4(n_chans=n_channels, n_outputs=n_classes, n_times=n_times,
-                        F1=16, D=2, F2=32, kernel_length=51, drop_prob=0.25)
+                        **EEGNETV4_PARAMS)
+    if method == "braindecode-Conformer":
+        from braindecode.models import EEGConformer
+
+        return EEGConformer(n_chans=n_channels, n_outputs=n_classes, n_times=n_times,
+                            final_fc_length="auto", add_log_softmax=False)
+    if method == "braindecode-ATCNet":
+        from braindecode.models import ATCNet
+
+        return ATCNet(n_chans=n_channels, n_outputs=n_classes, n_times=n_times, sfreq=sfreq,
+                      input_window_seconds=n_times / sfreq, add_log_softmax=False)
     from braindecode.models import ShallowFBCSPNet
 
     pool, stride = 75, 15
@@ -103,7 +147,7 @@ def _braindecode_module(method, n_channels, n_times, n_classes):
                            pool_time_stride=stride, add_log_softmax=False)
 
 
-def _fit_braindecode(method, split, seed, max_epochs, device, callbacks):
+def _fit_braindecode(method, split, seed, max_epochs, device, callbacks, sfreq):
     import torch
     from braindecode import EEGClassifier
     from skorch.callbacks import EpochScoring
@@ -117,7 +161,7 @@ def _fit_braindecode(method, split, seed, max_epochs, device, callbacks):
     n_train = len(train)
     torch.manual_seed(seed)
     np.random.seed(seed)
-    module = _braindecode_module(method, X.shape[1], X.shape[2], len(encoder.classes_))
+    module = _braindecode_module(method, X.shape[1], X.shape[2], len(encoder.classes_), sfreq)
     net = EEGClassifier(
         module,
         criterion=torch.nn.CrossEntropyLoss,
@@ -141,17 +185,47 @@ def _fit_braindecode(method, split, seed, max_epochs, device, callbacks):
     return history, n_params, encoder, net
 
 
+def _too_short(method, data, sfreq):
+    """Why network ``method`` cannot take the data's trials (a dry forward pass fails), or None."""
+    import torch
+
+    n_classes = len(data.classes)
+    try:
+        if method in SKEEG_NETWORKS:
+            params = {k: v for k, v in SKEEG_NETWORKS[method].items() if k != "init"}
+            module = EEGNetClassifier._module_class(data.n_channels, data.n_times, n_classes,
+                                                    **params)  # init is the classifier's
+        elif method in SKEEG_CLASSIFIERS:
+            module = SKEEG_CLASSIFIERS[method]._module_class(data.n_channels, data.n_times,
+                                                             n_classes)
+        else:
+            name = "braindecode-EEGNet" if method == "skeeg-EEGClassifier" else method
+            module = _braindecode_module(name, data.n_channels, data.n_times, n_classes, sfreq)
+        with torch.no_grad():
+            module.eval()(torch.zeros(1, data.n_channels, data.n_times))
+    except Exception as exc:  # noqa: BLE001 - any failure is the reason reported
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return None
+
+
 def run_network(task):
     """One fixed-length run of a network; the three figures from its history."""
     method, split, seed = task["method"], task["split"], task["seed"]
     classes = np.unique(split.y_train)
     start = time.perf_counter()
-    if method in SKEEG_NETWORKS:
+    if method.startswith("skeeg-"):
         scorer = HeldOutScoring(split.X_test, split.y_test, classes=classes)
-        clf = EEGNetClassifier(**SKEEG_NETWORKS[method],
-                               max_epochs=task["max_epochs"], early_stopping=False,
-                               random_state=seed, device=task["device"],
-                               callbacks=[scorer, _common.EpochTick()])
+        shared = {"max_epochs": task["max_epochs"], "early_stopping": False,
+                  "random_state": seed, "device": task["device"],
+                  "callbacks": [scorer, _common.EpochTick()]}
+        if method in SKEEG_NETWORKS:
+            clf = EEGNetClassifier(**SKEEG_NETWORKS[method], **shared)
+        elif method in SKEEG_CLASSIFIERS:
+            clf = SKEEG_CLASSIFIERS[method](**shared)
+        else:
+            from braindecode.models import EEGNetv4
+
+            clf = EEGClassifier(EEGNetv4, module_params=EEGNETV4_PARAMS, **shared)
         clf.fit(split.X_train, split.y_train)
         history = clf.history_
         n_params = sum(p.numel() for p in clf.net_.module_.parameters())
@@ -160,7 +234,8 @@ def run_network(task):
         scorer = HeldOutScoring(split.X_test, encoder.transform(split.y_test),
                                 classes=np.arange(len(classes)))
         history, n_params, _, _ = _fit_braindecode(
-            method, split, seed, task["max_epochs"], task["device"], [scorer, _common.EpochTick()])
+            method, split, seed, task["max_epochs"], task["device"],
+            [scorer, _common.EpochTick()], task["sfreq"])
     fit_time = time.perf_counter() - start
     return {
         "method": method, "seed": seed, "split": split.name, "params": n_params,
@@ -248,11 +323,19 @@ def main(argv=None):
     max_epochs = args.max_epochs or (30 if args.quick else 300)
 
     data = _common.load_for_script(args)
+    sfreq = SFREQ.get(data.name, 256.0)
+    skipped = {m: reason for m in methods
+               if m in NETWORKS and (reason := _too_short(m, data, sfreq)) is not None}
+    for method, reason in skipped.items():
+        print(f"SKIPPED {method} on {data.name}: {reason}", flush=True)
+    methods = tuple(m for m in methods if m not in skipped)
+    if not methods:
+        raise SystemExit("none of the methods takes trials of this shape")
     stem = f"peers_{data.name}" + ("_quick" if args.quick else "")
     report = _common.Report(args.out, module=MODULE, argv=argv, stem=stem,
                             extra_versions=("braindecode", "pyriemann", "mne"))
     tasks = [{"method": m, "seed": s, "split": split, "max_epochs": max_epochs,
-              "device": args.device}
+              "device": args.device, "sfreq": sfreq}
              for m in methods if m in NETWORKS for s in args.seeds for split in data.splits]
     tasks += [{"method": m, "split": split} for m in methods if m in CLASSICAL
               for split in data.splits]
@@ -279,6 +362,7 @@ def main(argv=None):
     if len(networks) < len(methods):
         notes.append("pyRiemann and CSP: deterministic, trained on the whole training split; "
                      f"mean ± sd over {len(data.splits)} split(s).")
+    notes += [f"SKIPPED {m}: {reason}" for m, reason in skipped.items()]
     summary = summarise(runs)
     summary.insert(0, "dataset", data.name)
     report.table(runs, "runs", f"peers on {data.name}: every run", notes, show=False)
@@ -290,7 +374,8 @@ def main(argv=None):
 def _missing_packages(methods):
     import importlib.util
 
-    need = {"braindecode": any(m.startswith("braindecode") for m in methods),
+    need = {"braindecode": any(m.startswith("braindecode") or m == "skeeg-EEGClassifier"
+                               for m in methods),
             "pyriemann": "pyriemann-TS" in methods, "mne": "mne-CSP" in methods}
     return [name for name, needed in need.items()
             if needed and importlib.util.find_spec(name) is None]

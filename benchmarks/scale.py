@@ -45,6 +45,7 @@ import json
 import sys
 import time
 import traceback
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -189,7 +190,11 @@ def run_one(task):
 def summarise(runs):
     """One row per part x input: before and after side by side."""
     rows = []
-    for (part, label), group in runs.groupby(["part", "input"], sort=False):
+    order = {(part, label): i for i, (part, (_, _, inputs)) in enumerate(PARTS.items())
+             for label, _ in inputs}
+    groups = sorted(runs.groupby(["part", "input"], sort=False),
+                    key=lambda item: order.get(item[0], len(order)))
+    for (part, label), group in groups:
         row = {"data set": group["dataset"].iloc[0], "model": group["model"].iloc[0],
                "input": label, "fits each": len(group) // 2}
         epochs = {}
@@ -242,6 +247,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="torch threads per fit")
     parser.add_argument("--out", default=str(_common.DEFAULT_OUT),
                         help="results folder (default benchmarks/results/)")
+    parser.add_argument("--resume", default=None, metavar="RUNS_JSONL",
+                        help="append to the runs.jsonl of a run that was stopped, running only "
+                        "the fits it lacks; the tables cover every fit in it")
     parser.add_argument("--from-log", default=None, metavar="RUNS_JSONL",
                         help="train nothing: rebuild the tables from the runs.jsonl that a run "
                         "(possibly stopped before its end) appended its fits to")
@@ -262,10 +270,18 @@ def main(argv=None):
 
     stem = "scale" + ("_quick" if args.quick else "")
     report = _common.Report(args.out, stem=stem, module=MODULE, argv=argv)
-    log = report.path("runs.jsonl")
-    log.write_text(json.dumps({"header": {"command": report.command, "date": report.date,
-                                          "machine": report.machine}}) + "\n",
-                   encoding="utf-8")
+    header = {"command": report.command, "date": report.date, "machine": report.machine}
+    done = set()
+    if args.resume:
+        log = Path(args.resume)
+        _, earlier = _read_log(log)
+        done = {_key(row, row["split"]) for row in earlier}
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"header": {**header, "resumed": True}}) + "\n")
+        print(f"resuming {log}: {len(done)} fits already there are not run again", flush=True)
+    else:
+        log = report.path("runs.jsonl")
+        log.write_text(json.dumps({"header": header}) + "\n", encoding="utf-8")
     tasks = []
     for part in args.parts:
         dataset, model, _ = PARTS[part]
@@ -279,16 +295,20 @@ def main(argv=None):
             print(f"{part}: {dataset} {model}, input {label}: {len(splits)} split(s), "
                   f"train X {X.shape}, mean {X.mean():.4g}, sd {X.std():.4g}"
                   + (" (SYNTHETIC stand-in)" if args.quick else ""), flush=True)
-            for seed in args.seeds:
+        # Seed by seed, so that a run stopped early has every input for the seeds it did.
+        for seed in args.seeds:
+            for label, splits in inputs:
                 for split in splits:
                     for standardize in (False, True):
-                        tasks.append({
+                        task = {
                             "part": part, "model": model, "input": label,
                             "dataset": f"synthetic ({dataset} stand-in)" if args.quick
                             else dataset,
                             "seed": seed, "split": split, "standardize": standardize,
                             "max_epochs": args.max_epochs, "log": str(log),
-                        })
+                        }
+                        if _key(task, split[0]) not in done:
+                            tasks.append(task)
     if not tasks:
         raise SystemExit("nothing to run: no data found for the parts asked "
                          f"(data folder {data_dir}); pass --data-dir or use --quick")
@@ -296,7 +316,38 @@ def main(argv=None):
           f"each finished fit is appended to {log}", flush=True)
     rows = _common.run_tasks(run_one, tasks, n_jobs=args.n_jobs, desc="scale",
                              threads=args.threads)
-    return write_tables(report, pd.DataFrame(rows), args, data_dir)
+    if not args.resume:
+        return write_tables(report, pd.DataFrame(rows), args, data_dir)
+    headers, rows = _read_log(log)
+    notes = [f"resumed run: {len(done)} fits from earlier invocations, {len(tasks)} from this "
+             f"one; all in {log}; invocations: "
+             + "; ".join(f"`{h.get('command')}` ({h.get('date')})" for h in headers)]
+    return write_tables(report, _log_frame(rows), args, data_dir, notes)
+
+
+def _key(row, split_name):
+    """What identifies a fit in the log."""
+    return (row["part"], row["input"], int(row["seed"]), split_name, bool(row["standardize"]))
+
+
+def _read_log(path):
+    """``(headers, rows)`` of a runs.jsonl."""
+    headers, rows = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                record = json.loads(line)
+                if "header" in record:
+                    headers.append(record["header"])
+                else:
+                    rows.append(record)
+    return headers, rows
+
+
+def _log_frame(rows):
+    runs = pd.DataFrame(rows)
+    runs["error"] = runs["error"].fillna("")
+    return runs
 
 
 def write_tables(report, runs, args, data_dir, extra_notes=()):
@@ -325,27 +376,17 @@ def write_tables(report, runs, args, data_dir, extra_notes=()):
 
 def from_log(args, argv):
     """Tables of the fits a run appended to its ``runs.jsonl`` (all, or those it finished)."""
-    header, rows = {}, []
-    with open(args.from_log, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                record = json.loads(line)
-                if "header" in record:
-                    header = record["header"]
-                else:
-                    rows.append(record)
+    headers, rows = _read_log(args.from_log)
     if not rows:
         raise SystemExit(f"{args.from_log}: no finished fit in the log")
-    runs = pd.DataFrame(rows)
-    runs["error"] = runs["error"].fillna("")
-    quick = bool(runs["dataset"].str.startswith("synthetic").any())
-    args.quick = quick
+    runs = _log_frame(rows)
+    args.quick = bool(runs["dataset"].str.startswith("synthetic").any())
     args.seeds = sorted(runs["seed"].unique().tolist())
     args.max_epochs = None
     report = _common.Report(args.out, stem="scale_from_log", module=MODULE, argv=argv)
-    notes = [f"rebuilt from {args.from_log}: {len(runs)} finished fits of the run "
-             f"`{header.get('command', '?')}` started {header.get('date', '?')} on "
-             f"{header.get('machine', '?')}"]
+    notes = [f"rebuilt from {args.from_log}: {len(runs)} finished fits of "
+             + "; ".join(f"`{h.get('command', '?')}` ({h.get('date', '?')}, "
+                         f"{h.get('machine', '?')})" for h in headers)]
     return write_tables(report, runs, args, _common.resolve_data_dir(args.data_dir), notes)
 
 

@@ -8,6 +8,20 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    """Share the cores among pytest-xdist's workers instead of oversubscribing them.
+
+    Each worker is a process; torch would otherwise start one thread per core in
+    each, and threads that wait for each other at every operation run several
+    times slower than one.
+    """
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(workers)))
+
+
 def real_data_dir():
     """Folder of the real EEG data: ``SKEEG_DATA`` if set, else ``../shared/data``."""
     return Path(os.environ.get("SKEEG_DATA") or REPO_ROOT.parent / "shared" / "data")

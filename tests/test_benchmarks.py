@@ -215,28 +215,36 @@ def test_activations_quick(tmp_path, capsys):
 def test_scale_quick(tmp_path, capsys):
     from benchmarks import scale
 
-    summary = scale.main(["--quick", "--out", str(tmp_path)])
+    # A run stopped after its first part, then resumed: only the missing fits are trained.
+    first = scale.main(["--quick", "--parts", "scp1", "--out", str(tmp_path)])
+    assert len(first) == 3
+    log = tmp_path / "scale_quick_runs.jsonl"
+    summary = scale.main(["--quick", "--resume", str(log), "--out", str(tmp_path)])
     out = capsys.readouterr().out
-    assert "SYNTHETIC stand-in" in out and "26 fits" in out
+    assert "SYNTHETIC stand-in" in out and "6 fits" in out and "20 fits" in out
+    assert "resuming" in out and "6 fits already there are not run again" in out
     assert list(summary["model"]) == ["EEGNet"] * 7 + ["DeepConvNet"] * 2
     assert list(summary["input"])[:3] == ["as given (uV)", "x 1e-6 (V)", "+ 4000 (DC offset)"]
     assert summary["data set"].str.startswith("synthetic (").all()
     assert list(summary["fits each"]) == [1, 1, 1, 3, 3, 1, 1, 1, 1]  # eegmmidb: 3 run folds
     assert summary[scale.BEFORE + " (%)"].str.match(r"^\d").all()
+    pd.testing.assert_frame_equal(summary.iloc[:3], first)
     runs = pd.read_csv(tmp_path / "scale_quick_runs.csv")
     assert len(runs) == 26 and (runs["error"].isna() | (runs["error"] == "")).all()
+    assert not runs.duplicated(["part", "input", "seed", "split", "standardize"]).any()
     # Before: the network saw X as given (scale_ 1); after: a scale learned from X.
     before, after = runs[~runs["standardize"]], runs[runs["standardize"]]
     assert (before["scale_"] == 1).all()
     volts = after[after["input"].str.contains("1e-6")]
     assert np.allclose(volts["scale_"], volts["input_sd"], rtol=0.05)
-    log = (tmp_path / "scale_quick_runs.jsonl").read_text().splitlines()
-    assert len(log) == 27 and "\"command\": \"python -m benchmarks.scale --quick" in log[0]
+    lines = log.read_text().splitlines()
+    assert len(lines) == 28 and "\"command\": \"python -m benchmarks.scale --quick" in lines[0]
+    assert "--resume" in lines[7] and '"resumed": true' in lines[7]
     md = (tmp_path / "scale_quick_summary.md").read_text()
     assert "- command: `python -m benchmarks.scale --quick" in md and "SYNTHETIC" in md
-    # The same tables come back from the log of a run that was stopped.
-    again = scale.main(["--from-log", str(tmp_path / "scale_quick_runs.jsonl"),
-                        "--out", str(tmp_path / "again")])
+    assert "resumed run: 6 fits from earlier invocations, 20 from this one" in md
+    # The same tables come back from the log alone.
+    again = scale.main(["--from-log", str(log), "--out", str(tmp_path / "again")])
     pd.testing.assert_frame_equal(again, summary)
 
 
@@ -305,8 +313,7 @@ def test_readme_example_prints_a_labelled_result(monkeypatch, capsys):
     assert sum(int(v) for row in table[1:3] for v in row.split()[2:]) == 20
     # The example is the README's, line for line.
     readme = (_common.REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    if "readme_example.py" in readme:  # once the README shows it
-        assert example.read_text(encoding="utf-8").strip() in readme
+    assert example.read_text(encoding="utf-8").strip() in readme
 
 
 def test_sweeps_quick(tmp_path):
@@ -323,12 +330,33 @@ def test_peers_quick(tmp_path):
     pytest.importorskip("pyriemann")
     from benchmarks import peers
 
-    summary = peers.main(_argv(tmp_path))
-    assert list(summary["method"]) == list(peers.METHODS)
+    summary = peers.main(_argv(tmp_path, "--methods", ",".join(
+        m for m in peers.METHODS if "ATCNet" not in m)))
+    assert list(summary["method"]) == [m for m in peers.METHODS if "ATCNet" not in m]
     # Like with like: the two EEGNets have (nearly) the same size.
     params = dict(zip(summary["method"], summary["params"]))
     assert abs(params["skeeg-EEGNet"] - params["braindecode-EEGNet"]) < 100
     assert params["skeeg-EEGNet-paper"] == params["braindecode-EEGNet"]
+    # The same networks on both sides: skeeg's architectures and braindecode's EEGNetv4
+    # through skeeg's generic EEGClassifier.
+    assert params["skeeg-EEGClassifier"] == params["braindecode-EEGNet"]
+    assert params["skeeg-Conformer"] == params["braindecode-Conformer"]
+    runs = pd.read_csv(tmp_path / "peers_synthetic-tiny_quick_runs.csv")
+    assert runs["honest_acc"].between(0, 1).all()
+
+
+def test_peers_skip_networks_too_short_for_the_trials(tmp_path, capsys):
+    pytest.importorskip("braindecode")
+    from benchmarks import peers
+
+    # ATCNet needs 280 samples at its defaults; the tiny set has 128.
+    summary = peers.main(_argv(tmp_path, "--methods", "skeeg-ATCNet,braindecode-ATCNet,mne-CSP"))
+    out = capsys.readouterr().out
+    assert "SKIPPED skeeg-ATCNet on synthetic-tiny: ValueError: n_times=128 is too short" in out
+    assert "SKIPPED braindecode-ATCNet on synthetic-tiny" in out
+    assert list(summary["method"]) == ["mne-CSP"]
+    with pytest.raises(SystemExit, match="none of the methods"):
+        peers.main(_argv(tmp_path, "--methods", "skeeg-ATCNet"))
 
 
 def test_unknown_choice_exits(tmp_path):
