@@ -323,12 +323,17 @@ def test_same_function_as_the_course_network(name, reference_class, model_class,
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_folded_matches_eval_mode(name):
+@pytest.mark.parametrize("n_channels", [3, 6])  # EEGNet's stage 1 factored from 4 electrodes
+def test_folded_matches_eval_mode(name, n_channels):
     torch.manual_seed(0)
-    model = build(name, n_times=151).eval()
-    x = trials(n_times=151)
+    model = build(name, n_channels=n_channels, n_times=151).eval()
+    x = trials(n_channels=n_channels, n_times=151)
+    folded = model._folded()
+    if name.startswith("eegnet"):
+        factored = isinstance(folded.stages[0][0], tuple)
+        assert factored == (n_channels >= _fused.SPATIAL_FIRST_MIN_CHANNELS)
     with torch.no_grad():
-        assert_same(model._folded()(x), plain(model, x), 1e-10)
+        assert_same(folded(x), plain(model, x), 1e-10)
 
 
 def test_one_value_per_channel_raises_in_training():

@@ -455,9 +455,14 @@ def fold_eegnet(model):
         scale2, shift2 = batch_norm_affine(spatial.batch_norm)
         filters = spatial.conv.weight.view(maps, -1, channels)
         temporal_filters = scale1[:, None] * temporal.conv.weight[:, 0, 0]
-        weight1 = filters[..., None] * temporal_filters[:, None, None]
-        weight1 = weight1.flatten(0, 1).unsqueeze(1) * scale2[:, None, None, None]
         bias1 = scale2 * (filters.sum(-1) * shift1[:, None]).flatten() + shift2
+        if channels >= SPATIAL_FIRST_MIN_CHANNELS:  # spatial filters first, as in training
+            mixing = filters.flatten(0, 1) * scale2[:, None]
+            kernels = temporal_filters.repeat_interleave(filters.shape[1], 0)
+            weight1 = (mixing, kernels.unsqueeze(1))
+        else:
+            weight1 = filters[..., None] * temporal_filters[:, None, None]
+            weight1 = weight1.flatten(0, 1).unsqueeze(1) * scale2[:, None, None, None]
         if hasattr(block2, "conv"):
             weight2, padding2 = block2.conv.weight, block2.conv.padding
         else:  # depthwise then pointwise: one ordinary convolution
@@ -466,7 +471,7 @@ def fold_eegnet(model):
             padding2 = depthwise.padding
         scale3, shift3 = batch_norm_affine(block2.batch_norm)
         padding1 = temporal.conv.padding
-        length1 = conv_output_length(model.n_times, weight1.shape[-1], padding1[1])
+        length1 = conv_output_length(model.n_times, temporal.conv.kernel_size[1], padding1[1])
         pooled1 = length1 // pool_window(spatial.pool)
         length2 = conv_output_length(pooled1, weight2.shape[-1], padding2[1])
         weight2 = weight2 * scale3[:, None, None, None]
@@ -838,6 +843,10 @@ class FoldedConvNet:
         ``(weight, bias, padding, activation, pool, length)`` per stage:
         convolution weight and bias (or None) and padding, the activation
         and pooling modules, and the time length of the convolution's output.
+        The first stage's weight may also be a pair ``(mixing, kernels)``:
+        spatial filters ``(maps, n_channels)`` applied first, then one
+        temporal kernel ``(maps, 1, k)`` per map (the same convolution,
+        factored; far fewer operations on many electrodes).
     weight, bias : torch.Tensor
         The classifier's, taking the flattened output of the last stage.
     """
@@ -864,7 +873,12 @@ class FoldedConvNet:
         """Logits of ``x``, ``(batch, n_channels, n_times)``."""
         h = x.unsqueeze(1)
         for weight, bias, padding, activation, kind, window in self.stages:
-            h = nn.functional.conv2d(h, weight, bias, padding=padding)
+            if isinstance(weight, tuple):  # factored: spatial filters, then temporal kernels
+                mixing, kernels = weight
+                h = nn.functional.conv1d(torch.matmul(mixing, x), kernels, bias,
+                                         padding=padding[1], groups=len(kernels)).unsqueeze(2)
+            else:
+                h = nn.functional.conv2d(h, weight, bias, padding=padding)
             if kind == "max":
                 h = _activate(activation, _max_pool(h, window, positions=False)[0], inplace=True)
             else:
