@@ -4,7 +4,8 @@ The classifiers take EEG trials shaped ``(n_trials, n_channels, n_times)``
 (or :class:`mne.Epochs`) and behave like any scikit-learn classifier;
 :class:`DEAPReducer` turns trials into the statistical features of the DEAP
 emotion study, :class:`EuclideanAlignment` aligns subjects. :func:`load` reads
-a classifier saved with its ``save`` method.
+a classifier saved with its ``save`` method; :func:`event_labels` gives the
+labels of Epochs where a Pipeline needs them as ``y``.
 """
 
 from .classifiers import (
@@ -16,6 +17,7 @@ from .classifiers import (
     EEGNetClassifier,
     ShallowFBCSPNetClassifier,
 )
+from ._input import event_labels
 from .generic import EEGClassifier
 from .preprocessing import DEAPReducer, EuclideanAlignment
 from .serialization import load
@@ -34,5 +36,6 @@ __all__ = [
     "EuclideanAlignment",
     "ShallowFBCSPNetClassifier",
     "__version__",
+    "event_labels",
     "load",
 ]

@@ -39,11 +39,41 @@ def is_epochs(X):
     )
 
 
+def _is_mne(X):
+    return any(cls.__module__.split(".")[0] == "mne" for cls in type(X).__mro__)
+
+
 def is_epochs_input(X):
-    """Epochs, or a non-empty list of them as scikit-learn's indexing makes."""
+    """Epochs, or a non-empty list of them as scikit-learn's indexing makes.
+
+    Raises
+    ------
+    TypeError
+        For another MNE object (``Raw``, ``Evoked``...), which holds no
+        trials, or a list mixing Epochs with anything else.
+    """
     if is_epochs(X):
         return True
-    return isinstance(X, (list, tuple)) and len(X) > 0 and all(is_epochs(e) for e in X)
+    items = list(X) if isinstance(X, (list, tuple)) else [X]
+    kinds = [item for item in items[:1000] if _is_mne(item) and not is_epochs(item)]
+    if kinds:
+        raise TypeError(
+            f"X is an MNE {type(kinds[0]).__name__} object"
+            + (" (in a list)" if items[0] is not X else "")
+            + "; skeeg reads trials from mne.Epochs (or arrays). Cut continuous data into "
+            "Epochs around its events (mne.Epochs(raw, events, event_id, tmin, tmax)); an "
+            "Evoked is an average, not trials."
+        )
+    if not isinstance(X, (list, tuple)) or not X:
+        return False
+    epochs = [is_epochs(item) for item in X]
+    if any(epochs) and not all(epochs):
+        raise TypeError(
+            f"X is a list mixing mne.Epochs with other objects (item {epochs.index(False)} "
+            f"is a {type(X[epochs.index(False)]).__name__}); pass one Epochs object or an "
+            "array."
+        )
+    return all(epochs)
 
 
 def read_epochs(X):
@@ -107,7 +137,15 @@ def _read_one(epochs):
     X = epochs.get_data(picks=usable, units=EPOCHS_UNITS)
     if len(X) == 0:
         return X, np.empty(0, object), usable, float(info["sfreq"])
-    names = {code: name for name, code in epochs.event_id.items()}
+    names = {}
+    for name, code in epochs.event_id.items():
+        if code in names:  # a label chosen between two names would be a guess
+            raise ValueError(
+                f"event_id gives the event code {code} two names, {names[code]!r} and "
+                f"{name!r}, so its epochs' label is ambiguous: keep one name per code "
+                "(epochs.event_id) or pass y explicitly."
+            )
+        names[code] = name
     labels = np.array([names.get(code) for code in epochs.events[:, 2]], dtype=object)
     if all(isinstance(label, str) for label in labels):
         labels = labels.astype(str)
@@ -170,3 +208,40 @@ def epochs_to_array(estimator, X, reset):
     if reset:
         estimator.ch_names_ = estimator.sfreq_ = None
     return X
+
+
+def event_labels(epochs):
+    """The label of each epoch: its event's name in ``event_id``.
+
+    What a skeeg classifier reads when ``fit(epochs)`` gets no ``y``. Pass
+    it as ``y`` where the Epochs do not reach the classifier themselves: a
+    ``Pipeline`` whose transformer (``DEAPReducer``, ``EuclideanAlignment``)
+    turns them into an array first, or scikit-learn's splitters and scorers
+    that need ``y`` up front.
+
+    Parameters
+    ----------
+    epochs : mne.Epochs
+        Epochs whose every event code is named in ``event_id`` (Epochs not
+        loaded yet are loaded, which drops the epochs they reject).
+
+    Returns
+    -------
+    labels : ndarray of shape (n_epochs,)
+        Event names, for example ``"left_hand"``.
+
+    Raises
+    ------
+    TypeError
+        If ``epochs`` is not an mne.Epochs object.
+    ValueError
+        If an event code has no name, or two names.
+
+    Examples
+    --------
+    >>> pipe = make_pipeline(EuclideanAlignment(), EEGNetClassifier())  # doctest: +SKIP
+    >>> pipe.fit(epochs, event_labels(epochs))  # doctest: +SKIP
+    """
+    if not is_epochs_input(epochs):
+        raise TypeError(f"event_labels takes mne.Epochs; got {type(epochs).__name__}.")
+    return labels_from_events(read_epochs(epochs))

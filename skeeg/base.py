@@ -678,7 +678,9 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
-                "labels are read from the events only when X is an mne.Epochs object."
+                "labels are read from the events only when X is an mne.Epochs object. "
+                "When a transformer before it in a Pipeline turned Epochs into an array, "
+                "pass the labels to the Pipeline: pipe.fit(epochs, skeeg.event_labels(epochs))."
             )
         if reset:
             return self._validate_data_fit(X, y)
@@ -1055,17 +1057,22 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         return logits_to_proba_numpy(self._logits(X))
 
     def _check_unit(self, X):
-        """Warn when trials are spread a thousand times more or less than in fit.
+        """Warn when trials are spread a hundred times more or less than in fit.
 
         The usual cause is a change of unit (volts after a fit on Epochs,
-        which are read in microvolts): the network would see numbers far
-        from those it learned on. A few trials are enough to tell.
+        which are read in microvolts; raw amplifier counts): the network
+        would see numbers far from those it learned on. The spread is that
+        of the trials around their own channel means, as ``scale_`` is
+        around the training trials', so that a change of offset does not
+        hide a change of unit. A few trials are enough to tell; EEG spreads
+        differ between sessions and subjects by a few times, not a hundred.
         """
         if not self.standardize or len(X) == 0:
             return
-        sample = X[: UNIT_CHECK_TRIALS].astype(np.float64) - self.channel_mean_[:, np.newaxis]
+        sample = X[: UNIT_CHECK_TRIALS].astype(np.float64)
+        sample -= sample.mean(axis=(0, 2))[:, np.newaxis]
         ratio = np.sqrt(np.mean(sample**2)) / self.scale_
-        if ratio > 0 and not 1e-3 < ratio < 1e3:
+        if ratio > 0 and not 1e-2 < ratio < 1e2:
             warnings.warn(
                 f"These trials are spread {ratio:.3g} times as much as the training trials "
                 f"(scale_={self.scale_:.3g}): are they in another unit? Predict on trials in "

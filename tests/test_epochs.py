@@ -101,6 +101,35 @@ def test_bad_epochs_get_clear_errors(motor):
     unnamed.event_id = {"left_hand": 1}  # code 2 has no name
     with pytest.raises(ValueError, match="30 of 60 epochs have an event code that event_id"):
         clf.fit(unnamed)
+    twice = make_epochs(X, y)
+    twice.event_id = {"left_hand": 1, "left": 1, "right_hand": 2}
+    with pytest.raises(ValueError, match="event code 1 two names, 'left_hand' and 'left'"):
+        clf.fit(twice)
+    # MNE objects that hold no trials get skeeg's TypeError, not numpy's.
+    epochs = make_epochs(X, y)
+    with pytest.raises(TypeError, match="MNE EvokedArray object.*an Evoked is an average"):
+        clf.fit(epochs.average(), y[:1])
+    raw = mne.io.RawArray(X[0], epochs.info, verbose=False)
+    with pytest.raises(TypeError, match="MNE RawArray object.*mne.Epochs\\(raw, events"):
+        clf.fit(raw, y)
+    with pytest.raises(TypeError, match="mixing mne.Epochs with other objects"):
+        clf.fit([epochs, X], y)
+
+
+def test_pipelines_with_a_transformer_first_take_event_labels(motor):
+    from skeeg import EuclideanAlignment, event_labels
+
+    X, y = motor
+    epochs = make_epochs(X, y)
+    labels = event_labels(epochs)
+    assert list(labels[:2]) == ["left_hand", "right_hand"]
+    pipe = make_pipeline(EuclideanAlignment(), EEGNetClassifier(**SMALL))
+    # The classifier never sees the Epochs: its error says how to pass their labels.
+    with pytest.raises(ValueError, match=r"pipe.fit\(epochs, skeeg.event_labels\(epochs\)\)"):
+        pipe.fit(epochs)
+    assert list(pipe.fit(epochs, labels).classes_) == ["left_hand", "right_hand"]
+    with pytest.raises(TypeError, match="event_labels takes mne.Epochs"):
+        event_labels(X)
 
 
 def test_epochs_through_cross_validation_search_and_pipelines(motor):

@@ -403,14 +403,20 @@ def test_subnormal_trials_are_named_not_called_divergence(motor):
         small(EEGNetClassifier).fit(X.astype(np.float64) * 1e-40, y)
 
 
-def test_another_unit_at_prediction_is_warned_about(motor):
+@pytest.mark.parametrize("factor", [1e-6, 1e-3, 1e3, 1e6])
+def test_another_unit_at_prediction_is_warned_about(motor, factor):
     X, y = motor
+    # Channel offsets as large as the signal, as in real recordings: volts after a fit in
+    # microvolts must be caught although they sit near the fit's channel means.
+    offsets = 4 * X.std() * np.random.default_rng(1).standard_normal((1, X.shape[1], 1))
+    X = (X + offsets).astype(np.float32)
     clf = small(EEGNetClassifier).fit(X, y)
     with pytest.warns(UserWarning, match="another unit"):
-        clf.predict(X * 1e-6)
+        clf.predict(X * factor)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.predict(X * 3 + 100)  # another recording, same unit: no warning
+        clf.predict(X * 0.2 - 50)
 
 
 def test_clone_and_cross_validation_with_a_file_holding_callback(motor, tmp_path):

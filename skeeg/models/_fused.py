@@ -747,10 +747,28 @@ def spatial_first_block(x, temporal, spatial, channels_last=False):
     else:
         scale1, shift1 = batch_norm_affine(batch_norm1)
     # Batch norm 1, then the spatial filters: scale1 * u + shift1 * sum(w).
-    s = u * scale1.repeat_interleave(depth)[:, None] + (shift1[:, None] * weight_sums).reshape(
-        -1, 1
-    )
-    y = batch_norm2(s.unsqueeze(2)).squeeze(2)
+    shift = (shift1[:, None] * weight_sums).reshape(-1, 1)
+    scale = scale1.repeat_interleave(depth)[:, None]
+    if batch_norm2.training:
+        scale = scale + 0 * shift  # the gradient the shift has: 0 (see below)
+    s = u * scale
+    if batch_norm2.training:
+        # Batch norm 2 removes any constant of a map with the batch mean, so the shift
+        # only moves its running mean. Leaving it out of the sum gives batch norm 1's
+        # bias (and mean) their gradient of exactly 0 instead of rounding noise, which
+        # Adam would scale up to full steps.
+        y = batch_norm2(s.unsqueeze(2)).squeeze(2)
+        with torch.no_grad():
+            momentum = batch_norm2.momentum
+            if momentum is None:  # cumulative average
+                momentum = 1.0 / float(batch_norm2.num_batches_tracked)
+            # .data: the batch-norm node keeps the buffer, but its backward in
+            # training mode reads the batch statistics, not the running ones.
+            batch_norm2.running_mean.data.add_(
+                shift[:, 0].to(batch_norm2.running_mean.dtype), alpha=momentum
+            )
+    else:
+        y = batch_norm2((s + shift).unsqueeze(2)).squeeze(2)
     out = ActPool.apply(y, spatial.activation, spatial.pool, mask, channels_last)
     return out.unsqueeze(2)
 
