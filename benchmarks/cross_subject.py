@@ -196,7 +196,7 @@ def _eegmmidb_files_missing(data_dir, subjects):
 def _eegmmidb(args, data_dir):
     subjects = args.subjects or [1]
     missing = _eegmmidb_files_missing(data_dir, subjects)
-    if missing and not args.download:  # load_eegmmidb would download them: only if asked
+    if missing and not args.download:  # a clearer message than the loader's, naming --download
         shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6
                                           else "")
         raise SystemExit(
@@ -206,7 +206,7 @@ def _eegmmidb(args, data_dir):
     from skeeg.datasets import load_eegmmidb
 
     data = load_eegmmidb(subjects=subjects, runs=list(EEGMMIDB_RUNS), data_dir=data_dir,
-                         units="uV")
+                         units="uV", download=bool(args.download))
     y = np.array([data.target_names[label] for label in data.y])
     groups = data.subject if args.protocol == "loso" else data.run
     description = (f"PhysioNet EEGMMIDB, subject(s) {subjects}, runs 4, 8, 12: imagined left vs "

@@ -738,6 +738,49 @@ def test_eegmmidb_warnings_name_the_file(data_dir, tmp_path):
     assert data.X.shape == (15, 64, 641)  # MNE trusts the file's size, not the header
 
 
+def test_eegmmidb_never_downloads_unless_asked(tmp_path, monkeypatch):
+    mne = pytest.importorskip("mne")
+    calls = []
+    monkeypatch.setattr(mne.datasets.eegbci, "load_data",
+                        lambda *a, **k: calls.append((a, k)) or [])
+    with pytest.raises(FileNotFoundError, match=r"3 file\(s\) of the requested subjects and "
+                       r"runs are not in the data folder .*S001R04.edf.*download=True"):
+        load_eegmmidb(subjects=1, data_dir=tmp_path)
+    assert calls == [] and list(tmp_path.iterdir()) == []  # nothing fetched, nothing made
+    with pytest.raises(ValueError, match="download must be True or False"):
+        load_eegmmidb(subjects=1, data_dir=tmp_path, download="yes")
+
+
+def test_eegmmidb_download_fetches_missing_runs(data_dir, tmp_path, monkeypatch):
+    mne = pytest.importorskip("mne")
+    source = _require(data_dir / EEGMMIDB_S001 / "S001R04.edf")
+
+    def fake_load_data(subject, runs, path, **kwargs):  # PhysioNet, as MNE lays it out
+        target = Path(path) / EEGMMIDB_S001
+        target.mkdir(parents=True, exist_ok=True)
+        for run in runs:
+            (target / f"S001R{run:02d}.edf").write_bytes(source.read_bytes())
+        return [str(target / f"S001R{run:02d}.edf") for run in runs]
+
+    monkeypatch.setattr(mne.datasets.eegbci, "load_data", fake_load_data)
+    data = load_eegmmidb(subjects=1, runs=[4], data_dir=tmp_path, download=True)
+    assert data.X.shape == (15, 64, 641)
+
+
+def test_eegmmidb_failed_download_leaves_no_folders(tmp_path, monkeypatch):
+    mne = pytest.importorskip("mne")
+
+    def offline(subject, runs, path, **kwargs):
+        (Path(path) / EEGMMIDB_S001).mkdir(parents=True)  # as MNE does before fetching
+        raise ConnectionError("Max retries exceeded with url: /files/eegmmidb/1.0.0/S001")
+
+    monkeypatch.setattr(mne.datasets.eegbci, "load_data", offline)
+    with pytest.raises(OSError, match="downloading subjects \\[1\\], runs \\[4\\] from PhysioNet "
+                       ".*ConnectionError: Max retries"):
+        load_eegmmidb(subjects=1, runs=[4], data_dir=tmp_path, download=True)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_eegmmidb_target_names():
     assert _target_names([6, 10, 14]) == {"T1": "both fists", "T2": "both feet"}
     mixed = _target_names([4, 6])

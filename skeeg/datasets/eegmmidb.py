@@ -42,12 +42,13 @@ def load_eegmmidb(
     picks="eeg",
     verbose=False,
     units="uV",
+    download=False,
 ):
     """Load epochs of the PhysioNet EEG Motor Movement/Imagery data set.
 
-    Reads the EDF+ files with MNE-Python, fetching missing ones with
-    :func:`mne.datasets.eegbci.load_data`, and cuts one epoch per T1 or T2
-    cue (the rest periods, T0, are left out).
+    Reads the EDF+ files with MNE-Python (with ``download=True``, fetching
+    missing ones with :func:`mne.datasets.eegbci.load_data`), and cuts one
+    epoch per T1 or T2 cue (the rest periods, T0, are left out).
 
     Parameters
     ----------
@@ -63,8 +64,9 @@ def load_eegmmidb(
         (:func:`get_data_dir`). It is passed as ``path`` to
         :func:`mne.datasets.eegbci.load_data`, so the files are read from
         ``<data_dir>/MNE-eegbci-data/files/eegmmidb/1.0.0/S001/S001R04.edf``
-        and so on, and MNE downloads the missing ones there from PhysioNet.
-        MNE's own configuration (``MNE_DATASETS_EEGBCI_PATH``) is not used.
+        and so on; with ``download=True`` MNE downloads the missing ones
+        there from PhysioNet. MNE's own configuration
+        (``MNE_DATASETS_EEGBCI_PATH``) is not used.
     tmin, tmax : float, default=0.0, 4.0
         Start and end of each epoch in seconds relative to the cue, both
         included; ``tmin < tmax``.
@@ -75,6 +77,10 @@ def load_eegmmidb(
     units : {"uV", "V"}, default="uV"
         Unit of ``X``: microvolts (the usual unit of EEG, and what skeeg's
         networks were tuned on) or volts (MNE's unit).
+    download : bool, default=False
+        Fetch missing files from PhysioNet (about 2.5 MB a run; internet
+        needed). Without it a missing file raises ``FileNotFoundError``, as
+        every skeeg loader does: nothing is fetched unless asked.
 
     Returns
     -------
@@ -110,6 +116,12 @@ def load_eegmmidb(
     ------
     ImportError
         If MNE-Python is not installed.
+    FileNotFoundError
+        If files are missing and ``download`` is False (the message names
+        them and where they are looked for).
+    OSError
+        If a download fails (no internet, PhysioNet unreachable); folders
+        made for it are removed.
     ValueError
         If a subject or run is out of range or not an integer, ``units`` is
         not "uV" or "V", the files of the requested subjects differ in
@@ -157,7 +169,7 @@ def load_eegmmidb(
     Examples
     --------
     >>> from skeeg.datasets import load_eegmmidb
-    >>> data = load_eegmmidb(subjects=1, runs=[4, 8, 12])  # doctest: +SKIP
+    >>> data = load_eegmmidb(subjects=1, runs=[4, 8, 12], download=True)  # doctest: +SKIP
     >>> data.X.shape  # doctest: +SKIP
     (45, 64, 641)
     """
@@ -184,13 +196,26 @@ def load_eegmmidb(
             f"tmin and tmax must be finite numbers of seconds with tmin < tmax, got "
             f"tmin={tmin!r}, tmax={tmax!r}."
         )
+    if not isinstance(download, (bool, np.bool_)):
+        raise ValueError(f"download must be True or False, got {download!r}.")
     path = str(get_data_dir(data_dir))
+    missing = [str(f) for f in _expected_files(path, subjects, runs) if not f.is_file()]
+    if missing and not download:
+        shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4
+                                          else "")
+        raise FileNotFoundError(
+            f"EEGMMIDB: {len(missing)} file(s) of the requested subjects and runs are not in "
+            f"the data folder {path}: {shown}. Pass download=True to fetch them from PhysioNet "
+            "(internet needed), or data_dir (or SKEEG_DATA) naming the folder that holds "
+            "MNE-eegbci-data/."
+        )
+    if missing:
+        _fetch(eegbci, subjects, runs, path, verbose)
 
     X, y, run_of, subject_of = [], [], [], []
     info = None
     for subject in subjects:
-        files = eegbci.load_data(subject, runs, path=path, update_path=False, verbose=verbose)
-        for fname in files:
+        for fname in _expected_files(path, [subject], runs):
             run = int(Path(fname).stem.split("R")[-1])  # files are named S001R04.edf
             epochs = _read_run(mne, eegbci, fname, tmin, tmax, picks, verbose)
             current = (epochs.info["sfreq"], epochs.ch_names)
@@ -324,3 +349,32 @@ def _target_names(runs):
         f"{_TARGETS['fists_feet'][key]} in runs {fists_feet}"
         for key in ("T1", "T2")
     }
+
+
+def _expected_files(path, subjects, runs):
+    """Where MNE's eegbci stores each run of each subject under ``path``."""
+    folder = Path(path) / "MNE-eegbci-data" / "files" / "eegmmidb" / "1.0.0"
+    return [folder / f"S{subject:03d}" / f"S{subject:03d}R{run:02d}.edf"
+            for subject in subjects for run in runs]
+
+
+def _fetch(eegbci, subjects, runs, path, verbose):
+    """Download the runs with MNE; on failure remove the folders made for them."""
+    root = Path(path) / "MNE-eegbci-data"
+    before = {p for p in root.rglob("*")} if root.exists() else set()
+    existed = root.exists()
+    try:
+        for subject in subjects:
+            eegbci.load_data(subject, runs, path=path, update_path=False, verbose=verbose)
+    except Exception as exc:
+        made = [p for p in (root.rglob("*") if root.exists() else []) if p not in before]
+        for folder in sorted((p for p in made if p.is_dir()), key=lambda p: -len(p.parts)):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        if not existed and root.exists() and not any(root.iterdir()):
+            root.rmdir()
+        raise OSError(
+            f"EEGMMIDB: downloading subjects {list(subjects)}, runs {list(runs)} from PhysioNet "
+            f"into {root} failed ({type(exc).__name__}: {str(exc)[:300]}). Check the internet "
+            "connection, or copy the files there yourself."
+        ) from exc
