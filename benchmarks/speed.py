@@ -18,7 +18,8 @@ Parts (``--parts``, default all):
   (``validation_fraction=0, early_stopping=False``, a fixed ``max_epochs``)
   and of the same plain loop on skeeg's torch module (the module's share).
 * ``channels``: the ``train`` measurement at 2, 22, 64 and 128 channels of
-  640 samples (EEGMMIDB's trial length; 256 trials, batch 64), where the
+  640 samples (EEGMMIDB's trial length; 256 trials, batch 64), as the
+  median time of one epoch (what a long fit pays per epoch), where the
   temporal convolution runs on every channel: the fused CPU paths must keep
   their lead over the plain loop at every montage size, not only at 2.
 * ``predict``: one-trial ``predict_proba`` of the fitted classifier (the
@@ -159,35 +160,45 @@ def synthetic(n_trials=N_TRIALS, seed=0, n_channels=N_CHANNELS, n_times=N_TIMES)
 # ----------------------------------------------------------------------
 # Measurements
 def time_training(name, epochs, repeats, n_trials=N_TRIALS, n_channels=N_CHANNELS,
-                  n_times=N_TIMES):
+                  n_times=N_TIMES, per_epoch=False):
     """Seconds per epoch of the reference loop, skeeg's classifier and the loop on skeeg's module.
 
-    The three are interleaved, run after run.
+    The three are interleaved, run after run. By default a run's whole time
+    (building the network included) over its epochs; with ``per_epoch``,
+    the median of the epochs' own times (skeeg's from ``history_["dur"]``),
+    what a long fit costs per epoch.
     """
     X, y = synthetic(n_trials, n_channels=n_channels, n_times=n_times)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     classifier = CLASSIFIERS[name]
 
-    def reference(seed):
+    def reference(seed, seconds):
         torch.manual_seed(seed)
-        plain_fit(Trials(REFERENCES[name](n_channels, n_times)), Xt, yt, epochs, seed)
+        plain_fit(Trials(REFERENCES[name](n_channels, n_times)), Xt, yt, epochs, seed,
+                  epoch_seconds=seconds)
 
-    def skeeg(seed):
-        classifier(max_epochs=epochs, batch_size=BATCH_SIZE, lr=LR, validation_fraction=0,
-                   early_stopping=False, random_state=seed).fit(X, y)
+    def skeeg(seed, seconds):
+        clf = classifier(max_epochs=epochs, batch_size=BATCH_SIZE, lr=LR, validation_fraction=0,
+                         early_stopping=False, random_state=seed).fit(X, y)
+        seconds.extend(clf.history_["dur"].tolist())
 
-    def skeeg_module(seed):
+    def skeeg_module(seed, seconds):
         torch.manual_seed(seed)
-        plain_fit(MODULES[name](n_channels, n_times, 2), Xt, yt, epochs, seed)
+        plain_fit(MODULES[name](n_channels, n_times, 2), Xt, yt, epochs, seed,
+                  epoch_seconds=seconds)
 
     variants = {"reference loop": reference, "skeeg classifier": skeeg,
                 "plain loop, skeeg module": skeeg_module}
     times = {key: [] for key in variants}
     for repeat in range(repeats):
         for key, run in variants.items():
+            seconds = []
             start = time.perf_counter()
-            run(repeat)
-            times[key].append((time.perf_counter() - start) / epochs)
+            run(repeat, seconds)
+            if per_epoch:
+                times[key].extend(seconds)
+            else:
+                times[key].append((time.perf_counter() - start) / epochs)
     return {key: statistics.median(values) for key, values in times.items()}
 
 
@@ -454,7 +465,7 @@ def main(argv=None):
         for name in CLASSIFIERS:
             for n_channels in CHANNEL_COUNTS:
                 times = time_training(name, epochs, repeats, CHANNELS_N_TRIALS, n_channels,
-                                      CHANNELS_N_TIMES)
+                                      CHANNELS_N_TIMES, per_epoch=True)
                 base = times["reference loop"]
                 for key, seconds in times.items():
                     rows.append({"network": name, "channels": n_channels, "variant": key,
@@ -462,10 +473,10 @@ def main(argv=None):
                 print(f"{name}, {n_channels} channels: skeeg classifier "
                       f"{base / times['skeeg classifier']:.2f}x the plain loop", flush=True)
         report.table(pd.DataFrame(rows), "channels", "Training throughput by channel count (CPU)",
-                     notes + [f"medians of {repeats} interleaved runs of {epochs} epochs, "
+                     notes + [f"{repeats} interleaved runs of {epochs} epochs each, "
                               f"{CHANNELS_N_TRIALS} trials x channels x {CHANNELS_N_TIMES} "
-                              "samples, batch 64, Adam lr 1e-3; a run includes building the "
-                              "network"])
+                              "samples, batch 64, Adam lr 1e-3; median time of one epoch "
+                              "(skeeg's from history_['dur']), building the network left out"])
     if "predict" in parts:
         rows = []
         for name in CLASSIFIERS:

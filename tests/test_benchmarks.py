@@ -428,3 +428,14 @@ def test_sweeps_any_parameter(tmp_path):
     assert set(cv_results["max_norm"]) == {"True", "False"}
     with pytest.raises(SystemExit, match="no parameter 'kernel'"):
         sweeps.main(_argv(tmp_path, "--grid", "kernel=3,5"))
+
+
+@pytest.mark.parametrize("per_epoch", [False, True])
+def test_speed_training_times_at_several_channel_counts(per_epoch):
+    from benchmarks import speed
+
+    for n_channels in (2, 6):  # both EEGNet block-1 paths
+        times = speed.time_training("EEGNet", 2, 1, n_trials=32, n_channels=n_channels,
+                                    n_times=128, per_epoch=per_epoch)
+        assert set(times) == {"reference loop", "skeeg classifier", "plain loop, skeeg module"}
+        assert all(0 < seconds < 60 for seconds in times.values())
