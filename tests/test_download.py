@@ -6,6 +6,7 @@ folder, in the archive's layout (``<name>.zip`` holding ``<name>_TRAIN.ts``,
 are absent.
 """
 
+import hashlib
 import http.server
 import io
 import re
@@ -184,6 +185,24 @@ def _relabel_one_trial(files):
     files["FingerMovements_TEST.ts"] = text.replace(":left\n", ":right\n", 1).encode()
 
 
+def _swap_two_labels(files):
+    # One left and one right trial trade labels: the class counts stay as they were.
+    text = files["FingerMovements_TRAIN.ts"].decode()
+    text = text.replace(":left\n", ":TMP\n", 1).replace(":right\n", ":left\n", 1)
+    files["FingerMovements_TRAIN.ts"] = text.replace(":TMP\n", ":right\n", 1).encode()
+
+
+def _swap_two_channels(files):
+    # Channels 0 and 1 of every training trial trade places: overall mean and sd stay.
+    lines = files["FingerMovements_TRAIN.ts"].decode().splitlines()
+    at = lines.index("@data") + 1
+    for i in range(at, len(lines)):
+        *dims, label = lines[i].split(":")
+        dims[0], dims[1] = dims[1], dims[0]
+        lines[i] = ":".join([*dims, label])
+    files["FingerMovements_TRAIN.ts"] = "\n".join(lines).encode()
+
+
 def _drop_last_trial(files):
     text = files["FingerMovements_TEST.ts"].decode().rstrip("\n")
     files["FingerMovements_TEST.ts"] = text[: text.rindex("\n")].encode()
@@ -206,6 +225,8 @@ def _scale_all(files):
         (_relabel_one_trial, r"TEST class counts \{'left': 48, 'right': 52\}, expected"),
         (_drop_last_trial, r"TEST shape \(99, 28, 50\), expected \(100, 28, 50\)"),
         (_scale_all, r"TEST mean 2\.765e-05, expected 27\.65; TEST std 4\.343e-05"),
+        (_swap_two_labels, r"TRAIN labels, in file order, differ from the archive's"),
+        (_swap_two_channels, r"TRAIN mean of channel\(s\) \[0, 1\] \(0-based\) differ"),
     ],
 )
 def test_download_that_differs_from_the_facts_is_deleted(
@@ -314,5 +335,11 @@ def test_facts_match_the_shared_copies(data_dir):
             assert {k: int(v) for k, v in zip(*np.unique(y, return_counts=True))} == expected["counts"]
             assert f"{values.mean():.4g}" == f"{expected['mean']:.4g}"
             assert f"{values.std():.4g}" == f"{expected['std']:.4g}"
+            digest = hashlib.sha256("\n".join(map(str, y)).encode()).hexdigest()
+            assert digest == expected["labels_sha256"]
+            for label, mean in expected["class_means"].items():
+                assert f"{values[y == label].mean():.4g}" == f"{mean:.4g}"
+            assert [f"{v:.4g}" for v in values.mean(axis=(0, 2))] == [
+                f"{v:.4g}" for v in expected["channel_means"]]
     assert re.match(r"https://www\.timeseriesclassification\.com/aeon-toolkit/$",
                     download.UEA_BASE_URL)

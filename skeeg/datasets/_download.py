@@ -7,6 +7,7 @@ the data folder's own file system, so the data folder never holds a
 half-written data set.
 """
 
+import hashlib
 import math
 import os
 import shutil
@@ -43,8 +44,12 @@ _CHUNK = 1 << 20
 #     X = data.X_train.astype(np.float64)  # the float32 values, summed in float64
 #     shape = X.shape; counts = dict(zip(*np.unique(data.y_train, return_counts=True)))
 #     f"{X.mean():.4g}", f"{X.std():.4g}"  # sd over all values, ddof=0
-# and the same for the test split. Statistics of the parsed numbers do not
-# depend on line endings or number formatting, which differ between copies.
+#     class_means: f"{X[y == c].mean():.4g}"; channel_means: X.mean(axis=(0, 2)), 4 digits
+#     labels_sha256: sha256("\n".join(y)) of the labels in file order
+# and the same for the test split. Statistics of the parsed numbers and the
+# label text do not depend on line endings or number formatting, which differ
+# between copies. They catch changed labels, moved trials or channels and
+# rescaled values; a change to a few samples leaves them as they are.
 FACTS = {
     "SelfRegulationSCP1": {
         "classes": ("negativity", "positivity"),
@@ -53,12 +58,22 @@ FACTS = {
             "counts": {"negativity": 135, "positivity": 133},
             "mean": 25.92,
             "std": 23.42,
+            "class_means": {"negativity": 34.13, "positivity": 17.58},
+            "channel_means": (
+                26.55, 26.29, 26.04, 25.79, 25.54, 25.29,
+            ),
+            "labels_sha256": "936d632b6ff3e3cac7ebb1245f10796c6c0a7e6467f9fb582c05ebe4d56f8be0",
         },
         "TEST": {
             "shape": (293, 6, 896),
             "counts": {"negativity": 147, "positivity": 146},
             "mean": 7.685,
             "std": 21.26,
+            "class_means": {"negativity": 20.47, "positivity": -5.183},
+            "channel_means": (
+                7.78, 7.74, 7.703, 7.666, 7.629, 7.592,
+            ),
+            "labels_sha256": "469401ca1fc04c29fc405f2931a6500e0a5508966a8f267ca6a7e17c418f6e92",
         },
     },
     "FingerMovements": {
@@ -68,12 +83,28 @@ FACTS = {
             "counts": {"left": 159, "right": 157},
             "mean": 29.62,
             "std": 44.11,
+            "class_means": {"left": 29.65, "right": 29.58},
+            "channel_means": (
+                66.62, 28.91, 5.04, 32.07, 46.25, 43.37, 40.75, 38.41, 27.08,
+                15.54, 14.2, 11.23, 5.085, 17.9, 49.85, 60.16, 61.92, 86.81,
+                100.7, 37.14, -3.297, -2.212, -0.5917, 1.091, 8.181, 16.86,
+                12.3, 7.889,
+            ),
+            "labels_sha256": "4bea41e91d4e95986ba8215c0aa4a627a6b1ef6b5f82a3d3c2c738ffba12c6c4",
         },
         "TEST": {
             "shape": (100, 28, 50),
             "counts": {"left": 49, "right": 51},
             "mean": 27.65,
             "std": 43.43,
+            "class_means": {"left": 30.89, "right": 24.55},
+            "channel_means": (
+                68.14, 28.85, 3.253, 29.61, 43.24, 40.32, 39.26, 40.05, 28.16,
+                15.35, 13.94, 10.67, 2.893, 14.59, 46.14, 56.42, 58.53, 83.71,
+                97.98, 34.84, -5.244, -4.196, -2.876, -1.586, 5.243, 13.62,
+                9.011, 4.41,
+            ),
+            "labels_sha256": "7b525ce29ed7ae729893132f266edb112a62226281bd750aea30f1a56ece4c56",
         },
     },
 }
@@ -281,6 +312,24 @@ def _verify(url, name, folder, destination):
                 differences.append(
                     f"{split} {stat} {value:.4g}, expected {expected[stat]:.4g}"
                 )
+        if differences:  # shapes or classes already differ: the finer facts would too
+            continue
+        # Labels in file order (text, so formatting cannot change them): a swapped or
+        # relabelled trial; per-class and per-channel means: trials or channels moved.
+        digest = hashlib.sha256("\n".join(map(str, y)).encode()).hexdigest()
+        if digest != expected["labels_sha256"]:
+            differences.append(f"{split} labels, in file order, differ from the archive's")
+        for label, mean in expected["class_means"].items():
+            value = values[np.asarray(y) == label].mean()
+            if not _close_4g(value, mean):
+                differences.append(f"{split} mean of class {label!r} {value:.4g}, expected "
+                                   f"{mean:.4g}")
+        channel_means = values.mean(axis=(0, 2))
+        moved = [i for i, (value, mean) in enumerate(zip(channel_means, expected["channel_means"]))
+                 if not _close_4g(value, mean)]
+        if moved:
+            differences.append(f"{split} mean of channel(s) {moved[:8]} (0-based) differ from "
+                               "the archive's")
     if differences:
         raise ValueError(
             f"The download of {name} from {url} does not match the archive's {name} "
