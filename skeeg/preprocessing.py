@@ -887,6 +887,8 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._check_shrinkage()
+        # Epochs first: their channels are checked (and named) by name.
+        X = epochs_to_array(self, X, reset=False)
         two_d = self._check_layout(X)
         X = self._validate(X, reset=False)
         groups = _check_groups(groups, len(X))

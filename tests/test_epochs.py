@@ -185,3 +185,15 @@ def test_transformers_and_unloaded_epochs(motor):
                       tmax=63 / 128, baseline=None, preload=False, verbose=False)
     clf = EEGNetClassifier(**SMALL).fit(lazy)
     assert clf.n_times_ == 64 and clf.classes_.tolist() == ["left_hand", "right_hand"]
+
+
+def test_euclidean_alignment_names_channels_of_epochs(motor):
+    from skeeg import EuclideanAlignment
+
+    X, y = motor
+    epochs = make_epochs(X, y)
+    alignment = EuclideanAlignment().fit(epochs)
+    with pytest.raises(ValueError, match=r"missing \['Cz'\]"):
+        alignment.transform(epochs.copy().drop_channels(["Cz"]))
+    reordered = epochs.copy().reorder_channels(["Pz", "C4", "Cz", "C3"])
+    np.testing.assert_allclose(alignment.transform(reordered), alignment.transform(epochs))
