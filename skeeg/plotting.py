@@ -236,8 +236,11 @@ def plot_learning_curves(
     if not metrics:
         columns = list(dict.fromkeys(
             c for run in all_runs for c in run.columns if c not in ("epoch", "dur")))
+        if not any(len(run) for run in all_runs):
+            raise ValueError("the histories hold no epoch: nothing to plot (fit first).")
         raise ValueError(
-            f"no history has any of the metrics {missing}; their columns are {columns}."
+            f"no history has any of the metrics {missing} with a value; their columns are "
+            f"{columns}."
         )
     if missing and asked:
         warnings.warn(
@@ -247,7 +250,8 @@ def plot_learning_curves(
     if title is None:
         title = "Learning curves"
         if single is not None:
-            title += f": {single}, {len(all_runs[0])} epochs"
+            n_epochs = len(all_runs[0])
+            title += f": {single}, {n_epochs} epoch{'s' if n_epochs != 1 else ''}"
     markers = dict(markers or {})
     n_rows, n_cols = len(metrics), len(panels)
     if figsize is None:

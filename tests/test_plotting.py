@@ -106,6 +106,10 @@ def test_learning_curves_leave_out_metrics_no_history_has():
     with pytest.raises(ValueError, match=r"no history has any of the metrics \['f1'\].*"
                                          r"'train_acc'"):
         plot_learning_curves(no_test, metrics="f1")
+    with pytest.raises(ValueError, match="the histories hold no epoch"):
+        plot_learning_curves(history().iloc[:0])
+    fig = plot_learning_curves(history().iloc[:1])
+    assert fig._suptitle.get_text() == "Learning curves: history, 1 epoch"
 
 
 def test_learning_curves_single_history_labelled_and_titled():
