@@ -328,7 +328,7 @@ def parse_seeds(text):
 
 
 def base_parser(description, quick_help):
-    """The arguments every benchmark script takes."""
+    """The arguments every benchmark script on one data set takes."""
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -340,6 +340,20 @@ def base_parser(description, quick_help):
         f"{', '.join(AUTO_ORDER)} and falls back to 'synthetic'",
     )
     parser.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch the data set from the UEA/UCR archive when it is not in the data folder "
+        f"({', '.join(DOWNLOADABLE)}; with --dataset auto, {DOWNLOADABLE[0]}) and keep it "
+        "in <data folder>/uea/<name>/; checked against facts kept in skeeg",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 or auto")
+    add_run_options(parser, quick_help)
+    return parser
+
+
+def add_run_options(parser, quick_help, seeds_help=None, max_epochs_help=None):
+    """Data folder, seeds, --quick, epochs, processes, threads and output folder."""
+    parser.add_argument(
         "--data-dir",
         default=None,
         help="folder of the real data (default: $SKEEG_DATA, else ../shared/data "
@@ -349,22 +363,13 @@ def base_parser(description, quick_help):
         "--seeds",
         type=parse_seeds,
         default=None,
-        help="number of seeds (3 -> 0,1,2) or a comma list; default 3, or 1 with --quick",
+        help=seeds_help
+        or "number of seeds (3 -> 0,1,2) or a comma list; default 3, or 1 with --quick",
     )
-    parser.add_argument(
-        "--download",
-        action="store_true",
-        help="fetch the data set from the UEA/UCR archive when it is not in the data folder "
-        f"({', '.join(DOWNLOADABLE)}; with --dataset auto, {DOWNLOADABLE[0]}) and keep it "
-        "in <data folder>/uea/<name>/; checked against facts kept in skeeg",
-    )
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 or auto")
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument(
-        "--out", default=str(DEFAULT_OUT), help="results folder (default benchmarks/results/)"
-    )
-    parser.add_argument(
-        "--max-epochs", type=int, default=None, help="epochs per fit (overrides the default)"
+        "--max-epochs", type=int, default=None,
+        help=max_epochs_help or "epochs per fit (overrides the default)",
     )
     parser.add_argument(
         "--n-jobs",
@@ -378,6 +383,9 @@ def base_parser(description, quick_help):
         default=1,
         help="torch threads per fit (default 1: these networks are small, and on 2 shared "
         "cores 2 threads ran 3-5x slower per epoch than 1)",
+    )
+    parser.add_argument(
+        "--out", default=str(DEFAULT_OUT), help="results folder (default benchmarks/results/)"
     )
     return parser
 

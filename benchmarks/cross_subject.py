@@ -446,7 +446,9 @@ def finetune(task, clf, error, X, y, rows_g, n_cal, row):
                 "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
     acc, auc = scores(y[rest], tuned.predict_proba(np.asarray(X[rest])), tuned.classes_)
     return {**out, "acc_rest": acc, "auc_rest": auc,
-            "epochs": len(tuned.history_), "fit_s": round(time.perf_counter() - start, 2)}
+            # warm_start continues history_: the fine-tuning epochs are the new rows
+            "epochs": len(tuned.history_) - len(clf.history_),
+            "fit_s": round(time.perf_counter() - start, 2)}
 
 
 # ----------------------------------------------------------------------
@@ -637,23 +639,15 @@ def build_parser():
     parser.add_argument("--set", action="append", default=[], metavar="[NET.]PARAM=VALUE",
                         help="network parameter, e.g. EEGNet.dropout=0.5, "
                         "DeepConvNet.n_filters=8,8,8 or lr=0.01 (both networks); repeatable")
-    parser.add_argument("--seeds", type=_common.parse_seeds, default=None,
-                        help="number of seeds (3 -> 0,1,2) or a comma list; default 3 (1 with "
-                        "--quick)")
-    parser.add_argument("--data-dir", default=None,
-                        help="folder of the real data (default: $SKEEG_DATA, else ../shared/data "
-                        "relative to the repository root)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: tiny networks, 2 epochs, 1 seed; with synthetic data a "
-                        "tiny set (4 subjects x 30 trials); figures mean nothing")
-    parser.add_argument("--max-epochs", type=int, default=None,
-                        help="cap on the networks' epochs (default: the classifiers' 300, with "
-                        "early stopping; 2 with --quick)")
+    _common.add_run_options(
+        parser,
+        quick_help="smoke run: tiny networks, 2 epochs, 1 seed; with synthetic data a tiny set "
+        "(4 subjects x 30 trials); figures mean nothing",
+        seeds_help="number of seeds (3 -> 0,1,2) or a comma list; default 3 (1 with --quick)",
+        max_epochs_help="cap on the networks' epochs (default: the classifiers' 300, with early "
+        "stopping; 2 with --quick)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 or auto")
-    parser.add_argument("--n-jobs", type=int, default=1, help="fits in parallel processes")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per fit")
-    parser.add_argument("--out", default=str(_common.DEFAULT_OUT),
-                        help="results folder (default benchmarks/results/)")
     return parser
 
 

@@ -231,22 +231,13 @@ def main(argv=None):
     )
     parser.add_argument("--parts", type=_parse_parts, default=tuple(PARTS),
                         help=f"comma list among {', '.join(PARTS)} (default: all, in this order)")
-    parser.add_argument("--seeds", type=_common.parse_seeds, default=None,
-                        help="number of seeds (5 -> 0..4) or a comma list; default 5 (1 with "
-                        "--quick)")
-    parser.add_argument("--data-dir", default=None,
-                        help="folder of the real data (default: $SKEEG_DATA, else ../shared/data "
-                        "relative to the repository root)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: tiny SYNTHETIC stand-ins, 1 seed, 2 epochs (figures "
-                        "mean nothing)")
-    parser.add_argument("--max-epochs", type=int, default=None,
-                        help="cap on the epochs (default: the classifier's, 300, with early "
-                        "stopping; 2 with --quick)")
-    parser.add_argument("--n-jobs", type=int, default=1, help="fits in parallel processes")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per fit")
-    parser.add_argument("--out", default=str(_common.DEFAULT_OUT),
-                        help="results folder (default benchmarks/results/)")
+    _common.add_run_options(
+        parser,
+        quick_help="smoke run: tiny SYNTHETIC stand-ins, 1 seed, 2 epochs (figures mean nothing)",
+        seeds_help="number of seeds (5 -> 0..4) or a comma list; default 5 (1 with --quick)",
+        max_epochs_help="cap on the epochs (default: the classifier's, 300, with early "
+        "stopping; 2 with --quick)",
+    )
     parser.add_argument("--resume", default=None, metavar="RUNS_JSONL",
                         help="append to the runs.jsonl of a run that was stopped, running only "
                         "the fits it lacks; the tables cover every fit in it")

@@ -34,3 +34,14 @@ def data_dir():
     if not path.is_dir():
         pytest.skip(f"real data not found at {path}; set SKEEG_DATA")
     return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for the test, the previous number restored after it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

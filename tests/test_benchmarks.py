@@ -21,15 +21,8 @@ TINY = dict(temporal_filters=4, depth_multiplier=1, separable_filters=4, kernel_
             separable_kernel_length=5)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small networks on shared cores run fastest on one thread; the scripts set it too."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Small networks on shared cores run fastest on one thread; the scripts set it too.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

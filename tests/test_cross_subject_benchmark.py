@@ -20,15 +20,8 @@ ROWS = ["EEGNet", "EEGNet + EA", "DeepConvNet", "DeepConvNet + EA", "CSP+LDA", "
         "TS+LR", "TS+LR + EA", "EEGNet fine-tuned"]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The script sets the torch threads; give the other tests theirs back."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Small networks on shared cores run fastest on one thread; the scripts set it too.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _check_folds_table(folds, held_out_expected, scored_rows):
