@@ -167,14 +167,24 @@ class EEGClassifier(BaseEEGClassifier):
         except (TypeError, ValueError):
             accepted = {}
         n_times = self._module_n_times()  # crop_length with cropped training
-        if all(name in accepted for name in SKEEG_SIGNATURE):
-            return (self.n_channels_, n_times, n_classes), params
+        # braindecode's names first: some of its models also accept the old aliases
+        # (n_channels, n_classes) in other positions. Always by keyword.
+        for names in (BRAINDECODE_SIGNATURE, SKEEG_SIGNATURE):
+            clash = sorted(set(params) & set(names)) if all(n in accepted for n in names) else []
+            if clash:
+                raise ValueError(
+                    f"module_params sets {clash}, which skeeg sets from the data; leave them "
+                    "out of module_params."
+                )
         if all(name in accepted for name in BRAINDECODE_SIGNATURE):
             params.update(n_chans=self.n_channels_, n_outputs=n_classes, n_times=n_times)
             if "sfreq" in accepted and "sfreq" not in params and self.sfreq_ is not None:
                 params["sfreq"] = self.sfreq_
             if "chs_info" in accepted and "chs_info" not in params and self.ch_names_:
                 params["chs_info"] = [{"ch_name": name} for name in self.ch_names_]
+            return (), params
+        if all(name in accepted for name in SKEEG_SIGNATURE):
+            params.update(n_channels=self.n_channels_, n_times=n_times, n_classes=n_classes)
             return (), params
         raise TypeError(
             f"{self.module.__name__}'s constructor takes neither skeeg's signature "

@@ -137,3 +137,35 @@ def test_braindecode_models_train_through_it(name, motor):
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 2) and np.isfinite(proba).all()
     assert set(clf.predict(X)) <= {"left", "right"}
+
+
+def test_module_arguments_are_passed_by_name_and_not_overridden():
+    class KeywordOnly(torch.nn.Module):
+        def __init__(self, *, n_channels, n_times, n_classes):
+            super().__init__()
+            self.linear = torch.nn.Linear(n_channels * n_times, n_classes)
+
+        def forward(self, x):
+            return self.linear(x.flatten(1))
+
+    X = np.random.default_rng(0).normal(size=(20, 3, 16)).astype(np.float32)
+    y = np.arange(20) % 2
+    clf = EEGClassifier(KeywordOnly, max_epochs=1, validation_fraction=0,
+                        early_stopping=False).fit(X, y)
+    assert clf.predict_proba(X).shape == (20, 2)
+    with pytest.raises(ValueError, match=r"module_params sets \['n_classes'\], which skeeg sets"):
+        EEGClassifier(KeywordOnly, module_params={"n_classes": 5}, max_epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["ATCNet", "EEGConformer"])
+def test_braindecode_models_that_also_take_the_old_names(name):
+    # braindecode 0.8 accepts n_channels / n_classes as aliases in other positions: the
+    # arguments must reach it by braindecode's names.
+    models = pytest.importorskip("braindecode.models")
+    X = np.random.default_rng(0).normal(size=(24, 4, 500)).astype(np.float32)
+    y = np.arange(24) % 3
+    params = {"sfreq": 250.0, "input_window_seconds": 2.0} if name == "ATCNet" else {
+        "final_fc_length": "auto"}
+    clf = EEGClassifier(getattr(models, name), module_params=params, max_epochs=1,
+                        validation_fraction=0, early_stopping=False).fit(X, y)
+    assert clf.predict_proba(X).shape == (24, 3)
