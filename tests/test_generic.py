@@ -169,3 +169,18 @@ def test_braindecode_models_that_also_take_the_old_names(name):
     clf = EEGClassifier(getattr(models, name), module_params=params, max_epochs=1,
                         validation_fraction=0, early_stopping=False).fit(X, y)
     assert clf.predict_proba(X).shape == (24, 3)
+
+
+def test_braindecode_eegnet_saved_and_loaded(tmp_path):
+    # EEGNetv4 renormalises its weights in its constructor: no shape-only skeleton.
+    models = pytest.importorskip("braindecode.models")
+    pytest.importorskip("safetensors")
+    from skeeg import load
+
+    X = np.random.default_rng(0).normal(size=(24, 4, 128)).astype(np.float32)
+    y = np.arange(24) % 2
+    clf = EEGClassifier(models.EEGNetv4, max_epochs=1, validation_fraction=0,
+                        early_stopping=False, random_state=0).fit(X, y)
+    clf.save(tmp_path / "model")
+    loaded = load(tmp_path / "model", trusted=[models.EEGNetv4])
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
