@@ -889,7 +889,10 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         if self.freeze == "features":
             from .inspection import find_head
 
-            head = {id(p) for layer in find_head(module) for p in layer.parameters()}
+            head = {
+                id(p) for layer in find_head(module, "freeze='features'")
+                for p in layer.parameters()
+            }
         for parameter in module.parameters():
             parameter.requires_grad_(self.freeze is None or id(parameter) in head)
 
@@ -954,13 +957,17 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         path : str or path-like
-            The file to write; replaced if it exists.
+            The file to write (``~`` is expanded); replaced if it exists.
 
         Raises
         ------
         TypeError
             If a parameter or fitted attribute cannot be stored as JSON
             (extra ``callbacks``: ``set_params(callbacks=None)`` first).
+        ValueError
+            If ``path`` is a folder.
+        FileNotFoundError
+            If the folder of ``path`` does not exist.
         sklearn.exceptions.NotFittedError
             If the classifier is not fitted.
         """

@@ -33,6 +33,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._paths import output_file
+
 # ONNX operator set of the exported graphs: understood by onnxruntime 1.14
 # and later, and by most other runtimes.
 ONNX_OPSET = 17
@@ -46,6 +48,7 @@ SIDECAR_SUFFIX = ".json"
 _DEPRECATION_NOTICES = (
     r".*torch\.jit\.trace.* is deprecated",
     r".*torch\.jit\.trace_method.* is deprecated",
+    r".*torch\.jit\.script.* is deprecated",
     r"You are using the legacy TorchScript-based ONNX export",
     r"The feature will be removed",
     # The TorchScript-based exporter's note that it left a strided slice
@@ -111,6 +114,48 @@ class ProbabilityModel(torch.nn.Module):
         return torch.softmax(logits, dim=1)
 
 
+class CheckedTrials(torch.nn.Module):
+    """The input checks of ``predict_proba``, in TorchScript, around a traced model.
+
+    A traced graph keeps no Python condition: without this wrapper, trials
+    of the wrong length would flow through the network's reshapes and
+    return probabilities without a word. It refuses what ``predict_proba``
+    refuses (another shape, non-finite values) and converts real input of
+    another dtype to float32, as ``predict_proba`` does.
+
+    Parameters
+    ----------
+    model : torch.jit.ScriptModule
+        The traced :class:`ProbabilityModel`.
+    n_channels, n_times : int
+        The trial shape the classifier was fitted on.
+    """
+
+    def __init__(self, model, n_channels: int, n_times: int):
+        super().__init__()
+        self.model = model
+        self.n_channels = n_channels
+        self.n_times = n_times
+
+    def forward(self, trials: torch.Tensor) -> torch.Tensor:
+        """Probabilities ``(batch, n_classes)``; errors name what is wrong with ``trials``."""
+        if trials.dim() != 3 or trials.size(1) != self.n_channels or trials.size(2) != self.n_times:
+            raise ValueError(
+                "trials must have shape (batch, n_channels={}, n_times={}), as the classifier "
+                "was fitted on; got {}. Cut trials of the fitted length from the same "
+                "channels.".format(self.n_channels, self.n_times, trials.shape)
+            )
+        if trials.is_complex() or trials.dtype == torch.bool:
+            raise TypeError("trials must be real numbers; got dtype {}.".format(trials.dtype))
+        trials = trials.to(torch.float32)
+        if not bool(torch.isfinite(trials).all()):
+            raise ValueError(
+                "trials contain NaN or infinite values (or values beyond float32's range); "
+                "remove or interpolate them first."
+            )
+        return self.model(trials)
+
+
 def probability_model(clf):
     """A CPU, float32, evaluation-mode copy of ``clf``'s network with its pre- and post-processing.
 
@@ -154,6 +199,7 @@ def probability_model(clf):
         device="cpu", dtype=torch.float32, memory_format=torch.contiguous_format
     )
     network.eval().requires_grad_(False)
+    _hide_failing_properties(network)
     # A module with a forward hook runs its plain layers (see
     # skeeg.models._fused.fusable): the fused CPU code is then kept out of
     # graphs traced by torch.export, as torch.jit.trace already keeps it.
@@ -169,6 +215,38 @@ def probability_model(clf):
         crop_length=None if crops is None else crops[0], crop_starts=starts,
     )
     return model.eval()
+
+
+def _hide_failing_properties(network):
+    """Make properties of ``network``'s modules that raise read as absent, for tracing.
+
+    ``torch.jit.trace`` probes every attribute of every module with
+    ``hasattr``, which only tolerates ``AttributeError``; braindecode's
+    models raise ``ValueError`` from properties such as ``chs_info`` when
+    they were built without that information. Each such module (a copy
+    made for the export) gets a subclass where those properties raise
+    ``AttributeError``; its forward and weights are unchanged.
+    """
+    for module in network.modules():
+        cls = type(module)
+        failing = {}
+        for name in dir(cls):
+            if not isinstance(inspect.getattr_static(cls, name, None), property):
+                continue
+            try:
+                getattr(module, name)
+            except AttributeError:
+                pass
+            except Exception:  # noqa: BLE001  (any other error breaks hasattr)
+                failing[name] = property(_absent(name))
+        if failing:
+            module.__class__ = type(cls.__name__, (cls,), {**failing, "__module__": cls.__module__})
+
+
+def _absent(name):
+    def absent(self):
+        raise AttributeError(name)
+    return absent
 
 
 def _crops(clf):
@@ -192,8 +270,8 @@ def to_torchscript(clf, path):
     clf : skeeg classifier
         A fitted classifier (for a Pipeline, its last step).
     path : str or path-like
-        The model file to write (``.pt`` is customary). The sidecar is
-        written to ``path + ".json"``.
+        The model file to write (``.pt`` is customary; ``~`` is
+        expanded). The sidecar is written to ``path + ".json"``.
 
     Returns
     -------
@@ -204,6 +282,10 @@ def to_torchscript(clf, path):
     ------
     TypeError
         If ``clf`` is not a skeeg classifier.
+    ValueError
+        If ``path`` (or the sidecar's path) is a folder.
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
     sklearn.exceptions.NotFittedError
         If ``clf`` is not fitted.
 
@@ -212,10 +294,18 @@ def to_torchscript(clf, path):
     Load it with ``torch.jit.load(path)`` (in Python or in C++ with
     libtorch) and call it on a float32 tensor ``(batch, n_channels,
     n_times)``: it returns ``(batch, n_classes)`` probabilities, in the
-    order of the sidecar's ``classes``. It computes in float32 on the CPU
-    whatever ``precision`` the classifier was trained with; with
-    ``precision="float32"`` its output equals ``predict_proba`` to float
-    rounding (1e-5). The network is traced (``torch.jit.trace``) with a
+    order of the sidecar's ``classes``. It checks its input as
+    ``predict_proba`` does (:class:`CheckedTrials`): trials of another
+    shape, and NaN or infinite values, raise an error that names the
+    problem (``torch.jit.Error`` in Python, ``c10::Error`` in C++, whose
+    message holds the ``ValueError``); other real dtypes are converted to
+    float32. It computes in float32 on the CPU whatever ``precision`` the
+    classifier was trained with; with ``precision="float32"`` its output
+    equals ``predict_proba`` to float rounding (1e-5). With
+    ``precision="bfloat16"``, ``predict_proba`` computes under autocast in
+    bfloat16 and the two differ by its rounding (about 1e-4 in
+    probability); the float32 export is the more exact of the two. The
+    network is traced (``torch.jit.trace``) with a
     batch of 2 trials; the batch size stays free.
 
     Examples
@@ -233,12 +323,15 @@ def to_torchscript(clf, path):
     >>> bool(np.allclose(proba, clf.predict_proba(data.X[:5]), atol=1e-5))
     True
     """
-    path = os.fspath(path)
     model = probability_model(clf)
+    path = _output_files(path, ".pt")
     example = torch.zeros(2, clf.n_channels_, clf.n_times_)
     with torch.no_grad(), _quiet_deprecations():
         traced = torch.jit.trace(model, (example,), check_trace=False)
-    traced.save(path)
+        checked = torch.jit.script(
+            CheckedTrials(traced, int(clf.n_channels_), int(clf.n_times_))
+        )
+    checked.save(path)
     return _write_sidecar(clf, path, "torchscript", {})
 
 
@@ -250,8 +343,8 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
     clf : skeeg classifier
         A fitted classifier (for a Pipeline, its last step).
     path : str or path-like
-        The model file to write (``.onnx``). The sidecar is written to
-        ``path + ".json"``.
+        The model file to write (``.onnx``; ``~`` is expanded). The
+        sidecar is written to ``path + ".json"``.
     opset_version : int or None, default=None
         ONNX operator set of the graph; None is 17 for the TorchScript-based
         exporter and the ``torch.export``-based exporter's own default
@@ -271,6 +364,10 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
     ------
     TypeError
         If ``clf`` is not a skeeg classifier.
+    ValueError
+        If ``path`` (or the sidecar's path) is a folder.
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
     sklearn.exceptions.NotFittedError
         If ``clf`` is not fitted.
     ImportError
@@ -287,11 +384,19 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
         session = onnxruntime.InferenceSession(path)
         proba = session.run(None, {"trials": X.astype("float32")})[0]
 
+    The graph's channel and sample counts are fixed, so runtimes refuse
+    trials of another shape; an ONNX graph cannot raise errors, so NaN or
+    infinite trials give NaN probabilities: check the input as
+    ``predict_proba`` does (or use :func:`to_torchscript`, which checks).
+
     It computes in float32 whatever ``precision`` the classifier was trained
     with; with ``precision="float32"`` its output equals ``predict_proba``
-    to float rounding (1e-5).
+    to float rounding (1e-5). With ``precision="bfloat16"``,
+    ``predict_proba`` computes under autocast in bfloat16 and the two
+    differ by its rounding (about 1e-4 in probability); the float32 export
+    is the more exact of the two.
     """
-    path = os.fspath(path)
+    path = _output_files(path, ".onnx")
     try:
         import onnx  # noqa: F401  (torch's exporters need it)
     except ImportError as error:
@@ -328,6 +433,13 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
     return _write_sidecar(clf, path, "onnx", {"opset_version": opset})
 
 
+def _output_files(path, suffix):
+    """``path`` (``~`` expanded) once it and its sidecar can be written."""
+    path = output_file(path, example="model" + suffix)
+    output_file(path + SIDECAR_SUFFIX, "sidecar path")
+    return path
+
+
 def _parameters(function):
     return inspect.signature(function).parameters
 
@@ -337,6 +449,10 @@ def _quiet_deprecations():
     with warnings.catch_warnings():
         for message in _DEPRECATION_NOTICES:
             warnings.filterwarnings("ignore", message=message)
+        # Shape conditions in a network's Python code (braindecode's asserts)
+        # become constants of the trace; they hold, as the exported model
+        # takes only the fitted trial shape.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         yield
 
 
@@ -355,7 +471,8 @@ def sidecar(clf):
         ``classes_dtype`` (their numpy dtype), ``n_classes``,
         ``n_channels``, ``ch_names`` (None unless fitted on named
         channels), ``n_times``, ``sfreq`` (Hz, None when unknown),
-        ``input`` and ``output`` (name, shape with ``"batch"`` free, dtype,
+        ``network`` (the module class, as ``module.Class``), ``input``
+        and ``output`` (name, shape with ``"batch"`` free, dtype,
         and for the input its unit), ``standardization`` (``channel_mean``
         and ``scale``, already inside the model, or None), ``crops``
         (``crop_length``, ``crop_stride`` and the ``starts`` of the crops
@@ -376,6 +493,7 @@ def sidecar(clf):
     info = {
         "format": "skeeg-export",
         "estimator": type(clf).__name__,
+        "network": f"{type(clf.net_.module_).__module__}.{type(clf.net_.module_).__qualname__}",
         "classes": labels,
         "classes_dtype": classes.dtype.str,
         "n_classes": len(classes),

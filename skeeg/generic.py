@@ -66,8 +66,10 @@ class EEGClassifier(BaseEEGClassifier):
         constructor takes neither signature, or ``module_params`` is not a
         dict.
     ValueError
-        In ``fit``: the module's output has the wrong shape or is not
-        finite.
+        In ``fit``: the module has no trainable parameters, or its output
+        on two trials has the wrong shape, is not floating point, does not
+        reach the weights through autograd, is not finite, or is already
+        probabilities (a final softmax).
 
     Examples
     --------
@@ -142,6 +144,37 @@ class EEGClassifier(BaseEEGClassifier):
             callbacks=callbacks,
         )
 
+    def set_params(self, **params):
+        """Set parameters; ``module_params__<name>`` sets one of the module's arguments.
+
+        ``set_params(module_params__n_filters=8)`` (and a grid over
+        ``"module_params__n_filters"``) replaces ``module_params`` with a new
+        dict holding that entry; the dict given before is not changed.
+
+        Returns
+        -------
+        self : EEGClassifier
+        """
+        nested = {}
+        for key in list(params):
+            prefix, _, name = key.partition("__")
+            if prefix == "module_params" and name:
+                nested[name] = params.pop(key)
+            elif prefix == "module" and name:
+                raise ValueError(
+                    f"Invalid parameter {key!r}: module is a class; set its constructor's "
+                    f"arguments with 'module_params__{name}'."
+                )
+        if nested:
+            current = params.get("module_params", self.module_params)
+            if current is not None and not isinstance(current, dict):
+                raise TypeError(
+                    f"module_params__{next(iter(nested))} needs module_params to be a dict "
+                    f"or None; it is {current!r}."
+                )
+            params["module_params"] = {**(current or {}), **nested}
+        return super().set_params(**params)
+
     def _check_params(self):
         super()._check_params()
         if not (isinstance(self.module, type) and issubclass(self.module, torch.nn.Module)):
@@ -203,30 +236,65 @@ class EEGClassifier(BaseEEGClassifier):
             return module  # a shape-only skeleton (skeeg.load checks a file's shapes on one)
         # One forward pass on two trials, before any training: a wrong output
         # is reported here rather than as a shape error deep inside the loss.
+        if not any(p.requires_grad for p in module.parameters()):
+            raise ValueError(
+                f"{name} has no trainable parameters (none, or all with requires_grad=False): "
+                "there is nothing to fit. Register its layers as attributes or in "
+                "nn.ModuleList, and leave freezing to freeze='features'."
+            )
         was_training = module.training
         # Unit noise, as standardised trials are; its own generator leaves
-        # the training's random numbers alone.
+        # the training's random numbers alone. In evaluation mode, so that
+        # batch norm's running statistics are left alone; with gradients,
+        # to see that training can reach the weights.
         trials = torch.randn(2, self.n_channels_, self._module_n_times(),
                              generator=torch.Generator().manual_seed(0))
-        with torch.no_grad():
-            try:
-                out = module.eval()(trials)
-            except Exception as error:
-                raise ValueError(
-                    f"{name} fails on trials of shape {tuple(trials.shape)}: "
-                    f"{type(error).__name__}: {error}"
-                ) from error
-        module.train(was_training)
+        try:
+            out = module.eval()(trials)
+        except Exception as error:
+            raise ValueError(
+                f"{name} fails on trials of shape {tuple(trials.shape)}: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        finally:
+            module.train(was_training)
+        self._check_logits(name, out, n_classes)
+        initialize_weights(module, self.init)
+        return module
+
+    @staticmethod
+    def _check_logits(name, out, n_classes):
+        """Refuse a module output that cross-entropy cannot train on."""
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, n_classes):
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise ValueError(
                 f"{name} must return logits of shape (batch, n_classes) = (2, {n_classes}) "
                 f"for 2 trials; it returned {shape}."
             )
+        if not out.is_floating_point():
+            raise ValueError(
+                f"{name} returns logits of dtype {out.dtype}; they must be floating point "
+                "(no rounding, argmax or casting in forward): the loss needs their gradient."
+            )
+        if not out.requires_grad:
+            raise ValueError(
+                f"{name}'s output does not depend on its trainable weights through autograd "
+                "(its forward runs under torch.no_grad() or inference_mode, or detaches): "
+                "it cannot be trained."
+            )
+        out = out.detach()
         if not torch.isfinite(out).all():
             raise ValueError(
                 f"{name} returns non-finite logits for ordinary trials (zeros and unit "
                 "noise) before any training: check its initialisation and forward."
             )
-        initialize_weights(module, self.init)
-        return module
+        sums = out.sum(dim=1)
+        if n_classes > 1 and bool(((out >= 0) & (out <= 1)).all()) and bool(
+            torch.allclose(sums, torch.ones_like(sums), atol=1e-5)
+        ):
+            raise ValueError(
+                f"{name} returns probabilities (each row in [0, 1], summing to 1): skeeg "
+                "trains on logits with cross-entropy and applies softmax in predict_proba. "
+                "Remove the final softmax (a final LogSoftmax is fine: cross-entropy on "
+                "log-probabilities is the same loss)."
+            )

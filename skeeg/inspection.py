@@ -21,25 +21,31 @@ HEAD_NAMES = ("classifier", "final_layer")
 BATCH_SIZE = 64
 
 
-def find_head(module):
+def find_head(module, purpose="embed"):
     """The classifier head(s) of a network: a list of modules.
 
     Parameters
     ----------
     module : torch.nn.Module
         A network.
+    purpose : str, default="embed"
+        What needs the head, named in the error (``"embed"``,
+        ``"freeze='features'"``).
 
     Returns
     -------
     heads : list of torch.nn.Module
         The module named by the first of :data:`HEAD_NAMES` that the
         network has; the elements of a ``ModuleList`` (ATCNet's per-window
-        heads), in order.
+        heads), in order. A network with none of these names (an
+        ``nn.Sequential`` of one's own, say) gives its last layer with
+        weights, in the order the layers were defined, when that layer is
+        linear (``nn.Linear``).
 
     Raises
     ------
     ValueError
-        If the network has none of these attributes, or it is not a module.
+        If the network has neither a named head nor a last linear layer.
     """
     for name in HEAD_NAMES:
         head = getattr(module, name, None)
@@ -47,11 +53,20 @@ def find_head(module):
             return list(head)
         if isinstance(head, torch.nn.Module) and not isinstance(head, torch.nn.ModuleList):
             return [head]
+    weighted = [
+        layer for layer in module.modules()
+        if next(iter(layer.children()), None) is None
+        and next(layer.parameters(recurse=False), None) is not None
+    ]
+    if weighted and isinstance(weighted[-1], torch.nn.Linear):
+        return [weighted[-1]]
+    last = type(weighted[-1]).__name__ if weighted else "none"
     raise ValueError(
-        f"embed cannot find the classifier head of {type(module).__name__}: it looks for a "
-        f"sub-module named {' or '.join(repr(n) for n in HEAD_NAMES)} (the layer that maps "
-        "the learned features to the class logits), and this network has none. Name its "
-        "last layer 'classifier' to make it inspectable."
+        f"{purpose} cannot find the classifier head of {type(module).__name__}: it looks for "
+        f"a sub-module named {' or '.join(repr(n) for n in HEAD_NAMES)} (the layer that maps "
+        f"the learned features to the class logits), else a last layer that is nn.Linear "
+        f"(this network's last layer with weights: {last}). Name the layer that computes "
+        "the logits 'classifier'."
     )
 
 
@@ -92,8 +107,9 @@ def embed(clf, X):
         If ``clf`` is not a skeeg classifier (or a Pipeline or search
         ending in one).
     ValueError
-        If ``X`` is invalid (as in ``predict_proba``), or the network has no
-        recognisable head (see :func:`find_head`).
+        If ``X`` is invalid (as in ``predict_proba``), the classifier was
+        trained on crops, or the network has no recognisable head (see
+        :func:`find_head`).
     sklearn.exceptions.NotFittedError
         If ``clf`` is not fitted.
 
@@ -135,6 +151,14 @@ def embed(clf, X):
         captured.append(args[0].detach().flatten(1).float())
 
     hooks = [head.register_forward_pre_hook(record) for head in heads]
+    # A head found as the last linear layer (no head name) must be what
+    # computes the logits: its outputs per trial are checked against them.
+    named = any(isinstance(getattr(module, name, None), torch.nn.Module) for name in HEAD_NAMES)
+    head_widths = []
+    if not named:
+        hooks.append(heads[0].register_forward_hook(
+            lambda layer, args, output: head_widths.append(output[0].numel())
+        ))
     training = module.training
     chunks = []
     try:
@@ -149,7 +173,23 @@ def embed(clf, X):
                 if standardize is not None:
                     batch = standardize(batch)
                 captured.clear()
-                module(batch)
+                head_widths.clear()
+                logits = module(batch)
+                if head_widths and head_widths[0] != logits[0].numel():
+                    raise ValueError(
+                        f"embed took the last linear layer of {type(module).__name__} "
+                        f"({type(heads[0]).__name__}, {head_widths[0]} outputs) as its "
+                        f"classifier head, but the network returns {logits[0].numel()} "
+                        "logits per trial, so that layer is not the head. Name the layer "
+                        "that computes the logits 'classifier'."
+                    )
+                if len(captured) != len(heads) and not named:
+                    raise ValueError(
+                        f"embed took the last linear layer defined in {type(module).__name__} "
+                        f"as its classifier head, but forward called it {len(captured)} "
+                        "times, so it is not the head. Name the layer that computes the "
+                        "logits 'classifier'."
+                    )
                 if len(captured) != len(heads):
                     raise ValueError(
                         f"{type(module).__name__}'s forward called its classifier head "

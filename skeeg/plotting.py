@@ -412,7 +412,7 @@ EMBEDDING_METHODS = ("pca", "tsne")
 def plot_embedding(
     clf,
     X,
-    y,
+    y=None,
     method="pca",
     *,
     ax=None,
@@ -438,9 +438,10 @@ def plot_embedding(
         The network to look into.
     X : array-like of shape (n_trials, n_channels, n_times)
         Trials, as for ``clf.predict``.
-    y : array-like of shape (n_trials,)
-        Their labels (the true classes, or ``clf.predict(X)``), used for the
-        colours only.
+    y : array-like of shape (n_trials,), default=None
+        Their labels (the true classes), used for the colours only. None
+        colours by the classes ``clf.predict(X)`` gives (the legend says
+        "predicted class").
     method : {"pca", "tsne"}, default="pca"
         PCA (linear; the axes are the two directions of largest variance,
         with the share of the variance they hold) or t-SNE (non-linear;
@@ -487,6 +488,9 @@ def plot_embedding(
             f"got {method!r}."
         )
     method = method.lower()
+    legend_title = "class"
+    if y is None:
+        y, legend_title = clf.predict(X), "predicted class"
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D, one label per trial; got shape {y.shape}.")
@@ -546,7 +550,7 @@ def plot_embedding(
                    edgecolors="none")
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
-    ax.legend(title="class", loc="best", fontsize=8, title_fontsize=8)
+    ax.legend(title=legend_title, loc="best", fontsize=8, title_fontsize=8)
     ax.grid(alpha=0.3)
     if title is None:
         title = (f"{type(clf).__name__}: activations entering the classifier head\n"

@@ -43,6 +43,8 @@ import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
+from ._paths import output_file, user_path
+
 FORMAT = "skeeg-classifier"
 FORMAT_VERSION = 1
 
@@ -348,8 +350,8 @@ def save(clf, path):
     clf : skeeg classifier
         A fitted classifier (:class:`skeeg.EEGNetClassifier` and the others).
     path : str or path-like
-        The file to write (``.safetensors`` is a good suffix); replaced if it
-        exists. It is written to a temporary file next to it first, so an
+        The file to write (``.safetensors`` is a good suffix; ``~`` is
+        expanded); replaced if it exists. It is written to a temporary file next to it first, so an
         interrupted save leaves any previous file intact.
 
     Raises
@@ -361,6 +363,10 @@ def save(clf, path):
         before saving (callbacks act only during ``fit``). Classes (an
         optimiser class, for example) are stored by name; a class outside
         ``torch.optim`` must be passed to :func:`load` as ``trusted``.
+    ValueError
+        If ``path`` is a folder.
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
     sklearn.exceptions.NotFittedError
         If ``clf`` is not fitted.
 
@@ -403,6 +409,7 @@ def save(clf, path):
             f"save takes a fitted skeeg classifier; got {type(clf).__name__}.{hint}"
         )
     check_is_fitted(clf)
+    path = output_file(path)
     params = clf.get_params(deep=False)
     if params.get("callbacks") is not None:
         raise TypeError(
@@ -440,7 +447,7 @@ def save(clf, path):
         "content": text,
         "sha256": _digest(text, tensors),
     }
-    _write_atomically(os.fspath(path), tensors, metadata)
+    _write_atomically(path, tensors, metadata)
 
 
 def _versions():
@@ -545,7 +552,7 @@ def load(path, *, device=None, trusted=()):
         or name unknown classes, or a tensor's shape or dtype differs from
         the one the network built from those parameters has.
     """
-    path = os.fspath(path)
+    path = user_path(path)
     try:
         return _load(path, device, trusted)
     except _InvalidFile as error:

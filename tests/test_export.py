@@ -164,3 +164,53 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(export, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("cls", [EEGNetClassifier, DNNClassifier], ids=lambda c: c.__name__)
+def test_torchscript_checks_its_input_as_predict_proba_does(cls, batches, tmp_path):
+    clf = fitted(cls)
+    to_torchscript(clf, tmp_path / "model.pt")
+    model = torch.jit.load(str(tmp_path / "model.pt"))
+    X = batches[64][:4]
+    # Another length or channel count would flow through the traced reshapes silently.
+    for bad in (X[:, :, :-1], X[:, :, :N_TIMES - 8], X[:, :-1], X[0], np.concatenate([X, X], 2)):
+        with pytest.raises(torch.jit.Error, match=rf"n_channels={N_CHANNELS}, n_times={N_TIMES}"):
+            model(torch.as_tensor(np.ascontiguousarray(bad)))
+    for value in (np.nan, np.inf, 1e39):
+        bad = X.astype(np.float64)
+        bad[1, 0, 5] = value
+        with pytest.raises(torch.jit.Error, match="NaN or infinite"):
+            model(torch.as_tensor(bad))
+    with pytest.raises(torch.jit.Error, match="real numbers"):
+        model(torch.as_tensor(X) > 0)
+    # float64 and integers are converted, as predict_proba converts them.
+    for other in (X.astype(np.float64), np.round(X * 10).astype(np.int64)):
+        np.testing.assert_allclose(
+            model(torch.as_tensor(other)).detach().numpy(),
+            clf.predict_proba(other), rtol=0, atol=TOLERANCE,
+        )
+
+
+def test_export_paths(tmp_path, monkeypatch):
+    clf = fitted(DNNClassifier)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for export, name in ((to_torchscript, "model.pt"), (to_onnx, "model.onnx")):
+        info = export(clf, "~/" + name)  # ~ expanded, as MNE does
+        assert (tmp_path / name).is_file() and (tmp_path / (name + ".json")).is_file()
+        assert info["network"] == "skeeg.models.dnn.DNN"
+        with pytest.raises(ValueError, match=r"is a folder.*for example"):
+            export(clf, tmp_path)
+        with pytest.raises(FileNotFoundError, match="does not exist. Create it first"):
+            export(clf, tmp_path / "missing" / name)
+        with pytest.raises(TypeError, match="str or path-like"):
+            export(clf, 3)
+    (tmp_path / "taken.pt.json").mkdir()
+    with pytest.raises(ValueError, match="sidecar path .* is a folder"):
+        to_torchscript(clf, tmp_path / "taken.pt")
+    assert not (tmp_path / "taken.pt").exists()
+
+
+def test_sidecar_names_a_user_network(tmp_path):
+    info = to_torchscript(fitted(skeeg.EEGClassifier), tmp_path / "model.pt")
+    assert info["network"].endswith("_small_models.SmallNet")
+    assert json.loads((tmp_path / "model.pt.json").read_text())["network"] == info["network"]

@@ -1,5 +1,6 @@
 """EEGClassifier: any torch module with skeeg's contract (issue 13, point 2)."""
 
+import importlib.util
 import pickle
 
 import numpy as np
@@ -52,6 +53,43 @@ class WrongShape(LogVariance):
 class NotFinite(LogVariance):
     def forward(self, x):
         return super().forward(x) * float("nan")
+
+
+class NoParameters(torch.nn.Module):
+    def __init__(self, n_channels, n_times, n_classes):
+        super().__init__()
+        self.weight = torch.randn(n_classes, n_channels)  # a plain tensor: not registered
+
+    def forward(self, x):
+        return x.mean(dim=2) @ self.weight.T
+
+
+class IntegerLogits(LogVariance):
+    def forward(self, x):
+        return super().forward(x).round().long()
+
+
+class NoGrad(LogVariance):
+    def forward(self, x):
+        with torch.no_grad():
+            return super().forward(x)
+
+
+class Detached(LogVariance):
+    def forward(self, x):
+        return super().forward(x).detach()
+
+
+class Softmax(LogVariance):
+    def forward(self, x):
+        return torch.softmax(super().forward(x), dim=1)
+
+
+class LogSoftmax(LogVariance):
+    """A final LogSoftmax (braindecode's older models): the same cross-entropy."""
+
+    def forward(self, x):
+        return torch.log_softmax(super().forward(x), dim=1)
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +150,11 @@ def test_braindecode_naming_gets_sampling_rate_and_channels_from_epochs(motor):
         (LogVariance, {"n_filter": 2}, TypeError, "unexpected keyword argument 'n_filter'"),
         (WrongShape, None, ValueError, r"must return logits of shape .* returned \(2, 1\)"),
         (NotFinite, None, ValueError, "non-finite logits"),
+        (NoParameters, None, ValueError, "no trainable parameters"),
+        (IntegerLogits, None, ValueError, "dtype torch.int64; they must be floating point"),
+        (NoGrad, None, ValueError, "runs under torch.no_grad"),
+        (Detached, None, ValueError, "or detaches"),
+        (Softmax, None, ValueError, "returns probabilities .* Remove the final softmax"),
     ],
 )
 def test_bad_modules_are_refused_clearly(motor, module, module_params, error, match):
@@ -184,3 +227,53 @@ def test_braindecode_eegnet_saved_and_loaded(tmp_path):
     clf.save(tmp_path / "model")
     loaded = load(tmp_path / "model", trusted=[models.EEGNetv4])
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+def test_braindecode_eegnet_exported_without_channel_info(tmp_path):
+    # Fitted on arrays, braindecode's chs_info property raises ValueError,
+    # which torch.jit.trace's attribute probing does not tolerate.
+    models = pytest.importorskip("braindecode.models")
+    from skeeg.export import to_onnx, to_torchscript
+
+    X = np.random.default_rng(0).normal(size=(24, 4, 128)).astype(np.float32)
+    y = np.arange(24) % 2
+    clf = EEGClassifier(models.EEGNetv4, max_epochs=1, validation_fraction=0,
+                        early_stopping=False, random_state=0).fit(X, y)
+    info = to_torchscript(clf, tmp_path / "model.pt")
+    assert info["network"] == "braindecode.models.eegnet.EEGNetv4"
+    proba = torch.jit.load(str(tmp_path / "model.pt"))(torch.as_tensor(X)).numpy()
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=1e-5)
+    if importlib.util.find_spec("onnx") is not None:
+        to_onnx(clf, tmp_path / "model.onnx")
+    with pytest.raises(ValueError, match="chs_info"):
+        clf.net_.module_.chs_info  # the fitted module itself is left as it was
+
+
+def test_a_final_log_softmax_trains_as_logits(motor):
+    X, y = motor
+    plain = EEGClassifier(LogVariance, **TRAINING).fit(X, y)
+    logsoftmax = EEGClassifier(LogSoftmax, **TRAINING).fit(X, y)
+    np.testing.assert_allclose(
+        logsoftmax.predict_proba(X), plain.predict_proba(X), rtol=0, atol=1e-4
+    )
+
+
+def test_module_params_entries_are_parameters(motor):
+    X, y = motor
+    given = {"n_filters": 2}
+    clf = EEGClassifier(LogVariance, module_params=given, **TRAINING)
+    assert clf.set_params(module_params__n_filters=3) is clf
+    assert clf.module_params == {"n_filters": 3} and given == {"n_filters": 2}
+    assert EEGClassifier(LogVariance).set_params(module_params__n_filters=1).module_params == {
+        "n_filters": 1
+    }
+    search = GridSearchCV(
+        EEGClassifier(LogVariance, **TRAINING), {"module_params__n_filters": [1, 2]}, cv=2
+    ).fit(X, y)
+    n_filters = search.best_params_["module_params__n_filters"]
+    assert search.best_estimator_.net_.module_.spatial.out_channels == n_filters
+    with pytest.raises(ValueError, match="module is a class; .* 'module_params__n_filters'"):
+        clf.set_params(module__n_filters=2)
+    with pytest.raises(TypeError, match="needs module_params to be a dict"):
+        EEGClassifier(LogVariance, module_params=[1]).set_params(module_params__n_filters=2)

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skeeg import ATCNetClassifier, DNNClassifier, ShallowFBCSPNetClassifier
+from skeeg import ATCNetClassifier, DNNClassifier, EEGClassifier, ShallowFBCSPNetClassifier
 from skeeg.datasets import make_motor_imagery
 from skeeg.inspection import embed, find_head
 
@@ -105,23 +105,54 @@ def test_atcnet_windows_side_by_side():
     assert embed(clf, trials()[0]).shape[1] == clf.n_windows * clf.tcn_filters
 
 
-def test_a_network_without_a_head_is_refused():
+def test_a_network_without_a_head_name():
+    """No 'classifier' or 'final_layer': the last linear layer, checked against the logits."""
     X, y = trials()
     clf = small(DNNClassifier).fit(X, y)
+    expected = embed(clf, X)
 
     class Wrapped(torch.nn.Module):
-        def __init__(self, network):
+        def __init__(self, network, extra=None):
             super().__init__()
             self.network = network
             self.n_outputs = network.n_outputs
+            if extra is not None:
+                self.extra = extra  # defined last, never called
 
         def forward(self, x):
             return self.network(x)
 
-    clf.net_.module_ = Wrapped(clf.net_.module_)
+    network = clf.net_.module_
+    clf.net_.module_ = Wrapped(network)
+    np.testing.assert_array_equal(embed(clf, X), expected)
+    assert find_head(clf.net_.module_) == [network.classifier]
+    clf.net_.module_ = Wrapped(network, torch.nn.Linear(3, 2))
     clf.predict_proba(X)  # the classifier itself still works
-    with pytest.raises(ValueError, match="Wrapped.*'classifier' or 'final_layer'"):
+    with pytest.raises(ValueError, match="last linear layer defined in Wrapped .* called it 0"):
         embed(clf, X)
+    clf.net_.module_ = Wrapped(network, torch.nn.Conv1d(3, 2, 1))
+    with pytest.raises(ValueError, match="Wrapped.*'classifier' or 'final_layer'.*: Conv1d"):
+        embed(clf, X)
+    with pytest.raises(ValueError, match="freeze='features' cannot find"):
+        find_head(clf.net_.module_, "freeze='features'")
+
+
+def test_a_sequential_of_ones_own_is_embedded_and_frozen():
+    X, y = trials()
+
+    class Sequential(torch.nn.Sequential):
+        def __init__(self, n_channels, n_times, n_classes):
+            super().__init__(
+                torch.nn.Flatten(), torch.nn.Linear(n_channels * n_times, 7), torch.nn.ReLU(),
+                torch.nn.Linear(7, n_classes),
+            )
+
+    clf = EEGClassifier(Sequential, max_epochs=2, random_state=0).fit(X, y)
+    assert embed(clf, X).shape == (len(X), 7)
+    frozen = EEGClassifier(Sequential, max_epochs=2, random_state=0, freeze="features").fit(X, y)
+    assert [p.requires_grad for p in frozen.net_.module_.parameters()] == [
+        False, False, True, True
+    ]
 
 
 def test_classes_separate_in_the_embedding():

@@ -268,6 +268,18 @@ def test_plot_embedding_draws_classes_with_names(monkeypatch, tmp_path):
     assert rest.max() < other[:, 0].min() or rest.min() > other[:, 0].max()
 
 
+def test_plot_embedding_without_labels_colours_by_prediction(monkeypatch):
+    _fake_inspection(monkeypatch)
+    X, y = _separable()
+    clf = types.SimpleNamespace(classes_=np.array(["left hand", "rest", "right hand"]),
+                                predict=lambda X: y)
+    fig = plot_embedding(clf, X)
+    labels, points = _points_by_label(fig)
+    assert labels == ["left hand", "rest", "right hand"]
+    assert fig.axes[0].get_legend().get_title().get_text() == "predicted class"
+    assert len(points["rest"]) == (y == "rest").sum()
+
+
 def test_plot_embedding_tsne_and_given_axes(monkeypatch):
     _fake_inspection(monkeypatch)
     X, y = _separable(24)

@@ -169,6 +169,26 @@ def test_what_cannot_be_saved_is_refused_clearly(tmp_path):
     assert not any(tmp_path.iterdir())  # nothing half-written is left
 
 
+def test_paths_as_users_write_them(tmp_path, monkeypatch):
+    clf = fitted(DNNClassifier)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    clf.save("~/model.safetensors")  # ~ expanded, as MNE does
+    assert (tmp_path / "model.safetensors").is_file()
+    X = trials()[0]
+    np.testing.assert_array_equal(
+        load("~/model.safetensors").predict_proba(X), clf.predict_proba(X)
+    )
+    with pytest.raises(ValueError, match=r"is a folder; give the name of the file .*model"):
+        clf.save(tmp_path)
+    with pytest.raises(FileNotFoundError, match="folder .*missing.* does not exist"):
+        save(clf, tmp_path / "missing" / "model.safetensors")
+    with pytest.raises(ValueError, match="cannot be read"):
+        load(tmp_path)
+    with pytest.raises(TypeError, match="str or path-like"):
+        load(None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]
+
+
 def test_fitted_attributes_added_later_are_saved(tmp_path):
     """New simple fitted attributes (as for MNE input) need no change to save/load."""
     X, y = trials()
