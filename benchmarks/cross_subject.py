@@ -193,6 +193,16 @@ def _eegmmidb_files_missing(data_dir, subjects):
             if not (base / f"S{s:03d}" / f"S{s:03d}R{run:02d}.edf").is_file()]
 
 
+def _parse_band(text):
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected L,H in Hz such as 8,30; got {text!r}")
+    if not 0 < low < high:
+        raise argparse.ArgumentTypeError(f"expected 0 < L < H; got {text!r}")
+    return low, high
+
+
 def _eegmmidb(args, data_dir):
     subjects = args.subjects or [1]
     missing = _eegmmidb_files_missing(data_dir, subjects)
@@ -205,13 +215,16 @@ def _eegmmidb(args, data_dir):
             "fetch them from PhysioNet (internet needed).")
     from skeeg.datasets import load_eegmmidb
 
+    l_freq, h_freq = args.band or (None, None)
     data = load_eegmmidb(subjects=subjects, runs=list(EEGMMIDB_RUNS), data_dir=data_dir,
-                         units="uV", download=bool(args.download))
+                         units="uV", download=bool(args.download), l_freq=l_freq, h_freq=h_freq)
     y = np.array([data.target_names[label] for label in data.y])
     groups = data.subject if args.protocol == "loso" else data.run
+    band = ("no filtering" if args.band is None else
+            f"each recording band-passed {l_freq:g}-{h_freq:g} Hz (MNE's FIR) before epoching")
     description = (f"PhysioNet EEGMMIDB, subject(s) {subjects}, runs 4, 8, 12: imagined left vs "
                    f"right fist, {data.X.shape[1]} channels at {data.sfreq:g} Hz, 0-4 s after "
-                   "the cue, no filtering")
+                   f"the cue, {band}")
     return data.X, y, groups, description, data.unit
 
 
@@ -615,6 +628,9 @@ def build_parser():
     parser.add_argument("--download", action="store_true",
                         help="eegmmidb: let MNE download missing subjects from PhysioNet into "
                         "<data folder>/MNE-eegbci-data/ (otherwise nothing is downloaded)")
+    parser.add_argument("--band", type=_parse_band, default=None, metavar="L,H",
+                        help="eegmmidb: band-pass each recording from L to H Hz before "
+                        "epoching, e.g. 8,30 (default: unfiltered)")
     parser.add_argument("--n-subjects", type=int, default=None,
                         help="synthetic loso: simulated subjects (default 9; 4 with --quick)")
     parser.add_argument("--trials-per-subject", type=int, default=None,
@@ -653,6 +669,8 @@ def build_parser():
 
 def finish_args(args):
     """Defaults that depend on --quick and the protocol; refuse inconsistent options."""
+    if args.band is not None and args.dataset != "eegmmidb":
+        raise SystemExit(f"--band filters EEGMMIDB recordings; --dataset is {args.dataset}")
     if args.seeds is None:
         args.seeds = [0] if args.quick else [0, 1, 2]
     if args.quick and args.max_epochs is None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -60,6 +61,9 @@ UNIT_CHECK_TRIALS = 64
 # share, and waiting for a busy second core costs more than the work.
 SINGLE_THREAD_TRIALS = 8
 
+# Epochs after which a network kept from epoch 1 by early stopping is warned about.
+FIRST_EPOCH_WARNING_EPOCHS = 10
+
 # What ``freeze`` may hold: nothing frozen, or everything but the classifier head.
 FREEZE = (None, "features")
 
@@ -83,7 +87,9 @@ TRAINING_PARAMS_DOC = """\
     early_stopping : bool, default=%(early_stopping)s
         Stop when the validation loss has not improved for ``patience``
         epochs and restore the weights of the best epoch. Needs
-        ``validation_fraction > 0``.
+        ``validation_fraction > 0``. When, after 10 or more epochs, the best
+        epoch is still the first, ``fit`` gives a
+        :class:`~sklearn.exceptions.ConvergenceWarning`.
     patience : int, default=%(patience)s
         Epochs without improvement before early stopping.
     class_weight : None, "balanced" or dict, default=None
@@ -873,6 +879,8 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
             net.partial_fit(trials, None)
         net.release_training_state()
+        if self.early_stopping and not incremental and valid is not None:
+            self._warn_if_first_epoch_kept(net.history)
         history = self._history_frame(net.history)
         if previous is not None:  # continued (partial_fit, warm_start): so is the history
             history["epoch"] += len(self.history_)
@@ -882,6 +890,27 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         self.cuda_graph_ = net.graph_replays_ > 0
         self.history_ = history
         return self
+
+    def _warn_if_first_epoch_kept(self, history):
+        """Warn when early stopping returns the network of epoch 1 after many epochs.
+
+        Its validation loss never went below the first epoch's: the network
+        returned has had one epoch of training and often predicts near
+        chance, which a fit should not hide.
+        """
+        losses = np.asarray(history[:, "valid_loss"], dtype=np.float64)
+        if len(losses) < FIRST_EPOCH_WARNING_EPOCHS or np.argmin(losses) != 0:
+            return
+        warnings.warn(
+            f"{type(self).__name__}: early stopping kept the network of epoch 1: in "
+            f"{len(losses)} epochs the validation loss never went below its first value "
+            f"({losses[0]:.3g}), so the network returned has had one epoch of training and "
+            "may predict near chance. The validation part may differ from the training part "
+            "(other subjects or runs), or lr may not suit the data: look at history_, and "
+            "try another lr, a larger validation_fraction or early_stopping=False.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
     def _freeze(self, module):
         """Train the classifier head only when ``freeze="features"``; else everything."""

@@ -48,6 +48,22 @@ def test_get_data_dir_precedence(monkeypatch, tmp_path):
     assert isinstance(get_data_dir(), Path)
 
 
+def test_a_data_folder_that_is_a_file_is_named(monkeypatch, tmp_path):
+    data_file = tmp_path / "s01.dat"
+    data_file.write_bytes(b"not a folder")
+    with pytest.raises(ValueError, match=r"data_dir names .*s01.dat'?, which is a file"):
+        get_data_dir(data_file)
+    monkeypatch.setenv("SKEEG_DATA", str(data_file))
+    with pytest.raises(ValueError, match="SKEEG_DATA environment variable names .* a file"):
+        get_data_dir()
+    for load in (lambda: load_uea("SelfRegulationSCP1", data_dir=data_file),
+                 lambda: load_eegmmidb(subjects=1, data_dir=data_file)):
+        with pytest.raises(ValueError, match="which is a file, not a folder"):
+            load()
+    with pytest.raises(TypeError, match="data_dir must be a str or path-like"):
+        get_data_dir(3)
+
+
 def test_git_blob_id_matches_git():
     # Values printed by `git hash-object` for these contents.
     assert git_blob_id(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
@@ -656,6 +672,36 @@ def test_eegmmidb_real(data_dir):
     assert len(data.ch_names) == 64 and "C3" in data.ch_names
     assert data.times[0] == 0.0 and data.times[-1] == pytest.approx(4.0)
     assert data.target_names == {"T1": "left fist", "T2": "right fist"}
+
+
+def test_eegmmidb_band_pass_before_epoching(data_dir):
+    pytest.importorskip("mne")
+    _require(data_dir / EEGMMIDB_S001)
+    raw = load_eegmmidb(subjects=1, runs=[4], data_dir=data_dir)
+    band = load_eegmmidb(subjects=1, runs=[4], data_dir=data_dir, l_freq=8.0, h_freq=30.0)
+    assert band.X.shape == raw.X.shape and band.X.dtype == np.float32
+    freqs = np.fft.rfftfreq(raw.X.shape[-1], 1 / raw.sfreq)
+
+    def power(X, low, high):
+        spectrum = np.abs(np.fft.rfft(X - X.mean(axis=-1, keepdims=True), axis=-1)) ** 2
+        return spectrum[..., (freqs >= low) & (freqs <= high)].sum()
+
+    # The pass band is kept, the stop bands removed, and the DC offsets are gone.
+    assert 0.8 < power(band.X, 10, 28) / power(raw.X, 10, 28) < 1.2
+    assert power(band.X, 0.5, 4) < 0.01 * power(raw.X, 0.5, 4)
+    assert power(band.X, 40, 80) < 0.01 * power(raw.X, 40, 80)
+    assert np.abs(band.X.mean(axis=-1)).max() < 0.1 * np.abs(raw.X.mean(axis=-1)).max()
+    high = load_eegmmidb(subjects=1, runs=[4], data_dir=data_dir, l_freq=1.0)
+    assert power(high.X, 40, 80) > 0.8 * power(raw.X, 40, 80)
+    for bad, match in [
+        (dict(l_freq=30.0, h_freq=8.0), "l_freq must be below h_freq"),
+        (dict(l_freq=-1.0), "l_freq must be None or a positive number"),
+        (dict(h_freq="30"), "h_freq must be None or a positive number"),
+        (dict(h_freq=np.nan), "h_freq must be None or a positive number"),
+        (dict(h_freq=100.0), r"S001R04.edf: cannot filter with .*h_freq=100.0 Hz at 160.0 Hz"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            load_eegmmidb(subjects=1, runs=[4], data_dir=data_dir, **bad)
 
 
 def test_eegmmidb_units_and_data_folder_from_environment(data_dir, monkeypatch):

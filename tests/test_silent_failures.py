@@ -430,3 +430,20 @@ def test_clone_and_cross_validation_with_a_file_holding_callback(motor, tmp_path
         assert fresh.callbacks[0] is not clf.callbacks[0]
         assert fresh.callbacks[0].stream is stream
         assert len(cross_val_score(clf, X, y, cv=2)) == 2
+
+
+def test_early_stopping_that_keeps_the_first_epoch_is_warned_about():
+    from sklearn.exceptions import ConvergenceWarning
+
+    # Labels that carry no information: the validation loss only grows as the
+    # network memorises the training part, so early stopping keeps epoch 1.
+    data = make_motor_imagery(n_trials=60, n_channels=3, n_times=64, random_state=0)
+    y = np.random.default_rng(1).permutation(data.y)
+    params = dict(hidden_sizes=(64,), lr=0.01, max_epochs=12, patience=11, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="kept the network of epoch 1: in 12 epochs"):
+        clf = DNNClassifier(**params).fit(data.X, y)
+    assert clf.history_["valid_loss"].idxmin() == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        DNNClassifier(**params).fit(data.X, data.y)  # informative labels: it improves
+        DNNClassifier(**params, early_stopping=False).fit(data.X, y)

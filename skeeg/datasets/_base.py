@@ -56,6 +56,13 @@ def get_data_dir(data_dir=None):
     data_dir : pathlib.Path
         The folder, with ``~`` expanded. It is not created and may not exist.
 
+    Raises
+    ------
+    TypeError
+        If ``data_dir`` is neither None, a str nor path-like.
+    ValueError
+        If the path names an existing file, not a folder.
+
     Notes
     -----
     The loaders only read this folder, with two opt-in exceptions:
@@ -69,9 +76,23 @@ def get_data_dir(data_dir=None):
     >>> get_data_dir("/data/eeg")
     PosixPath('/data/eeg')
     """
+    source = "data_dir"
     if data_dir is None:
+        source = f"the {DATA_ENV_VAR} environment variable" if os.environ.get(DATA_ENV_VAR) \
+            else "the default data folder"
         data_dir = os.environ.get(DATA_ENV_VAR) or Path("~") / "skeeg_data"
-    return Path(data_dir).expanduser()
+    try:
+        path = Path(data_dir).expanduser()
+    except TypeError:
+        raise TypeError(
+            f"data_dir must be a str or path-like folder, or None; got {type(data_dir).__name__}."
+        ) from None
+    if path.exists() and not path.is_dir():
+        raise ValueError(
+            f"{source} names {str(path)!r}, which is a file, not a folder: give the folder "
+            "that holds the data sets (for a single file, its parent folder)."
+        )
+    return path
 
 
 def git_blob_id(content):

@@ -43,6 +43,8 @@ def load_eegmmidb(
     verbose=False,
     units="uV",
     download=False,
+    l_freq=None,
+    h_freq=None,
 ):
     """Load epochs of the PhysioNet EEG Motor Movement/Imagery data set.
 
@@ -81,6 +83,13 @@ def load_eegmmidb(
         Fetch missing files from PhysioNet (about 2.5 MB a run; internet
         needed). Without it a missing file raises ``FileNotFoundError``, as
         every skeeg loader does: nothing is fetched unless asked.
+    l_freq, h_freq : float or None, default=None
+        Band-pass (both), high-pass (``l_freq``) or low-pass (``h_freq``)
+        edges in Hz, applied to each whole recording with MNE's default FIR
+        filter (:meth:`mne.io.Raw.filter`) before the epochs are cut, so
+        epochs have no filter edge effects. None for both (the default)
+        leaves the recordings unfiltered, as stored (with their DC offsets
+        and drifts). ``h_freq`` must be below the Nyquist frequency (80 Hz).
 
     Returns
     -------
@@ -196,6 +205,16 @@ def load_eegmmidb(
             f"tmin and tmax must be finite numbers of seconds with tmin < tmax, got "
             f"tmin={tmin!r}, tmax={tmax!r}."
         )
+    for name, freq in (("l_freq", l_freq), ("h_freq", h_freq)):
+        if freq is not None and not (
+            isinstance(freq, numbers.Real) and not isinstance(freq, bool)
+            and np.isfinite(freq) and freq > 0
+        ):
+            raise ValueError(f"{name} must be None or a positive number of Hz, got {freq!r}.")
+    if l_freq is not None and h_freq is not None and not l_freq < h_freq:
+        raise ValueError(
+            f"l_freq must be below h_freq for a band-pass, got l_freq={l_freq}, h_freq={h_freq}."
+        )
     if not isinstance(download, (bool, np.bool_)):
         raise ValueError(f"download must be True or False, got {download!r}.")
     path = str(get_data_dir(data_dir))
@@ -217,7 +236,8 @@ def load_eegmmidb(
     for subject in subjects:
         for fname in _expected_files(path, [subject], runs):
             run = int(Path(fname).stem.split("R")[-1])  # files are named S001R04.edf
-            epochs = _read_run(mne, eegbci, fname, tmin, tmax, picks, verbose)
+            epochs = _read_run(mne, eegbci, fname, tmin, tmax, picks, verbose,
+                               (l_freq, h_freq))
             current = (epochs.info["sfreq"], epochs.ch_names)
             if info is None:
                 info, times = current, epochs.times
@@ -250,7 +270,7 @@ def load_eegmmidb(
     )
 
 
-def _read_run(mne, eegbci, fname, tmin, tmax, picks, verbose):
+def _read_run(mne, eegbci, fname, tmin, tmax, picks, verbose, band=(None, None)):
     """Epochs at the T1/T2 cues of one EDF+ file; any failure names the file."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -270,6 +290,14 @@ def _read_run(mne, eegbci, fname, tmin, tmax, picks, verbose):
                 f"({type(exc).__name__}: {exc}). The file is damaged or truncated: "
                 "delete it and load again, and MNE downloads it afresh."
             ) from exc
+        if band != (None, None):
+            try:
+                raw.filter(*band, picks="eeg", verbose=verbose)
+            except Exception as exc:  # the arguments, not the file (it was read)
+                raise ValueError(
+                    f"{fname}: cannot filter with l_freq={band[0]!r}, h_freq={band[1]!r} Hz "
+                    f"at {raw.info['sfreq']} Hz ({type(exc).__name__}: {exc})."
+                ) from exc
         try:
             epochs = mne.Epochs(
                 raw,
