@@ -20,7 +20,7 @@ from torch import nn
 from benchmarks.speed import course_deepconvnet, course_eegnet
 from skeeg import DeepConvNetClassifier, EEGNetClassifier
 from skeeg.base import _FOLDED
-from skeeg.models import DeepConvNet, EEGNet
+from skeeg.models import DeepConvNet, EEGNet, ShallowFBCSPNet
 from skeeg.models import _fused
 from skeeg.models._fused import _SpatialBlock
 
@@ -36,6 +36,11 @@ CONFIGS = {
     "deepconvnet_bias_relu": (
         DeepConvNet,
         dict(n_filters=(5, 6), bias=True, activation="relu", kernel_length=4, pool_length=3),
+    ),
+    "shallow": (
+        ShallowFBCSPNet,
+        dict(temporal_filters=5, spatial_filters=6, kernel_length=9, pool_length=15,
+             pool_stride=5),
     ),
 }
 
@@ -104,7 +109,7 @@ def test_fused_forward_matches_plain_layers(name, training):
     compare_paths(model, trials(), rtol=1e-10)
 
 
-@pytest.mark.parametrize("name", ["eegnet", "deepconvnet"])
+@pytest.mark.parametrize("name", ["eegnet", "deepconvnet", "shallow"])
 def test_fused_forward_float32(name):
     torch.manual_seed(0)
     model = build(name, dtype=torch.float32, dropout=0.0).train()
@@ -322,7 +327,7 @@ def test_same_function_as_the_course_network(name, reference_class, model_class,
         assert_same(model(X), reference(X.unsqueeze(1)), 2e-3)
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
+@pytest.mark.parametrize("name", [name for name in CONFIGS if name != "shallow"])
 @pytest.mark.parametrize("n_channels", [3, 6])  # EEGNet's stage 1 factored from 4 electrodes
 def test_folded_matches_eval_mode(name, n_channels):
     torch.manual_seed(0)
@@ -502,3 +507,19 @@ def test_higher_order_gradients_raise_rather_than_mislead():
         grad.sum().backward()
     (grad,) = torch.autograd.grad(plain(model, x).sum(), x, create_graph=True)
     grad.sum().backward()  # the plain layers support it
+
+
+def test_shallow_composes_its_convolutions_only_where_it_may():
+    model = build("shallow", dtype=torch.float32)
+    x = trials(dtype=torch.float32)
+    assert _fused.shallow_fusable(model, x)
+    assert not _fused.shallow_fusable(model, x.to(torch.float16))
+    handle = model.features.spatial_conv.register_forward_hook(lambda *args: None)
+    assert not _fused.shallow_fusable(model, x)  # a hook on a replaced layer must run
+    handle.remove()
+    model.features.temporal_conv.padding = (0, 2)
+    assert not _fused.shallow_fusable(model, x)
+    model.features.temporal_conv.padding = (0, 0)
+    with torch.no_grad():  # traced (as exported): the plain layers
+        traced = torch.jit.trace(model.eval(), (x,), check_trace=False)
+    assert str(traced.inlined_graph).count("aten::_convolution(") == 2
