@@ -205,6 +205,9 @@ def _parse_band(text):
 
 def _eegmmidb(args, data_dir):
     subjects = args.subjects or [1]
+    outside = [s for s in subjects if not 1 <= s <= 109]
+    if outside:
+        raise SystemExit(f"eegmmidb has subjects 1-109; got {outside}")
     missing = _eegmmidb_files_missing(data_dir, subjects)
     if missing and not args.download:  # a clearer message than the loader's, naming --download
         shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6
@@ -500,7 +503,7 @@ def summarise(runs, labels, skipped, group_kind, rest="last 80 %"):
             row[f"ROC-AUC, {where}"] = _common.mean_sd(ok[f"auc_{suffix}"].dropna(), scale=1.0,
                                                        digits=3)
         failed = len(group) - len(ok)
-        row["status"] = f"{failed} of {len(group)} scores failed" if failed else "ok"
+        row["status"] = f"{failed} of {len(group)} fits or scores failed" if failed else "ok"
         table.append(row)
     return pd.DataFrame(table)
 
@@ -749,7 +752,12 @@ def main(argv=None):
     results = _common.run_tasks(run_task, tasks, n_jobs=args.n_jobs, desc="cross-subject",
                                 threads=args.threads)
     runs = pd.DataFrame([row for rows in results for row in rows])
-    return write_tables(report, runs, args, cohort, labels, skipped)
+    summary = write_tables(report, runs, args, cohort, labels, skipped)
+    failed = [label for label, group in runs.groupby("method") if (group["error"] != "").all()]
+    if failed:  # tables are written; the run still did not do what was asked
+        raise SystemExit(f"every fit of {', '.join(failed)} failed (errors in the notes above "
+                         f"and in {log})")
+    return summary
 
 
 def make_tasks(args, cohort, skipped, log):

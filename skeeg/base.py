@@ -83,7 +83,12 @@ TRAINING_PARAMS_DOC = """\
         Fraction of the training trials held out, stratified by class, as a
         validation set: the history reports its loss and accuracy and early
         stopping watches its loss. 0 turns it off. The test data you score
-        later is never used for any choice.
+        later is never used for any choice. With ``groups`` in ``fit``, the
+        validation set is whole groups instead: one fold of
+        ``StratifiedGroupKFold`` with ``round(1 / validation_fraction)``
+        folds, or one per group when there are fewer groups (with 2 groups,
+        half the trials), the first fold in the seeded order that leaves
+        every class on both sides; ``validation_groups_`` records which.
     early_stopping : bool, default=%(early_stopping)s
         Stop when the validation loss has not improved for ``patience``
         epochs and restore the weights of the best epoch. Needs
@@ -215,6 +220,17 @@ def fill_training_doc(extra=None, **defaults):
         return cls
 
     return decorator
+
+
+def _frozen(value):
+    """``value`` with lists as tuples and numpy scalars as Python ones, for comparison."""
+    if isinstance(value, dict):
+        return {key: _frozen(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
@@ -584,7 +600,26 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             with warnings.catch_warnings():
                 # Classes with fewer trials than folds are the caller's data, checked below.
                 warnings.filterwarnings("ignore", message="The least populated class")
-                train, valid = next(splitter.split(np.zeros(n_trials), y, groups))
+                folds = list(splitter.split(np.zeros(n_trials), y, groups))
+            # The first fold (in the seeded order) with every class on both sides:
+            # a group holding one class only must not become the validation part
+            # while other groups would do.
+            complete = [
+                (train, valid) for train, valid in folds
+                if all(np.bincount(y[part], minlength=n_classes).min() > 0
+                       for part in (train, valid))
+            ]
+            if not complete:
+                raise ValueError(
+                    f"No validation split of whole groups puts every class on both sides: "
+                    f"none of the {n_splits} folds of the {len(names)} groups (a fold holds "
+                    f"about 1/{n_splits} of the trials) has trials of all classes "
+                    f"{self.classes_.tolist()} in both the training and the validation "
+                    "part; a class that only some groups hold lands on one side only. Pass "
+                    "groups that each hold several classes, or set validation_fraction=0 "
+                    "and early_stopping=False."
+                )
+            train, valid = complete[0]
             self.validation_groups_ = np.unique(groups[valid])
         elif counts.min() >= 2 and n_classes <= n_valid <= n_trials - n_classes:
             splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
@@ -751,7 +786,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         if self.warm_start and hasattr(self, "net_"):
-            self._check_same_crops()
+            self._check_same_network()
             X, y = self._fit_input(X, y, reset=False)
             y = self._encode_known(y)
             self._check_augmentation_fits()
@@ -792,16 +827,44 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             X, y = self._fit_input(X, y, reset=True)
             self._check_crops()
             labels = y if classes is None else np.asarray(classes)
+            if classes is not None:
+                outside = ~np.isin(np.asarray(y), labels)
+                if outside.any():
+                    raise ValueError(
+                        f"y holds labels {np.unique(np.asarray(y)[outside]).tolist()} that are "
+                        f"not in classes={labels.tolist()}: classes must list every label "
+                        "of every call to partial_fit."
+                    )
             self._validate_y(labels)
             y = self._encode_known(y)
             self._check_augmentation_fits()
             self._fit_standardizer(X)
             return self._train(X, y, None, 1, incremental=True)
-        self._check_same_crops()
+        self._check_same_network()
         X, y = self._fit_input(X, y, reset=False)
         y = self._encode_known(y)
         self._check_augmentation_fits()
         return self._train(X, y, None, 1, module=self.net_.module_, incremental=True)
+
+    def _network_params(self):
+        """The parameters the network is built from, by name."""
+        return self._module_kwargs()
+
+    def _check_same_network(self):
+        """Continuing a fit needs the network's own parameters and crop length unchanged."""
+        built = getattr(self.net_, "network_params_", None)
+        if built is not None:
+            current = _frozen(self._network_params())
+            changed = [name for name in current if current[name] != built.get(name)]
+            if changed:
+                now = ", ".join(f"{name}={getattr(self, name)!r}" for name in changed)
+                then = ", ".join(f"{name}={built[name]!r}" for name in changed)
+                raise ValueError(
+                    f"{now}, but the network being continued (warm_start=True or "
+                    f"partial_fit) was built with {then}: its architecture cannot change. "
+                    "Set the parameter back, or fit a new classifier (warm_start=False)."
+                )
+        self._check_same_crops()
 
     def _check_same_crops(self):
         """Continuing a fit needs the crop length the network was built for."""
@@ -945,7 +1008,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             module = module.to(memory_format=torch.channels_last)
         standardizer = self._standardizer()
         early_stopping = self.early_stopping if early_stopping is None else early_stopping
-        return SkeegNet(
+        net = SkeegNet(
             module=module,
             criterion=criterion,
             optimizer=optimizer,
@@ -976,6 +1039,9 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
             optimizer__weight_decay=self.weight_decay,
         )
+        # What the module was built from: a continued fit must not change it.
+        net.network_params_ = _frozen(self._network_params())
+        return net
 
     def save(self, path):
         """Save the fitted classifier to one safetensors file, without pickle.

@@ -69,6 +69,9 @@ class EEGNetClassifier(BaseEEGClassifier):
     history_ : pandas.DataFrame
         Per epoch: ``train_loss``, ``train_acc``, ``valid_loss``,
         ``valid_acc`` (NaN without a validation split) and ``dur`` (seconds).
+    validation_groups_ : ndarray or None
+        The groups held out as the validation set when ``fit`` got ``groups``;
+        None otherwise.
     net_ : skorch.NeuralNetClassifier
         The trained skorch net; ``net_.module_`` is the torch module.
     device_ : str
@@ -229,6 +232,9 @@ class DeepConvNetClassifier(BaseEEGClassifier):
         Samples per trial seen in ``fit``.
     history_ : pandas.DataFrame
         Per-epoch losses and accuracies (see :class:`EEGNetClassifier`).
+    validation_groups_ : ndarray or None
+        The groups held out as the validation set when ``fit`` got ``groups``;
+        None otherwise.
     net_ : skorch.NeuralNetClassifier
         The trained skorch net.
     device_ : str
@@ -334,6 +340,9 @@ _DEAP_ATTRIBUTES_DOC = """\
         Features per channel seen in ``fit`` (99 after :class:`skeeg.DEAPReducer`).
     history_ : pandas.DataFrame
         Per-epoch losses and accuracies (see :class:`EEGNetClassifier`).
+    validation_groups_ : ndarray or None
+        The groups held out as the validation set when ``fit`` got ``groups``;
+        None otherwise.
     net_ : skorch.NeuralNetClassifier
         The trained skorch net.
     device_ : str
@@ -657,6 +666,9 @@ class ShallowFBCSPNetClassifier(BaseEEGClassifier):
         Samples per trial seen in ``fit``.
     history_ : pandas.DataFrame
         Per-epoch losses and accuracies (see :class:`EEGNetClassifier`).
+    validation_groups_ : ndarray or None
+        The groups held out as the validation set when ``fit`` got ``groups``;
+        None otherwise.
     net_ : skorch.NeuralNetClassifier
         The trained skorch net.
     device_ : str
@@ -809,6 +821,9 @@ class EEGConformerClassifier(BaseEEGClassifier):
         Samples per trial seen in ``fit``.
     history_ : pandas.DataFrame
         Per-epoch losses and accuracies (see :class:`EEGNetClassifier`).
+    validation_groups_ : ndarray or None
+        The groups held out as the validation set when ``fit`` got ``groups``;
+        None otherwise.
     net_ : skorch.NeuralNetClassifier
         The trained skorch net.
     device_ : str
@@ -985,6 +1000,9 @@ class ATCNetClassifier(BaseEEGClassifier):
         Samples per trial seen in ``fit``.
     history_ : pandas.DataFrame
         Per-epoch losses and accuracies (see :class:`EEGNetClassifier`).
+    validation_groups_ : ndarray or None
+        The groups held out as the validation set when ``fit`` got ``groups``;
+        None otherwise.
     net_ : skorch.NeuralNetClassifier
         The trained skorch net.
     device_ : str

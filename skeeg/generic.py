@@ -56,6 +56,9 @@ class EEGClassifier(BaseEEGClassifier):
         Channels and samples per trial seen in ``fit``.
     history_ : pandas.DataFrame
         Per-epoch losses and accuracies.
+    validation_groups_ : ndarray or None
+        The groups held out as the validation set when ``fit`` got ``groups``;
+        None otherwise.
     net_ : skorch.NeuralNetClassifier
         The trained skorch net; ``net_.module_`` is the module.
 
@@ -191,6 +194,9 @@ class EEGClassifier(BaseEEGClassifier):
                 f"module_params must be a dict of keyword arguments or None; got "
                 f"{self.module_params!r}."
             )
+
+    def _network_params(self):
+        return {"module": self.module, "module_params": self.module_params or {}}
 
     def _module_arguments(self, n_classes):
         """Positional and keyword arguments of the module's constructor."""

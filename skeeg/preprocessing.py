@@ -2,6 +2,7 @@
 
 import functools
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -757,7 +758,13 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                        params={"groups": subjects})
 
     In the last line each test fold is a held-out subject, aligned
-    transductively with its own trials.
+    transductively with its own trials. ``cross_val_predict`` routes
+    ``params`` to ``fit`` only, so its predictions cannot carry groups:
+    for out-of-fold predictions (a confusion matrix), loop over
+    ``LeaveOneGroupOut().split(X, y, subjects)`` and call
+    ``pipe.fit(..., groups=...)`` and ``pipe.predict(..., groups=...)``.
+    A new group whose label reads like a fitted one (``"1"`` after ``1``)
+    is aligned as new, with a warning.
 
     **Input shape.** ``X`` is ``(n_trials, n_channels, n_times)``; a 2-D
     ``X`` is read as ONE channel, as :class:`DEAPReducer` reads it (the
@@ -919,9 +926,26 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 if label in fitted:
                     inv_sqrt = self.inv_sqrt_references_[fitted[label]]
                 else:  # transductive: this call's trials of the new group
+                    self._warn_if_lookalike(label, fitted)
                     inv_sqrt = self._reference(trials, label)[1]
                 Xt[rows] = np.matmul(inv_sqrt.astype(X.dtype), trials)
         return Xt[:, 0] if two_d else Xt
+
+    @staticmethod
+    def _warn_if_lookalike(label, fitted):
+        """Warn when a new group's label reads like a fitted one (``"1"`` after ``1``)."""
+        text = str(label).strip().casefold()
+        twins = [known for known in fitted if str(known).strip().casefold() == text]
+        if twins:
+            warnings.warn(
+                f"Group {label!r} was not seen in fit, so it is aligned with a reference "
+                f"computed from its own trials; fit saw {twins[0]!r}, which reads the same. "
+                "If they are the same subject, pass group labels of the same type and "
+                "spelling to fit and transform (labels read back from a CSV file become "
+                "strings).",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def fit_transform(self, X, y=None, groups=None):
         """Fit, then align the same trials: ``fit(X, y, groups).transform(X, groups)``.

@@ -2,6 +2,8 @@
 
 import pickle
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -186,6 +188,22 @@ def test_numbers_and_strings_as_groups():
         by_number.transform(X, groups=list(as_numbers)),
         EuclideanAlignment().fit_transform(X, groups=groups),
     )
+
+
+def test_a_new_group_that_reads_like_a_fitted_one_is_warned_about():
+    X, groups = make_groups()
+    as_numbers = pd.Series(groups).str[1:].astype(int).to_numpy()
+    align = EuclideanAlignment().fit(X, groups=as_numbers)
+    part = slice(0, 16)  # group 1's first 4 trials only: its own reference differs
+    with pytest.warns(UserWarning, match="Group '1' was not seen in fit.* fit saw 1"):
+        as_text = align.transform(X[part], groups=as_numbers[part].astype(str))
+    assert not np.allclose(as_text, align.transform(X[part], groups=as_numbers[part]))
+    fitted_text = EuclideanAlignment().fit(X, groups=groups)
+    with pytest.warns(UserWarning, match="Group 'S1' was not seen in fit.* fit saw 's1'"):
+        fitted_text.transform(X, groups=np.char.upper(groups.astype(str)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        align.transform(X, groups=as_numbers + 10)  # new subjects, nothing alike
 
 
 # ----------------------------------------------------------------------

@@ -240,3 +240,12 @@ def test_deap_rows_from_the_loader(monkeypatch, tmp_path):
 def test_missing_deap_exits_with_the_reason(tmp_path):
     with pytest.raises(SystemExit, match="s01.dat"):
         cs.main(["--dataset", "deap", "--data-dir", str(tmp_path), "--out", str(tmp_path)])
+
+
+def test_a_method_whose_every_fit_fails_ends_the_run_with_an_error(tmp_path):
+    with pytest.raises(SystemExit, match="every fit of EEGNet failed"):
+        cs.main(["--quick", "--methods", "EEGNet", "--alignment", "none", "--set", "lr=-1",
+                 "--out", str(tmp_path)])
+    assert any(tmp_path.glob("*_summary.md"))  # the tables, with the errors, are written
+    with pytest.raises(SystemExit, match="eegmmidb has subjects 1-109; got \\[0\\]"):
+        cs.main(["--dataset", "eegmmidb", "--protocol", "cross-run", "--subjects", "0"])

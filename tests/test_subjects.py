@@ -72,6 +72,51 @@ def test_group_split_that_leaves_a_class_out_is_refused(subjects):
         EEGNetClassifier(**SMALL, validation_fraction=0.25).fit(X, y, groups=groups)
 
 
+def test_group_split_avoids_a_one_class_group_when_others_would_do(subjects):
+    X, y, groups = subjects
+    groups = groups.copy()
+    groups[(groups == 0) & (y == 0)] = 7  # groups 0 and 7 each hold one class
+    for seed in range(4):
+        clf = EEGNetClassifier(**{**SMALL, "random_state": seed, "max_epochs": 1})
+        clf.fit(X, y, groups=groups)
+        held_out = np.isin(groups, clf.validation_groups_)
+        assert set(y[held_out]) == {0, 1} and set(y[~held_out]) == {0, 1}
+    one_class = np.where(y == 0, 10, 11)  # two groups, each of one class
+    with pytest.raises(ValueError, match="No validation split of whole groups puts every class"):
+        EEGNetClassifier(**SMALL).fit(X, y, groups=one_class)
+
+
+def test_a_continued_fit_cannot_change_the_architecture(subjects, tmp_path):
+    import skeeg
+    from skeeg import DeepConvNetClassifier, EEGClassifier
+
+    X, y, _ = subjects
+    clf = EEGNetClassifier(**SMALL, warm_start=True).fit(X, y)
+    for change, match in (({"kernel_length": 5}, "kernel_length=5, .* built with kernel_length=9"),
+                          ({"activation": "relu"}, "activation='relu', .* activation='elu'")):
+        with pytest.raises(ValueError, match=match):
+            clf.set_params(**change).fit(X, y)
+        with pytest.raises(ValueError, match=match):
+            clf.partial_fit(X, y)
+        clf.set_params(kernel_length=9, activation="elu")
+    with pytest.raises(ValueError, match="crop_length=32, but the network being continued"):
+        clf.set_params(crop_length=32).fit(X, y)
+    clf.set_params(crop_length=None, max_epochs=1, lr=0.02).fit(X, y)  # training settings may
+    clf.save(tmp_path / "model")
+    loaded = skeeg.load(tmp_path / "model")
+    with pytest.raises(ValueError, match="separable_filters=4"):
+        loaded.set_params(separable_filters=4).partial_fit(X, y)
+    deep = DeepConvNetClassifier(n_filters=(4, 4), kernel_length=5, max_epochs=1,
+                                 warm_start=True).fit(X, y)
+    deep.set_params(n_filters=[4, 4]).fit(X, y)  # the same filters, as a list
+    from _small_models import SmallNet
+
+    own = EEGClassifier(SmallNet, module_params={"n_filters": 2}, max_epochs=1,
+                        warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="module_params=.*n_filters.: 3.*built with"):
+        own.set_params(module_params__n_filters=3).fit(X, y)
+
+
 def test_warm_start_continues_with_a_fresh_optimiser(subjects):
     X, y, _ = subjects
     clf = EEGNetClassifier(**SMALL, validation_fraction=0, early_stopping=False).fit(X, y)
@@ -107,8 +152,10 @@ def test_warm_start_refuses_new_classes_and_shapes(subjects):
 def test_partial_fit_runs_one_epoch_and_keeps_the_optimiser(subjects):
     X, y, _ = subjects
     clf = EEGNetClassifier(**SMALL)
-    with pytest.raises(ValueError, match=r"Labels \[1\] are not among the classes \[0, 2\]"):
+    with pytest.raises(ValueError, match=r"y holds labels \[1\] that are not in classes=\[0, 2\]"):
         clf.partial_fit(X, y, classes=[0, 2])
+    with pytest.raises(ValueError, match=r"y holds labels \[1\] that are not in classes=\[0\]"):
+        clf.partial_fit(X, y, classes=[0])  # not "needs 2 classes"
     clf = EEGNetClassifier(**SMALL)
     clf.partial_fit(X[y == 0][:20], y[y == 0][:20], classes=[0, 1])  # one class, all announced
     clf.partial_fit(X, y)
