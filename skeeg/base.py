@@ -987,6 +987,24 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             }
         for parameter in module.parameters():
             parameter.requires_grad_(self.freeze is None or id(parameter) in head)
+        if head and not any(p.is_meta for p in module.parameters()):
+            self._check_head_is_used(module)
+
+    def _check_head_is_used(self, module):
+        """With the features frozen, the output must still depend on the head's weights."""
+        trials = torch.zeros(2, self.n_channels_, self._module_n_times())
+        training = module.training
+        try:
+            with torch.enable_grad():
+                used = module.eval()(trials).requires_grad
+        finally:
+            module.train(training)
+        if not used:
+            raise ValueError(
+                f"freeze='features' trains only the classifier head of "
+                f"{type(module).__name__}, but its output does not depend on the head's "
+                "weights (forward does not call it): there is nothing left to train."
+            )
 
     def _make_net(self, module, criterion, device, train_split=None, max_epochs=None,
                   early_stopping=None, seed=None):

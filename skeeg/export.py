@@ -185,7 +185,9 @@ def probability_model(clf):
         hint = (
             " For a Pipeline, export its classifier step (pipe[-1]); the other steps are "
             "not part of the export and must be applied to the trials before the model."
-            if hasattr(clf, "steps") else ""
+            if hasattr(clf, "steps") else
+            " For a fitted search, export its best_estimator_ (its last step for a Pipeline)."
+            if hasattr(clf, "best_estimator_") or hasattr(clf, "param_grid") else ""
         )
         raise TypeError(f"Export takes a fitted skeeg classifier; got {type(clf).__name__}.{hint}")
     check_is_fitted(clf)
@@ -331,6 +333,14 @@ def to_torchscript(clf, path):
         checked = torch.jit.script(
             CheckedTrials(traced, int(clf.n_channels_), int(clf.n_times_))
         )
+    try:
+        _check_batch_free(model, clf, checked)
+    except ValueError as error:
+        raise ValueError(
+            f"The TorchScript export of {type(clf).__name__}'s network is wrong: {error}. "
+            "to_onnx(..., dynamo=True) exports through torch.export, which keeps the batch "
+            "size free or refuses."
+        ) from None
     checked.save(path)
     return _write_sidecar(clf, path, "torchscript", {})
 
@@ -425,12 +435,63 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
             )
     import onnx
 
+    try:
+        onnx.checker.check_model(path, full_check=True)
+        _check_batch_free(model, clf, _onnx_runner(path))
+    except Exception as error:  # noqa: BLE001  (any failure: no broken file is left)
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        hint = ("" if dynamo else " The torch.export-based exporter (dynamo=True) may export "
+                "it correctly.")
+        raise ValueError(f"The ONNX export of {type(clf).__name__}'s network is wrong: "
+                         f"{type(error).__name__}: {str(error):.400}.{hint}") from error
     opset = max(
         (entry.version for entry in onnx.load(path, load_external_data=False).opset_import
          if entry.domain in ("", "ai.onnx")),
         default=opset_version,
     )
     return _write_sidecar(clf, path, "onnx", {"opset_version": opset})
+
+
+def _onnx_runner(path):
+    """``trials -> probabilities`` through onnxruntime, or None when it is not installed."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return lambda trials: torch.as_tensor(session.run([OUTPUT_NAME], {INPUT_NAME: trials.numpy()})[0])
+
+
+def _check_batch_free(model, clf, run):
+    """Refuse an exported model whose output differs from the network's at batches of 1 and 3.
+
+    Tracing runs a network's Python once, on a batch of 2: a forward whose
+    code depends on the batch size would be fixed at 2 without a word.
+    """
+    if run is None:
+        return
+    generator = torch.Generator().manual_seed(0)
+    for batch in (1, 3):
+        trials = torch.randn(batch, clf.n_channels_, clf.n_times_, generator=generator)
+        if model.standardize:  # raw trials in the training unit
+            trials = trials / model.inverse_scale + model.offset
+        with torch.no_grad():
+            expected = model(trials)
+            try:
+                got = run(trials)
+            except Exception as error:  # noqa: BLE001
+                raise ValueError(
+                    f"the exported model fails on a batch of {batch} trials ({type(error).__name__}:"
+                    f" {str(error):.200}); it was traced on 2, and the network's forward "
+                    "depends on the batch size in Python code"
+                ) from None
+        if got.shape != expected.shape or not torch.allclose(got, expected, atol=1e-4, rtol=0):
+            raise ValueError(
+                f"the exported model returns {tuple(got.shape)} for a batch of {batch} trials "
+                f"where the network gives other probabilities {tuple(expected.shape)}: it was "
+                "traced on 2, and the network's forward depends on the batch size in Python code"
+            )
 
 
 def _output_files(path, suffix):
@@ -489,6 +550,10 @@ def sidecar(clf):
     labels = [_json_value(label) for label in classes.tolist()]
     standardizer = clf.net_.iterator_valid__standardize
     unit = getattr(clf, "unit_", None)
+    if unit is None and getattr(clf, "sfreq_", None) is not None:
+        # Fitted on mne.Epochs, which skeeg reads in microvolts.
+        unit = "uV (microvolts: skeeg read the Epochs passed to fit in uV; multiply " \
+               "epochs.get_data(), in volts, by 1e6)"
     crops = _crops(clf)
     info = {
         "format": "skeeg-export",
@@ -568,4 +633,6 @@ def _is_plain_json(value):
         return bool(np.isfinite(value))
     if isinstance(value, (list, tuple)):
         return all(_is_plain_json(item) for item in value)
+    if isinstance(value, dict):  # module_params
+        return all(isinstance(key, str) and _is_plain_json(item) for key, item in value.items())
     return False

@@ -8,6 +8,7 @@ clear errors.
 """
 
 import inspect
+import warnings
 
 import torch
 
@@ -238,6 +239,12 @@ class EEGClassifier(BaseEEGClassifier):
         name = self.module.__name__
         if not hasattr(module, "n_outputs"):
             module.n_outputs = n_classes  # what skeeg's loss and prediction read
+        elif module.n_outputs != n_classes:
+            raise ValueError(
+                f"{name} sets n_outputs={module.n_outputs!r}, but EEGClassifier trains "
+                f"{n_classes} logits for {n_classes} classes and reads n_outputs to choose its "
+                "loss: remove the attribute, or set it to the number of classes."
+            )
         if any(p.is_meta for p in module.parameters()):
             return module  # a shape-only skeleton (skeeg.load checks a file's shapes on one)
         # One forward pass on two trials, before any training: a wrong output
@@ -255,6 +262,7 @@ class EEGClassifier(BaseEEGClassifier):
         # to see that training can reach the weights.
         trials = torch.randn(2, self.n_channels_, self._module_n_times(),
                              generator=torch.Generator().manual_seed(0))
+        before = [p.detach().clone() for p in module.parameters()]
         try:
             out = module.eval()(trials)
         except Exception as error:
@@ -265,6 +273,16 @@ class EEGClassifier(BaseEEGClassifier):
         finally:
             module.train(was_training)
         self._check_logits(name, out, n_classes)
+        if any(not torch.equal(b, p) for b, p in zip(before, module.parameters())):
+            warnings.warn(
+                f"{name} changes its own weights when it computes (in evaluation mode, as "
+                "braindecode's MaxNormLinear does): predict_proba, export and embed will "
+                "then change the fitted weights, and two calls on the same trials can give "
+                "different probabilities. Apply weight constraints after optimiser steps "
+                "instead (skeeg's max_norm).",
+                UserWarning,
+                stacklevel=5,
+            )
         initialize_weights(module, self.init)
         return module
 

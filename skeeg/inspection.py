@@ -190,6 +190,12 @@ def embed(clf, X):
                         "times, so it is not the head. Name the layer that computes the "
                         "logits 'classifier'."
                     )
+                if not captured:
+                    raise ValueError(
+                        f"The sub-module of {type(module).__name__} named as its classifier "
+                        f"head ({' or '.join(repr(n) for n in HEAD_NAMES)}) is not called by "
+                        "its forward, so embed cannot see the features that reach the logits."
+                    )
                 if len(captured) != len(heads):
                     raise ValueError(
                         f"{type(module).__name__}'s forward called its classifier head "

@@ -9,10 +9,11 @@ it. Each function returns the matplotlib Figure and saves it when given a
 import textwrap
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ._paths import output_file
 
 #: Default metrics of :func:`plot_learning_curves` and their axis titles.
 METRIC_LABELS = {
@@ -308,7 +309,7 @@ def plot_learning_curves(
     legend_rows = int(np.ceil(len(labels) / 5)) if handles else 0
     fig.tight_layout(rect=(0, 0.03 + 0.04 * legend_rows * 2.8 / figsize[1], 1, 1))
     if path is not None:
-        fig.savefig(Path(path), dpi=dpi)
+        fig.savefig(output_file(path, "path", example="figure.png"), dpi=dpi)
     return fig
 
 
@@ -401,7 +402,7 @@ def plot_confusion_matrix(
     del display
     fig.tight_layout()
     if path is not None:
-        fig.savefig(Path(path), dpi=dpi)
+        fig.savefig(output_file(path, "path", example="figure.png"), dpi=dpi)
     return fig
 
 
@@ -558,5 +559,5 @@ def plot_embedding(
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(Path(path), dpi=dpi)
+        fig.savefig(output_file(path, "path", example="figure.png"), dpi=dpi)
     return fig

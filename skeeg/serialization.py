@@ -51,6 +51,10 @@ FORMAT_VERSION = 1
 # Decoded arrays larger than this are refused before they are allocated:
 # a file could otherwise declare, say, a string dtype of a billion characters.
 MAX_ARRAY_BYTES = 1 << 28
+# All decoded arrays of one file together: this many bytes per character of
+# its JSON, and at least the floor (numbers take 8 bytes from 1-25 characters,
+# labels 4 bytes a character).
+ARRAY_BUDGET_PER_CHARACTER, ARRAY_BUDGET_FLOOR = 64, 1 << 20
 # Longest string label, in characters (numpy's "<U" length).
 MAX_STRING_LENGTH = 1 << 16
 # Keys of the optimiser's parameter groups that depend on the device the
@@ -192,10 +196,13 @@ def _known_classes(trusted):
 class _Decoder:
     """Decodes :func:`_encode`'s output, checking every type, tag and size."""
 
-    def __init__(self, classes, tensors):
+    def __init__(self, classes, tensors, budget=MAX_ARRAY_BYTES):
         self.classes = classes
         self.tensors = tensors
         self.used = set()
+        # Bytes all decoded arrays of the file may take together: a few
+        # characters of JSON must not become gigabytes ("<U65536" strings).
+        self.budget = budget
 
     def __call__(self, data, where):
         if data is None or isinstance(data, (bool, str, int)):
@@ -312,8 +319,13 @@ class _Decoder:
                 f"{where} declares the shape {tuple(shape)} ({math.prod(shape)} values) but "
                 f"holds {len(data)} values."
             )
-        if dtype.itemsize * len(data) > MAX_ARRAY_BYTES:
-            raise _InvalidFile(f"{where} would take {dtype.itemsize * len(data)} bytes.")
+        size = dtype.itemsize * len(data)
+        if size > min(MAX_ARRAY_BYTES, self.budget):
+            raise _InvalidFile(
+                f"{where} would take {size} bytes, more than a file of its size may hold "
+                f"in arrays ({self.budget} bytes left of its budget)."
+            )
+        self.budget -= size
         allowed = {
             "b": (bool,), "i": (int,), "u": (int,), "f": (int, float, dict),
             "U": (str,), "O": (type(None), bool, int, float, str, dict),
@@ -553,14 +565,19 @@ def load(path, *, device=None, trusted=()):
         the one the network built from those parameters has.
     """
     path = user_path(path)
+    classes = _known_classes(trusted)
     try:
-        return _load(path, device, trusted)
+        return _load(path, device, classes)
     except _InvalidFile as error:
         raise ValueError(f"Cannot load {path!r}: {error}") from None
+    except (ValueError, TypeError, OverflowError, IndexError, KeyError, MemoryError) as error:
+        # Whatever else a file's content provokes is still about that file.
+        raise ValueError(
+            f"Cannot load {path!r}: {type(error).__name__}: {str(error):.300}"
+        ) from error
 
 
-def _load(path, device, trusted):
-    classes = _known_classes(trusted)
+def _load(path, device, classes):
     metadata, tensors = _read_file(path)
     text = metadata.get("content")
     if not isinstance(text, str) or metadata.get("sha256") != _digest(text, tensors):
@@ -581,7 +598,10 @@ def _load(path, device, trusted):
     foreign = [name for name in tensors if not name.startswith(prefixes)]
     if foreign:
         raise _InvalidFile(f"it holds tensors that skeeg never writes: {sorted(foreign)[:5]}.")
-    decode = _Decoder(classes, {k: v for k, v in tensors.items() if k.startswith("optimizer.")})
+    decode = _Decoder(
+        classes, {k: v for k, v in tensors.items() if k.startswith("optimizer.")},
+        budget=max(ARRAY_BUDGET_FLOOR, ARRAY_BUDGET_PER_CHARACTER * len(text)),
+    )
     try:
         return _rebuild(content, tensors, decode, device)
     except RecursionError:
@@ -744,15 +764,63 @@ def _load_module(clf, n_classes, tensors):
         skeleton = None
     if skeleton is not None:
         _check_tensors(skeleton.state_dict(), "module", tensors)
-    with torch.random.fork_rng(devices=[]):
+    # Without a skeleton the shapes are unknown until the network exists: its
+    # allocations are bounded by what the file's own weights take.
+    saved = sum(t.numel() * t.element_size() for n, t in tensors.items() if n.startswith("module."))
+    budget = _AllocationBudget(BUILD_BUDGET_FACTOR * saved + BUILD_BUDGET_FLOOR)
+    with torch.random.fork_rng(devices=[]), (
+        contextlib.nullcontext() if skeleton is not None else budget
+    ):
         try:
             module = clf._build_module(n_classes)
+        except _InvalidFile:
+            raise
         except (TypeError, ValueError) as error:
             raise _InvalidFile(f"its parameters do not build a network: {error}") from None
     if skeleton is None:
         _check_tensors(module.state_dict(), "module", tensors)
     _load_state(module, "module", tensors)
     return module
+
+
+# A network built without a meta skeleton may allocate this many times the
+# bytes of the file's weights, plus the floor (temporaries of its constructor).
+BUILD_BUDGET_FACTOR, BUILD_BUDGET_FLOOR = 4, 64 << 20
+_FACTORIES = {
+    torch.empty, torch.zeros, torch.ones, torch.full, torch.rand, torch.randn, torch.randint,
+    torch.empty_strided,
+}
+
+
+class _AllocationBudget(torch.overrides.TorchFunctionMode):
+    """Refuses tensor allocations beyond a byte budget, checked before each factory call."""
+
+    def __init__(self, budget):
+        super().__init__()
+        self.left = budget
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _FACTORIES:
+            shape = args[0] if args and isinstance(args[0], (tuple, list, torch.Size)) else [
+                a for a in args if isinstance(a, int) and not isinstance(a, bool)]
+            if func in (torch.full, torch.randint):
+                shape = next((a for a in args if isinstance(a, (tuple, list, torch.Size))),
+                             kwargs.get("size", ()))
+            shape = kwargs.get("size", shape)
+            dtype = kwargs.get("dtype") or torch.get_default_dtype()
+            self._spend(math.prod(int(n) for n in shape) * torch.empty((), dtype=dtype,
+                                                                       device="meta").element_size())
+        return func(*args, **kwargs)
+
+    def _spend(self, size):
+        self.left -= size
+        if self.left < 0:
+            raise _InvalidFile(
+                "its parameters build a network larger than the weights it holds (its "
+                "constructor asked for more memory than the file's tensors justify): the "
+                "file's parameters were edited, or it is not a model written by save."
+            )
 
 
 def _check_tensors(expected, prefix, tensors):
@@ -778,6 +846,18 @@ def _check_tensors(expected, prefix, tensors):
 
 def _load_state(module, prefix, tensors):
     found = _check_tensors(module.state_dict(), prefix, tensors)
+    # Weights and batch-norm statistics of a fitted network are finite (fit
+    # refuses divergence); other buffers (masks) may hold infinities.
+    checked = {name for name, _ in module.named_parameters()} | {
+        name for name, _ in module.named_buffers() if name.rsplit(".", 1)[-1].startswith("running_")
+    }
+    for name in sorted(checked & set(found)):
+        tensor = found[name]
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise _InvalidFile(
+                f"its tensor {prefix}.{name} holds NaN or infinite values, which no fit "
+                "leaves: the file was edited or damaged."
+            )
     module.load_state_dict(found, strict=True)
 
 

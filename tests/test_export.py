@@ -214,3 +214,53 @@ def test_sidecar_names_a_user_network(tmp_path):
     info = to_torchscript(fitted(skeeg.EEGClassifier), tmp_path / "model.pt")
     assert info["network"].endswith("_small_models.SmallNet")
     assert json.loads((tmp_path / "model.pt.json").read_text())["network"] == info["network"]
+
+
+class BatchLoop(torch.nn.Module):
+    """A forward whose Python depends on the batch size: tracing would fix it at 2."""
+
+    def __init__(self, n_channels, n_times, n_classes):
+        super().__init__()
+        self.spatial = torch.nn.Conv1d(n_channels, 4, 1)
+        self.classifier = torch.nn.Linear(4, n_classes)
+
+    def forward(self, x):
+        rows = [self.classifier(self.spatial(x[i : i + 1]).pow(2).mean(dim=2)) for i in
+                range(x.shape[0])]
+        return torch.cat(rows)
+
+
+def test_an_export_that_fixed_the_batch_size_is_refused(tmp_path):
+    X, y = trials()
+    clf = skeeg.EEGClassifier(BatchLoop, max_epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"TorchScript export .* batch of \d .* dynamo=True"):
+        to_torchscript(clf, tmp_path / "loop.pt")
+    with pytest.raises(ValueError, match=r"ONNX export .* batch of \d"):
+        to_onnx(clf, tmp_path / "loop.onnx")
+    assert not any(tmp_path.iterdir())  # no broken file left behind
+
+
+def test_sidecar_unit_of_a_model_fitted_on_epochs(tmp_path):
+    mne = pytest.importorskip("mne")
+    X, y = trials()
+    info = mne.create_info([f"EEG{i}" for i in range(N_CHANNELS)], 128.0, "eeg")
+    events = np.column_stack([np.arange(len(y)) * N_TIMES, np.zeros(len(y), int), y + 1])
+    epochs = mne.EpochsArray(X * 1e-6, info, events, event_id={"left": 1, "right": 2},
+                             verbose=False)
+    clf = DNNClassifier(hidden_sizes=(8,), max_epochs=1, random_state=0).fit(epochs)
+    sidecar = to_torchscript(clf, tmp_path / "model.pt")
+    assert sidecar["input"]["unit"].startswith("uV")
+    model = torch.jit.load(str(tmp_path / "model.pt"))
+    np.testing.assert_allclose(  # microvolts in, predict_proba's probabilities out
+        model(torch.as_tensor(epochs.get_data() * 1e6, dtype=torch.float32)).numpy(),
+        clf.predict_proba(epochs), rtol=0, atol=TOLERANCE,
+    )
+
+
+def test_a_fitted_search_gets_a_hint(tmp_path):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = trials()
+    search = GridSearchCV(small(DNNClassifier), {"lr": [0.01]}, cv=2).fit(X, y)
+    with pytest.raises(TypeError, match="export its best_estimator_"):
+        to_torchscript(search, tmp_path / "model.pt")

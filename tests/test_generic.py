@@ -85,6 +85,30 @@ class Softmax(LogVariance):
         return torch.softmax(super().forward(x), dim=1)
 
 
+class OwnOutputs(LogVariance):
+    def __init__(self, n_channels, n_times, n_classes):
+        super().__init__(n_channels, n_times, n_classes)
+        self.n_outputs = 1  # but it returns n_classes logits
+
+
+class SelfRenorming(LogVariance):
+    """Renormalises its head in forward, even in evaluation mode (braindecode's MaxNormLinear)."""
+
+    def forward(self, x):
+        with torch.no_grad():
+            self.classifier.weight.mul_(0.99)
+        return super().forward(x)
+
+
+class UnusedHead(LogVariance):
+    def __init__(self, n_channels, n_times, n_classes):
+        super().__init__(n_channels, n_times, n_classes)
+        self.out = torch.nn.Linear(4, n_classes)
+
+    def forward(self, x):
+        return self.out(self.spatial(x).var(dim=2).log())
+
+
 class LogSoftmax(LogVariance):
     """A final LogSoftmax (braindecode's older models): the same cross-entropy."""
 
@@ -155,6 +179,7 @@ def test_braindecode_naming_gets_sampling_rate_and_channels_from_epochs(motor):
         (NoGrad, None, ValueError, "runs under torch.no_grad"),
         (Detached, None, ValueError, "or detaches"),
         (Softmax, None, ValueError, "returns probabilities .* Remove the final softmax"),
+        (OwnOutputs, None, ValueError, "sets n_outputs=1, but EEGClassifier trains 2 logits"),
     ],
 )
 def test_bad_modules_are_refused_clearly(motor, module, module_params, error, match):
@@ -277,3 +302,20 @@ def test_module_params_entries_are_parameters(motor):
         clf.set_params(module__n_filters=2)
     with pytest.raises(TypeError, match="needs module_params to be a dict"):
         EEGClassifier(LogVariance, module_params=[1]).set_params(module_params__n_filters=2)
+
+
+def test_a_module_that_changes_its_weights_in_forward_is_warned_about(motor):
+    X, y = motor
+    with pytest.warns(UserWarning, match="changes its own weights when it computes"):
+        EEGClassifier(SelfRenorming, **TRAINING).fit(X, y)
+
+
+def test_freezing_features_needs_a_head_that_forward_uses(motor):
+    X, y = motor
+    with pytest.raises(ValueError, match="does not depend on the head's weights"):
+        EEGClassifier(UnusedHead, freeze="features", **TRAINING).fit(X, y)
+    from skeeg.inspection import embed
+
+    clf = EEGClassifier(UnusedHead, **TRAINING).fit(X, y)
+    with pytest.raises(ValueError, match="named as its classifier head .* is not called"):
+        embed(clf, X)

@@ -351,3 +351,14 @@ def test_plot_embedding_of_a_trained_network_separates_the_classes():
             < np.linalg.norm(both - centres["right"], axis=1), "left", "right")
         assert np.mean(nearest == truth) >= 0.9, method
         plt.close(fig)
+
+
+def test_figures_are_saved_where_users_say(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    history = pd.DataFrame({"epoch": [1, 2], "train_loss": [0.9, 0.7], "valid_loss": [1.0, 0.8]})
+    plot_learning_curves(history, metrics=["train_loss", "valid_loss"], path="~/curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="is a folder; .*figure.png"):
+        plot_learning_curves(history, metrics=["train_loss"], path=tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        plot_learning_curves(history, metrics=["train_loss"], path=tmp_path / "missing" / "c.png")

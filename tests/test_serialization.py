@@ -439,3 +439,61 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(serialization, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_edited_files_cannot_make_load_allocate_much(saved, tmp_path):
+    edited = tmp_path / "edited.safetensors"
+
+    def wide_strings(content):  # a few KB of JSON declaring 3 x 256 MiB of labels
+        for k in range(3):
+            content["fitted"][f"zz{k}_"] = {"ndarray": {
+                "dtype": "<U65536", "shape": [1024], "data": [""] * 1024}}
+    _rewrite(saved, edited, wide_strings)
+    _refused(edited, "more than a file of its size may hold")
+
+    def many_dimensions(content):
+        content["fitted"]["odd_"] = {"ndarray": {"dtype": "<i8", "shape": [0] * 100, "data": []}}
+    _rewrite(saved, edited, many_dimensions)
+    _refused(edited, "ValueError: maximum supported dimension")  # named with the file
+
+
+def test_non_finite_weights_are_refused(saved, tmp_path):
+    edited = tmp_path / "nan.safetensors"
+
+    def poison(tensors):
+        tensors["module.classifier.weight"] = tensors["module.classifier.weight"].clone()
+        tensors["module.classifier.weight"][0, 0] = float("nan")
+    _rewrite(saved, edited, tensors=poison)
+    _refused(edited, r"module\.classifier\.weight holds NaN or infinite values")
+
+
+class Computes(torch.nn.Module):
+    """Its constructor computes from its weights (as braindecode's EEGNetv4): no meta build."""
+
+    def __init__(self, n_channels, n_times, n_classes, n_filters=4):
+        super().__init__()
+        self.spatial = torch.nn.Conv1d(n_channels, n_filters, 1)
+        self.classifier = torch.nn.Linear(n_filters, n_classes)
+        self.peak = float(self.spatial.weight.detach().abs().max())
+
+    def forward(self, x):
+        return self.classifier(self.spatial(x).pow(2).mean(dim=2).add(1e-6).log())
+
+
+def test_a_trusted_module_built_without_a_skeleton_is_bounded_by_the_file(tmp_path):
+    from skeeg import EEGClassifier
+
+    X, y = trials()
+    clf = EEGClassifier(Computes, max_epochs=1, random_state=0).fit(X, y)
+    path = tmp_path / "computes.safetensors"
+    save(clf, path)
+    loaded = load(path, trusted=[Computes])
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    edited = tmp_path / "huge.safetensors"
+
+    def huge(content):  # 800 MB of spatial filters, were they built
+        content["params"]["module_params"] = {"dict": [["n_filters", 200_000_000]]}
+    _rewrite(path, edited, huge)
+    with pytest.raises(ValueError, match="larger than the weights it holds") as info:
+        load(edited, trusted=[Computes])
+    assert str(edited) in str(info.value)
