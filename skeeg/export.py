@@ -305,7 +305,7 @@ def to_torchscript(clf, path):
     classifier was trained with; with ``precision="float32"`` its output
     equals ``predict_proba`` to float rounding (1e-5). With
     ``precision="bfloat16"``, ``predict_proba`` computes under autocast in
-    bfloat16 and the two differ by its rounding (about 1e-4 in
+    bfloat16 and the two differ by its rounding (a few 1e-4 in
     probability); the float32 export is the more exact of the two. The
     network is traced (``torch.jit.trace``) with a
     batch of 2 trials; the batch size stays free.
@@ -403,7 +403,7 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
     with; with ``precision="float32"`` its output equals ``predict_proba``
     to float rounding (1e-5). With ``precision="bfloat16"``,
     ``predict_proba`` computes under autocast in bfloat16 and the two
-    differ by its rounding (about 1e-4 in probability); the float32 export
+    differ by its rounding (a few 1e-4 in probability); the float32 export
     is the more exact of the two.
     """
     path = _output_files(path, ".onnx")
