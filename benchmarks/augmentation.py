@@ -64,10 +64,18 @@ def transforms(sfreq):
     }
 
 
+def _time_mask(n_times):
+    """SmoothTimeMask with its default 100-sample mask, or a quarter of shorter trials."""
+    from skeeg import augmentation as aug
+
+    return aug.SmoothTimeMask(mask_len_samples=min(100, n_times // 4))
+
+
 def ablation_rows(data):
     """``{label: params}``: none, each transform alone, crops alone."""
     rows = {"none": {}}
     rows.update({name: {"augmentation": t} for name, t in transforms(SFREQ[data.name]).items()})
+    rows["SmoothTimeMask"] = {"augmentation": _time_mask(data.n_times)}
     rows["crops"] = {"crop_length": crop_length_for(data.n_times)}
     return rows
 
@@ -85,7 +93,7 @@ def search_grid(data):
 
     return [
         {"augmentation": [None, aug.GaussianNoise(), aug.AmplitudeScale(),
-                          aug.ChannelsDropout(), aug.SmoothTimeMask(), aug.Mixup()]},
+                          aug.ChannelsDropout(), _time_mask(data.n_times), aug.Mixup()]},
         {"crop_length": [crop_length_for(data.n_times)]},
     ]
 
