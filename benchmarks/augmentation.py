@@ -37,7 +37,7 @@ from . import _common
 MODULE = "benchmarks.augmentation"
 #: Sampling rates (Hz) of the real data sets, for FrequencyShift.
 SFREQ = {"SelfRegulationSCP1": 256.0, "FingerMovements": 100.0, "eegmmidb": 160.0,
-         "bci_iiib": 125.0, "synthetic": 250.0}
+         "bci_iiib": 125.0, "synthetic": 250.0, "synthetic-tiny": 250.0}
 NETWORKS = ("EEGNet", "DeepConvNet")
 INNER_FOLDS = 3
 
@@ -242,7 +242,8 @@ def build_parser():
     parser.add_argument("--rows", default=None,
                         help="ablation: comma list of rows (none, a transform's name, crops); "
                              "default all")
-    _common.add_run_options(parser, "tiny run: synthetic data, 2 epochs, 1 seed")
+    _common.add_run_options(parser, "tiny run: synthetic data (unless --dataset names one), "
+                                    "2 epochs, 1 seed")
     return parser
 
 
@@ -255,8 +256,11 @@ def main(argv=None):
     if unknown:
         raise SystemExit(f"unknown networks {sorted(unknown)}; choose from {list(NETWORKS)}")
     args.rows = None if args.rows is None else [r for r in args.rows.split(",") if r]
-    if args.quick:
-        args.dataset, args.datasets = "synthetic", ["synthetic"]
+    if args.quick:  # a synthetic set unless one was named
+        if args.dataset == "SelfRegulationSCP1":
+            args.dataset = "synthetic"
+        if args.datasets == ["SelfRegulationSCP1", "eegmmidb"]:
+            args.datasets = [args.dataset]
         args.max_epochs = args.max_epochs or 2
     if args.part == "search":
         data = _common.load_dataset(args.dataset, args.data_dir)

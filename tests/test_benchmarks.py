@@ -432,3 +432,26 @@ def test_speed_training_times_at_several_channel_counts(per_epoch):
                                     n_times=128, per_epoch=per_epoch)
         assert set(times) == {"reference loop", "skeeg classifier", "plain loop, skeeg module"}
         assert all(0 < seconds < 60 for seconds in times.values())
+
+
+def test_augmentation_search_and_ablation_quick(tmp_path):
+    from benchmarks import augmentation
+
+    augmentation.main(["--part", "search", "--dataset", "synthetic-tiny", "--quick",
+                       "--out", str(tmp_path)])
+    search = pd.read_csv(tmp_path / "augmentation_search_synthetic-tiny_search.csv")
+    # Every candidate scored on every inner fold of the training split, ranked.
+    assert len(search) == 7 and search["rank"].min() == 1 and search["rank"].max() <= 7
+    assert search["mean (%)"].is_monotonic_decreasing  # best first
+    assert search[[f"fold {i} (%)" for i in range(3)]].notna().all().all()
+    assert "crop_length=112" in set(search["candidate"])
+    test = pd.read_csv(tmp_path / "augmentation_search_synthetic-tiny_test.csv")
+    assert list(test["seed"]) == [0] and test["test accuracy (%)"].between(0, 100).all()
+    augmentation.main(["--part", "ablation", "--datasets", "synthetic-tiny", "--quick",
+                       "--networks", "EEGNet", "--rows", "none,SignFlip,crops",
+                       "--out", str(tmp_path)])
+    ablation = pd.read_csv(tmp_path / "augmentation_ablation_ablation.csv")
+    assert list(ablation["training"]) == ["none", "SignFlip", "crops"]
+    with pytest.raises(SystemExit, match="unknown networks"):
+        augmentation.main(["--part", "ablation", "--quick", "--networks", "ResNet",
+                           "--out", str(tmp_path)])
