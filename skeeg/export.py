@@ -408,7 +408,7 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
     """
     path = _output_files(path, ".onnx")
     try:
-        import onnx  # noqa: F401  (torch's exporters need it)
+        import onnx  # torch's exporters need it; its checker runs below
     except ImportError as error:
         raise ImportError(
             "to_onnx needs the onnx package: pip install 'skeeg[export]' (or pip install onnx)."
@@ -433,7 +433,6 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
                 dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
                 **legacy, **names,
             )
-    import onnx
 
     try:
         onnx.checker.check_model(path, full_check=True)
