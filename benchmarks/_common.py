@@ -20,6 +20,7 @@ Protocol shared by the scripts
 """
 
 import argparse
+import ast
 import os
 import platform
 import shlex
@@ -325,6 +326,25 @@ def parse_seeds(text):
     if not seeds or min(seeds) < 0:
         raise argparse.ArgumentTypeError(f"--seeds needs at least one seed >= 0; got {text!r}.")
     return seeds
+
+
+def literal(text):
+    """A ``--set`` value: a Python literal (``0.01``, ``(8, 8)``, ``None``), else the text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text  # a bare word: activation=relu
+
+
+def parse_settings(pairs):
+    """``["lr=0.01", "device=cuda"]`` -> ``{"lr": 0.01, "device": "cuda"}`` (``--set``)."""
+    settings = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--set takes NAME=VALUE pairs; got {pair!r}")
+        settings[name] = literal(value)
+    return settings
 
 
 def base_parser(description, quick_help):

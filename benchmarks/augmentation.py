@@ -2,13 +2,18 @@
 
 Two parts, each over real data sets of :mod:`benchmarks._common`:
 
-* ``search``: ``GridSearchCV`` over EEGNet's ``augmentation`` and
-  ``crop_length`` with stratified 3-fold cross-validation inside the
-  official training split only (``random_state=0`` for every inner fit).
-  The configuration with the best mean inner accuracy is then trained on
-  the whole training split with each test seed and scored once on the
-  test split. The test split plays no part in the choice. Tables: the
-  search's ``cv_results_`` and the test accuracy per seed.
+* ``search``: ``GridSearchCV`` over ``augmentation`` and ``crop_length``
+  (``--grid meaning``: the transforms that keep a trial's meaning in any
+  paradigm; ``--grid all``: every transform of :mod:`skeeg.augmentation`),
+  for each network of ``--search-networks``, with stratified 3-fold
+  cross-validation inside the official training split only
+  (``random_state=0`` for every inner fit). With ``--ensemble K`` a second
+  stage compares, on the same inner folds, the chosen configuration with a
+  soft vote of K copies of it (``VotingClassifier``, seeds 0..K-1). The
+  configuration with the best mean inner accuracy is then trained on the
+  whole training split with each test seed and scored once on the test
+  split. The test split plays no part in the choice. Tables: the search's
+  ``cv_results_``, the second stage, and the test accuracy per seed.
 * ``ablation``: each augmentation alone (its default parameters, applied
   with probability 0.5; Mixup to every batch) and cropped training alone,
   beside no augmentation, for EEGNet and DeepConvNet at their defaults,
@@ -18,10 +23,14 @@ Two parts, each over real data sets of :mod:`benchmarks._common`:
 Usage::
 
     python -m benchmarks.augmentation --part search --dataset SelfRegulationSCP1 --seeds 5
+    python -m benchmarks.augmentation --part search --grid all \
+        --search-networks EEGNet,DeepConvNet --ensemble 5 --set device=cuda
     python -m benchmarks.augmentation --part ablation --datasets SelfRegulationSCP1,eegmmidb
 
 Every fit is appended to ``<stem>_runs.jsonl`` as it ends, so a stopped run
-keeps what it measured.
+keeps what it measured. The ablation runs seed by seed (every row of seed 0
+first), so ``--stop-after`` (fits not started by then are skipped) leaves
+whole seeds.
 """
 
 import argparse
@@ -80,31 +89,67 @@ def ablation_rows(data):
     return rows
 
 
-def search_grid(data):
-    """The candidates of the search: scikit-learn's list-of-grids form.
+def search_grid(data, grid="meaning"):
+    """The candidates of the search, for one network: ``{param: values}`` grids.
 
-    No augmentation; the transforms that keep the meaning of a trial whatever
-    the paradigm (noise, amplitude, channel dropout, masking, mixup); crops.
-    Sign flips, time reversal and frequency shifts change what slow cortical
-    potentials and band power mean, and shifts are what crops already do, so
-    they are left to the ablation.
+    ``"meaning"``: no augmentation; the transforms that keep the meaning of a
+    trial whatever the paradigm (noise, amplitude, channel dropout, masking,
+    mixup); crops. Sign flips, time reversal and frequency shifts change what
+    slow cortical potentials and band power mean, and shifts are what crops
+    already do, so they are left out. ``"all"``: no augmentation, every
+    transform of the ablation (shifts, flips, reversal and frequency shifts
+    too) and crops: the whole list, with no judgement of which could help.
     """
     from skeeg import augmentation as aug
 
-    return [
-        {"augmentation": [None, aug.GaussianNoise(), aug.AmplitudeScale(),
-                          aug.ChannelsDropout(), _time_mask(data.n_times), aug.Mixup()]},
-        {"crop_length": [crop_length_for(data.n_times)]},
-    ]
+    if grid == "all":
+        candidates = [None, *(row["augmentation"] for row in ablation_rows(data).values()
+                              if "augmentation" in row)]
+    else:
+        candidates = [None, aug.GaussianNoise(), aug.AmplitudeScale(),
+                      aug.ChannelsDropout(), _time_mask(data.n_times), aug.Mixup()]
+    return [{"augmentation": candidates}, {"crop_length": [crop_length_for(data.n_times)]}]
 
 
-def _classifier(network, seed, max_epochs, **params):
+def _classifier(network, seed, max_epochs, settings=None, **params):
     from skeeg import DeepConvNetClassifier, EEGNetClassifier
 
     cls = {"EEGNet": EEGNetClassifier, "DeepConvNet": DeepConvNetClassifier}[network]
+    params = {**(settings or {}), **params}
     if max_epochs is not None:
         params["max_epochs"] = max_epochs
     return cls(random_state=seed, **params)
+
+
+def _network_name(estimator):
+    name = type(estimator).__name__
+    return name[: -len("Classifier")] if name.endswith("Classifier") else name
+
+
+def _candidate(params, networks):
+    """A row label for the pipeline's parameters: ``"DeepConvNet, augmentation=Mixup()"``."""
+    parts = [_network_name(params["net"])] if len(networks) > 1 else []
+    parts += [f"{k[len('net__'):]}={_describe(v)}" for k, v in params.items()
+              if k.startswith("net__")]
+    return ", ".join(parts)
+
+
+def _configured(params):
+    """The classifier a pipeline's parameters describe, as a fresh estimator."""
+    from sklearn.base import clone
+
+    return clone(params["net"]).set_params(
+        **{k[len("net__"):]: v for k, v in params.items() if k.startswith("net__")})
+
+
+def soft_vote(estimator, k, first_seed=0):
+    """``VotingClassifier`` averaging the probabilities of ``k`` copies (seeds from ``first_seed``)."""
+    from sklearn.base import clone
+    from sklearn.ensemble import VotingClassifier
+
+    members = [(f"seed{first_seed + i}", clone(estimator).set_params(random_state=first_seed + i))
+               for i in range(k)]
+    return VotingClassifier(members, voting="soft")
 
 
 def _describe(value):
@@ -116,18 +161,28 @@ def _describe(value):
 def fit_and_score(task):
     """Train one configuration on one split with one seed; test accuracy and time.
 
+    ``task["estimator"]``, when given, is fitted as it is; otherwise the
+    network is built from ``network``, ``seed`` and ``params``. A task not
+    started before ``task["stop_at"]`` (``time.time()``) is skipped: None.
     The row is also appended to the run's log (``task["log"]``) as soon as it ends.
     """
-    clf = _classifier(task["network"], task["seed"], task["max_epochs"], **task["params"])
+    if task.get("stop_at") is not None and time.time() > task["stop_at"]:
+        return None
+    clf = task.get("estimator")
+    if clf is None:
+        clf = _classifier(task["network"], task["seed"], task["max_epochs"],
+                          task.get("settings"), **task["params"])
     split = task["split"]
     began = time.perf_counter()
     clf.fit(split.X_train, split.y_train)
     seconds = time.perf_counter() - began
+    members = getattr(clf, "estimators_", [clf])
     row = {"dataset": task["dataset"], "split": split.name, "network": task["network"],
            "row": task["row"], "seed": task["seed"],
            "accuracy": float(np.mean(clf.predict(split.X_test) == split.y_test)),
-           "fit_s": round(seconds, 2), "epochs": len(clf.history_),
-           "params": {k: _describe(v) for k, v in task["params"].items()}}
+           "fit_s": round(seconds, 2),
+           "epochs": int(np.median([len(m.history_) for m in members])),
+           "params": {k: _describe(v) for k, v in task.get("params", {}).items()}}
     _log(task["log"], row)
     return row
 
@@ -138,75 +193,134 @@ def _log(path, row):
 
 
 def run_search(args, data, report, log):
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+    from sklearn.pipeline import Pipeline
 
     split = data.splits[0]
     if len(data.splits) > 1:
         raise SystemExit(f"--part search needs a data set with one official split; "
                          f"{data.name} has {len(data.splits)}")
     inner = StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=0)
+    networks = args.search_networks
+    grid = [{"net": [_classifier(network, 0, args.max_epochs, args.settings)],
+             **{f"net__{k}": v for k, v in candidates.items()}}
+            for network in networks for candidates in search_grid(data, args.grid)]
     search = GridSearchCV(
-        _classifier("EEGNet", 0, args.max_epochs), search_grid(data), cv=inner,
-        n_jobs=args.n_jobs, refit=False, verbose=0, error_score="raise",
+        Pipeline([("net", _classifier(networks[0], 0, args.max_epochs, args.settings))]),
+        grid, cv=inner, n_jobs=args.n_jobs, refit=False, verbose=0, error_score="raise",
     )
     began = time.perf_counter()
     search.fit(split.X_train, split.y_train)
     results = pd.DataFrame(search.cv_results_)
     table = pd.DataFrame({
-        "candidate": [", ".join(f"{k}={_describe(v)}" for k, v in p.items())
-                      for p in results["params"]],
+        "candidate": [_candidate(p, networks) for p in results["params"]],
         **{f"fold {i} (%)": 100 * results[f"split{i}_test_score"] for i in range(INNER_FOLDS)},
         "mean (%)": 100 * results["mean_test_score"],
         "sd (%)": 100 * results["std_test_score"],
         "rank": results["rank_test_score"],
         "fit s (mean)": results["mean_fit_time"].round(1),
-    }).sort_values("rank")
-    best = search.best_params_
-    _log(log, {"search": table.to_dict("records"), "best": {k: _describe(v) for k, v in
-                                                            best.items()},
+    }).sort_values("rank", kind="stable")
+    chosen = _configured(search.best_params_)
+    label = _candidate(search.best_params_, NETWORKS)
+    _log(log, {"search": table.to_dict("records"), "best": label,
                "search_s": round(time.perf_counter() - began, 1)})
+    settings = ", ".join(f"{k}={v!r}" for k, v in args.settings.items())
     report.table(table, "search", f"Search inside the training split: {data.name}", [
-        f"GridSearchCV over EEGNetClassifier(random_state=0"
-        f"{'' if args.max_epochs is None else f', max_epochs={args.max_epochs}'}), "
+        f"GridSearchCV over {', '.join(networks)} (random_state=0"
+        f"{'' if args.max_epochs is None else f', max_epochs={args.max_epochs}'}"
+        f"{', ' + settings if settings else ''}), grid {args.grid!r}, "
         f"stratified {INNER_FOLDS}-fold CV (shuffled, random_state=0) of the "
         f"{len(split.y_train)} training trials only; accuracy on each inner fold",
-        f"chosen: {', '.join(f'{k}={_describe(v)}' for k, v in best.items())}",
+        f"best: {label}",
         f"search wall time {time.perf_counter() - began:.0f} s ({args.n_jobs} processes)",
     ])
-    tasks = [dict(dataset=data.name, split=split, network="EEGNet", row="chosen",
-                  params=dict(best), seed=seed, max_epochs=args.max_epochs, log=str(log))
-             for seed in args.seeds]
+    configurations = {"single": chosen}
+    if args.ensemble > 1:
+        # Stage 2, on the same inner folds: the chosen network alone, or a soft
+        # vote of args.ensemble copies of it?
+        scores = cross_val_score(soft_vote(chosen, args.ensemble), split.X_train, split.y_train,
+                                 cv=inner, n_jobs=min(args.n_jobs, INNER_FOLDS))
+        single = results.loc[search.best_index_, [f"split{i}_test_score"
+                                                   for i in range(INNER_FOLDS)]]
+        stage = pd.DataFrame({
+            "candidate": [label, f"soft vote of {args.ensemble} x ({label})"],
+            **{f"fold {i} (%)": 100 * np.array([single.iloc[i], scores[i]])
+               for i in range(INNER_FOLDS)},
+            "mean (%)": 100 * np.array([single.mean(), scores.mean()]),
+        })
+        ensemble_wins = scores.mean() > single.mean()
+        configurations["ensemble"] = chosen
+        report.table(stage, "ensemble", f"Second stage inside the training split: {data.name}", [
+            f"the same {INNER_FOLDS} inner folds; members' seeds 0..{args.ensemble - 1}",
+            f"chosen: {'the soft vote' if ensemble_wins else 'the single network'} "
+            "(the higher mean; a tie keeps the single network)",
+        ])
+        _log(log, {"stage2": stage.to_dict("records"), "ensemble_chosen": bool(ensemble_wins)})
+    else:
+        ensemble_wins = False
+    tasks = []
+    for kind, estimator in configurations.items():
+        for seed in args.seeds:
+            if kind == "single":
+                member = clone_with_seed(estimator, seed)
+            else:  # members seeded seed*K .. seed*K + K-1: no seed shared between test seeds
+                member = soft_vote(estimator, args.ensemble, first_seed=seed * args.ensemble)
+            tasks.append(dict(dataset=data.name, split=split, network=label, row=kind,
+                              estimator=member, seed=seed, log=str(log)))
     rows = _common.run_tasks(fit_and_score, tasks, n_jobs=args.n_jobs, desc="test seeds")
-    frame = pd.DataFrame(rows)[["seed", "accuracy", "epochs", "fit_s"]]
-    frame["accuracy"] = (100 * frame["accuracy"]).round(1)
-    summary = _common.mean_sd(np.array([r["accuracy"] for r in rows]))
-    report.table(frame.rename(columns={"accuracy": "test accuracy (%)", "fit_s": "fit s"}),
-                 "test", f"The chosen configuration on the test split: {data.name}", [
-                     f"chosen on the training split: "
-                     f"{', '.join(f'{k}={_describe(v)}' for k, v in best.items())}",
-                     f"one fit per seed on all {len(split.y_train)} training trials, scored "
-                     f"once on the {len(split.y_test)} test trials",
-                     f"test accuracy over {len(rows)} seeds: {summary} %",
-                 ])
+    final = "ensemble" if ensemble_wins else "single"
+    for kind in configurations:
+        done = [r for r in rows if r["row"] == kind]
+        frame = pd.DataFrame(done)[["seed", "accuracy", "epochs", "fit_s"]]
+        frame["accuracy"] = (100 * frame["accuracy"]).round(1)
+        summary = _common.mean_sd(np.array([r["accuracy"] for r in done]))
+        what = label if kind == "single" else f"soft vote of {args.ensemble} x ({label})"
+        role = ("the configuration chosen on the training split" if kind == final else
+                "NOT chosen on the training split: shown for reference only")
+        report.table(
+            frame.rename(columns={"accuracy": "test accuracy (%)", "fit_s": "fit s",
+                                  "epochs": "epochs (median of members)"}),
+            "test" if kind == "single" else "test_ensemble",
+            f"{what} on the test split: {data.name}", [
+                role,
+                f"one fit per seed on all {len(split.y_train)} training trials, scored "
+                f"once on the {len(split.y_test)} test trials",
+                f"test accuracy over {len(done)} seeds: {summary} %",
+            ])
+
+
+def clone_with_seed(estimator, seed):
+    from sklearn.base import clone
+
+    return clone(estimator).set_params(random_state=seed)
 
 
 def run_ablation(args, report, log):
-    tasks = []
+    stop_at = None if args.stop_after is None else time.time() + args.stop_after
+    datasets = []
     for name in args.datasets:
         data = _common.load_dataset(name, args.data_dir)
         print(data.summary(), flush=True)
-        for label, params in ablation_rows(data).items():
-            if args.rows and label not in args.rows:
-                continue
+        datasets.append(data)
+    tasks = []
+    for seed in args.seeds:  # seed by seed, so that a stopped run leaves whole seeds
+        for data in datasets:
             for network in args.networks:
-                for split in data.splits:
-                    for seed in args.seeds:
-                        tasks.append(dict(dataset=name, split=split, network=network, row=label,
-                                          params=params, seed=seed,
-                                          max_epochs=args.max_epochs, log=str(log)))
+                for label, params in ablation_rows(data).items():
+                    if args.rows and label not in args.rows:
+                        continue
+                    for split in data.splits:
+                        tasks.append(dict(dataset=data.name, split=split, network=network,
+                                          row=label, params=params, seed=seed,
+                                          settings=args.settings, max_epochs=args.max_epochs,
+                                          log=str(log), stop_at=stop_at))
     if not tasks:
         raise SystemExit(f"no fits: --rows {args.rows} names none of the rows")
     rows = _common.run_tasks(fit_and_score, tasks, n_jobs=args.n_jobs, desc="ablation")
+    skipped = sum(row is None for row in rows)
+    rows = [row for row in rows if row is not None]
+    if not rows:
+        raise SystemExit(f"no fit started within --stop-after {args.stop_after} s")
     summary = (
         pd.DataFrame(rows).groupby(["dataset", "network", "row"], sort=False)
         .agg(fits=("accuracy", "size"),
@@ -223,6 +337,9 @@ def run_ablation(args, report, log):
         "each transform with its default parameters and probability 0.5 (Mixup: every "
         "batch); crops: crop_length = 7/8 of the trial, crop_stride = crop_length // 2",
         f"seeds {args.seeds}; mean ± sd over splits x seeds",
+        *([f"{skipped} of {len(tasks)} fits not started within --stop-after "
+           f"{args.stop_after} s: the 'fits' column counts those that ran"] if skipped else []),
+        *([f"classifier settings: {args.settings}"] if args.settings else []),
     ])
 
 
@@ -242,6 +359,18 @@ def build_parser():
     parser.add_argument("--rows", default=None,
                         help="ablation: comma list of rows (none, a transform's name, crops); "
                              "default all")
+    parser.add_argument("--grid", choices=["meaning", "all"], default="meaning",
+                        help="search: the candidate transforms ('meaning': those that keep a "
+                             "trial's meaning in any paradigm; 'all': every transform)")
+    parser.add_argument("--search-networks", default="EEGNet",
+                        help="search: comma list of networks, each searched over the grid")
+    parser.add_argument("--ensemble", type=int, default=0, metavar="K",
+                        help="search: second stage, the chosen configuration against a soft "
+                             "vote of K copies of it, on the same inner folds (0: none)")
+    parser.add_argument("--stop-after", type=float, default=None, metavar="SECONDS",
+                        help="ablation: skip the fits not started within this many seconds")
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="classifier parameters for every fit, e.g. device=cuda")
     _common.add_run_options(parser, "tiny run: synthetic data (unless --dataset names one), "
                                     "2 epochs, 1 seed")
     return parser
@@ -252,7 +381,13 @@ def main(argv=None):
     args = _common.finish_args(args, quick_seeds=1, full_seeds=5)
     args.datasets = [d for d in args.datasets.split(",") if d]
     args.networks = [n for n in args.networks.split(",") if n]
-    unknown = set(args.networks) - set(NETWORKS)
+    args.search_networks = [n for n in args.search_networks.split(",") if n]
+    args.settings = _common.parse_settings(args.set)
+    if "random_state" in args.settings:
+        raise SystemExit("--set random_state: the seeds come from --seeds")
+    if args.ensemble < 0 or args.ensemble == 1:
+        raise SystemExit(f"--ensemble takes 0 (none) or K >= 2; got {args.ensemble}")
+    unknown = set(args.networks + args.search_networks) - set(NETWORKS)
     if unknown:
         raise SystemExit(f"unknown networks {sorted(unknown)}; choose from {list(NETWORKS)}")
     args.rows = None if args.rows is None else [r for r in args.rows.split(",") if r]

@@ -85,7 +85,6 @@ python -m benchmarks.cross_subject --methods EEGNet,CSP+LDA --set EEGNet.dropout
 """
 
 import argparse
-import ast
 import copy
 import contextlib
 import importlib.util
@@ -592,10 +591,7 @@ def _parse_set(items):
         key, sep, text = item.partition("=")
         if not sep:
             raise SystemExit(f"--set takes PARAM=VALUE or NETWORK.PARAM=VALUE; got {item!r}")
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            value = text  # a string, e.g. activation=relu
+        value = _common.literal(text)
         network, _, name = key.rpartition(".")
         targets = [network] if network else list(NETWORKS)
         if network and network not in NETWORKS:

@@ -14,7 +14,6 @@ python -m benchmarks.defaults --model eegnet --cv-on-train --set patience=20
 """
 
 import argparse
-import ast
 import os
 import platform
 import time
@@ -31,6 +30,8 @@ import skeeg
 from skeeg import CNNClassifier, DeepConvNetClassifier, DNNClassifier, EEGNetClassifier
 from skeeg.datasets import load_uea
 
+from ._common import parse_settings
+
 MODELS = {
     "eegnet": EEGNetClassifier,
     "deepconvnet": DeepConvNetClassifier,
@@ -43,18 +44,6 @@ REPO = Path(__file__).resolve().parents[1]
 def data_dir(path):
     """--data-dir, else SKEEG_DATA, else ../shared/data beside the repository."""
     return Path(path or os.environ.get("SKEEG_DATA") or REPO.parent / "shared" / "data")
-
-
-def parse_settings(pairs):
-    """``["lr=0.01", "optimizer='sgd'"]`` -> ``{"lr": 0.01, "optimizer": "sgd"}``."""
-    settings = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        try:
-            settings[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            settings[name] = value
-    return settings
 
 
 def main(argv=None):

@@ -920,7 +920,9 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         if on_gpu:
             # Held on the device for the whole fit: batches are then slices
             # of it, with no copy from the host per batch.
-            trials = TrialSubset(torch.as_tensor(X, device=device), torch.as_tensor(y, device=device))
+            # (as_tensor: a read-only X, such as joblib's memory maps in
+            # GridSearchCV(n_jobs>1), is copied to the GPU without a warning.)
+            trials = TrialSubset(as_tensor(X).to(device), as_tensor(y).to(device))
         previous = self.__dict__.get("net_") if module is not None else None
         with torch.random.fork_rng(devices=[torch.device(device)] if on_gpu else []):
             torch.manual_seed(seed)

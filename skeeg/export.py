@@ -88,7 +88,7 @@ class ProbabilityModel(torch.nn.Module):
         self.binary = n_outputs == 1
         self.standardize = offset is not None
         if self.standardize:
-            self.register_buffer("offset", torch.as_tensor(np.asarray(offset, np.float32))[:, None])
+            self.register_buffer("offset", torch.from_numpy(np.array(offset, np.float32))[:, None])
             self.register_buffer("inverse_scale", torch.tensor(np.float32(1.0 / scale)))
         self.crop_length = crop_length
         self.crop_starts = None if crop_starts is None else [int(s) for s in crop_starts]
