@@ -210,7 +210,11 @@ def run_search(args, data, report, log):
         grid, cv=inner, n_jobs=args.n_jobs, refit=False, verbose=0, error_score="raise",
     )
     began = time.perf_counter()
-    search.fit(split.X_train, split.y_train)
+    try:
+        search.fit(split.X_train, split.y_train)
+    except ValueError as exc:  # a network that cannot take these trials, say
+        raise SystemExit(f"--part search on {data.name} failed: {exc} Leave out of "
+                         f"--search-networks the network it names.") from exc
     results = pd.DataFrame(search.cv_results_)
     table = pd.DataFrame({
         "candidate": [_candidate(p, networks) for p in results["params"]],
@@ -321,26 +325,77 @@ def run_ablation(args, report, log):
     rows = [row for row in rows if row is not None]
     if not rows:
         raise SystemExit(f"no fit started within --stop-after {args.stop_after} s")
-    summary = (
-        pd.DataFrame(rows).groupby(["dataset", "network", "row"], sort=False)
-        .agg(fits=("accuracy", "size"),
-             accuracy=("accuracy", lambda v: _common.mean_sd(np.asarray(v))),
-             fit_s=("fit_s", "median"), epochs=("epochs", "median"))
-        .reset_index()
-        .rename(columns={"row": "training", "accuracy": "test accuracy (%)",
-                         "fit_s": "fit s (median)", "epochs": "epochs (median)"})
-    )
+    summary, seeds = ablation_summary(rows)
     report.table(summary, "ablation", "Each augmentation alone, and crops alone", [
         "defaults of each network (early stopping on a 20 % validation split of the "
         "training trials)"
         + ("" if args.max_epochs is None else f", max_epochs={args.max_epochs}"),
         "each transform with its default parameters and probability 0.5 (Mixup: every "
         "batch); crops: crop_length = 7/8 of the trial, crop_stride = crop_length // 2",
-        f"seeds {args.seeds}; mean ± sd over splits x seeds",
+        f"seeds {seeds} (those with every fit done, of {args.seeds}); mean ± sd over "
+        "splits x seeds; paired: the same split and seed without augmentation",
         *([f"{skipped} of {len(tasks)} fits not started within --stop-after "
-           f"{args.stop_after} s: the 'fits' column counts those that ran"] if skipped else []),
+           f"{args.stop_after} s"] if skipped else []),
         *([f"classifier settings: {args.settings}"] if args.settings else []),
     ])
+
+
+def ablation_summary(rows):
+    """The ablation table from its fits, over the seeds whose every fit is there.
+
+    A stopped run leaves its last seed part-done; a row's mean over more
+    seeds than its neighbours' would not compare. Returns ``(table, seeds)``.
+    The paired difference is to ``none`` on the same data, network, split
+    and seed, in points.
+    """
+    frame = pd.DataFrame(rows)
+    keys = ["dataset", "network", "row", "split"]
+    expected = frame[keys].drop_duplicates().shape[0]
+    per_seed = frame.groupby("seed")[keys].apply(lambda g: g.drop_duplicates().shape[0])
+    seeds = sorted(int(s) for s in per_seed.index[per_seed == expected])
+    if not seeds:
+        raise SystemExit("no seed has every fit of the ablation: nothing to compare")
+    frame = frame[frame["seed"].isin(seeds)]
+    pair = ["dataset", "network", "split", "seed"]
+    if "none" in set(frame["row"]):
+        base = frame[frame["row"] == "none"].set_index(pair)["accuracy"]
+        frame = frame.assign(paired=frame["accuracy"].to_numpy()
+                             - base.reindex(pd.MultiIndex.from_frame(frame[pair])).to_numpy())
+    else:
+        frame = frame.assign(paired=np.nan)
+    table = (
+        frame.groupby(["dataset", "network", "row"], sort=False)
+        .agg(fits=("accuracy", "size"),
+             accuracy=("accuracy", lambda v: _common.mean_sd(np.asarray(v))),
+             paired=("paired", lambda v: _common.mean_sd(np.asarray(v))),
+             fit_s=("fit_s", "median"), epochs=("epochs", "median"))
+        .reset_index()
+        .rename(columns={"row": "training", "accuracy": "test accuracy (%)",
+                         "paired": "paired difference to none (points)",
+                         "fit_s": "fit s (median)", "epochs": "epochs (median)"})
+    )
+    none = table["training"] == "none"
+    table.loc[none, "paired difference to none (points)"] = ""
+    # The order of the rows, not that in which the parallel fits ended.
+    order = {"dataset": list(dict.fromkeys(frame["dataset"])), "network": list(NETWORKS),
+             "training": ["none", *transforms(1.0), "crops"]}
+    rank = {k: {name: i for i, name in enumerate(v)} for k, v in order.items()}
+    table = table.sort_values(list(order), kind="stable",
+                              key=lambda col: col.map(rank[col.name]).fillna(len(rank[col.name])))
+    return table.reset_index(drop=True), seeds
+
+
+def read_log(path):
+    """The fits of a run's ``_runs.jsonl`` log (header and search records skipped)."""
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if "accuracy" in record:
+                rows.append(record)
+    if not rows:
+        raise SystemExit(f"{path}: no fits in this log")
+    return rows
 
 
 def build_parser():
@@ -349,7 +404,10 @@ def build_parser():
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--part", choices=["search", "ablation"], required=True)
+    parser.add_argument("--part", choices=["search", "ablation", "table"], required=True,
+                        help="table: the ablation table again, from a run's log (--log)")
+    parser.add_argument("--log", default=None,
+                        help="table: an ablation run's augmentation_ablation_runs.jsonl")
     parser.add_argument("--dataset", default="SelfRegulationSCP1",
                         help="search: the data set (one with an official split)")
     parser.add_argument("--datasets", default="SelfRegulationSCP1,eegmmidb",
@@ -378,6 +436,12 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.part == "table":
+        if not args.log:
+            raise SystemExit("--part table needs --log, an ablation run's _runs.jsonl")
+        table, seeds = ablation_summary(read_log(args.log))
+        print(f"{args.log}: seeds {seeds}\n\n{_common.to_markdown(table)}")
+        return 0
     args = _common.finish_args(args, quick_seeds=1, full_seeds=5)
     args.datasets = [d for d in args.datasets.split(",") if d]
     args.networks = [n for n in args.networks.split(",") if n]

@@ -455,3 +455,66 @@ def test_augmentation_search_and_ablation_quick(tmp_path):
     with pytest.raises(SystemExit, match="unknown networks"):
         augmentation.main(["--part", "ablation", "--quick", "--networks", "ResNet",
                            "--out", str(tmp_path)])
+
+
+def test_augmentation_search_over_networks_with_an_ensemble_stage(tmp_path):
+    from benchmarks import augmentation
+
+    augmentation.main(["--part", "search", "--dataset", "synthetic-tiny", "--quick",
+                       "--grid", "all", "--search-networks", "EEGNet,DeepConvNet",
+                       "--ensemble", "2", "--set", "lr=0.002", "--out", str(tmp_path)])
+    stem = tmp_path / "augmentation_search_synthetic-tiny"
+    search = pd.read_csv(f"{stem}_search.csv")
+    # Every transform and crops, for each network: 2 x (none + 9 transforms + crops).
+    assert len(search) == 22
+    assert {c.split(",")[0] for c in search["candidate"]} == {"EEGNet", "DeepConvNet"}
+    assert any("SignFlip()" in c for c in search["candidate"])
+    stage = pd.read_csv(f"{stem}_ensemble.csv")
+    best = search.iloc[0]
+    assert stage["candidate"][0] == best["candidate"]
+    assert stage["candidate"][1] == f"soft vote of 2 x ({best['candidate']})"
+    assert stage["mean (%)"][0] == pytest.approx(best["mean (%)"])
+    chosen = "test_ensemble" if stage["mean (%)"][1] > stage["mean (%)"][0] else "test"
+    notes = {kind: (tmp_path / f"augmentation_search_synthetic-tiny_{kind}.md").read_text()
+             for kind in ("test", "test_ensemble")}
+    assert "the configuration chosen on the training split" in notes[chosen]
+    assert sum("NOT chosen" in text for text in notes.values()) == 1
+    assert "lr=0.002" in (tmp_path / "augmentation_search_synthetic-tiny_search.md").read_text()
+
+
+def test_augmentation_ablation_table_uses_complete_seeds_and_pairs_fits():
+    from benchmarks.augmentation import ablation_summary
+
+    def fit(row, seed, split, accuracy):
+        return dict(dataset="d", network="EEGNet", row=row, seed=seed, split=split,
+                    accuracy=accuracy, fit_s=1.0, epochs=10)
+
+    rows = [fit("none", 0, "a", 0.8), fit("none", 0, "b", 0.6),
+            fit("Mixup", 0, "a", 0.9), fit("Mixup", 0, "b", 0.8),
+            fit("none", 1, "a", 0.7), fit("none", 1, "b", 0.7),
+            fit("Mixup", 1, "a", 0.75), fit("Mixup", 1, "b", 0.65),
+            fit("none", 2, "a", 0.1)]  # seed 2 was stopped part-way: left out
+    table, seeds = ablation_summary(rows)
+    assert seeds == [0, 1]
+    assert list(table["training"]) == ["none", "Mixup"] and list(table["fits"]) == [4, 4]
+    # Paired by split and seed: +10, +20, +5, -5 points.
+    assert table["paired difference to none (points)"][1] == "7.5 ± 10.4"
+    assert table["test accuracy (%)"][0] == "70.0 ± 8.2"
+
+
+def test_augmentation_benchmark_refuses_bad_options(tmp_path):
+    from benchmarks import augmentation
+
+    for argv, message in [(["--set", "lr"], "NAME=VALUE"),
+                          (["--ensemble", "1"], "--ensemble"),
+                          (["--set", "random_state=3"], "--seeds"),
+                          (["--search-networks", "ResNet"], "unknown networks")]:
+        with pytest.raises(SystemExit, match=message):
+            augmentation.main(["--part", "search", "--quick", "--out", str(tmp_path), *argv])
+    with pytest.raises(SystemExit, match="needs --log"):
+        augmentation.main(["--part", "table"])
+    # A network that cannot take the trials: the search says which and what to do.
+    with pytest.raises(SystemExit, match="too short.*Leave out"):
+        augmentation.main(["--part", "search", "--dataset", "synthetic-tiny", "--quick",
+                           "--search-networks", "DeepConvNet", "--set", "n_filters=(4,4,4,4,4,4)",
+                           "--out", str(tmp_path)])
