@@ -332,7 +332,8 @@ def run_ablation(args, report, log):
         + ("" if args.max_epochs is None else f", max_epochs={args.max_epochs}"),
         "each transform with its default parameters and probability 0.5 (Mixup: every "
         "batch); crops: crop_length = 7/8 of the trial, crop_stride = crop_length // 2",
-        f"seeds {seeds} (those with every fit done, of {args.seeds}); mean ± sd over "
+        f"seeds {({d: sorted(k) for d, k in seeds.items()})} (those with every fit done, of "
+        f"{args.seeds}); mean ± sd over "
         "splits x seeds; paired: the same split and seed without augmentation",
         *([f"{skipped} of {len(tasks)} fits not started within --stop-after "
            f"{args.stop_after} s"] if skipped else []),
@@ -344,18 +345,32 @@ def ablation_summary(rows):
     """The ablation table from its fits, over the seeds whose every fit is there.
 
     A stopped run leaves its last seed part-done; a row's mean over more
-    seeds than its neighbours' would not compare. Returns ``(table, seeds)``.
-    The paired difference is to ``none`` on the same data, network, split
-    and seed, in points.
+    seeds than its neighbours' would not compare, so each data set keeps the
+    seeds with every fit of that data set. Fits may come from several runs
+    (``source``, as :func:`read_log` numbers them): a seed's fits are then
+    all taken from the last run that has all of them, never mixed. The
+    paired difference is to ``none`` on the same data, network, split and
+    seed, in points. Returns ``(table, {dataset: {seed: machine}})`` (the
+    machine of the run a seed came from, when the fits name it).
     """
     frame = pd.DataFrame(rows)
-    keys = ["dataset", "network", "row", "split"]
-    expected = frame[keys].drop_duplicates().shape[0]
-    per_seed = frame.groupby("seed")[keys].apply(lambda g: g.drop_duplicates().shape[0])
-    seeds = sorted(int(s) for s in per_seed.index[per_seed == expected])
-    if not seeds:
+    if "source" not in frame:
+        frame["source"] = 0
+    keys = ["network", "row", "split"]
+    kept, seeds = [], {}
+    for dataset, part in frame.groupby("dataset", sort=False):
+        expected = part[keys].drop_duplicates().shape[0]
+        for seed, fits in part.groupby("seed"):
+            complete = [source for source, done in fits.groupby("source")
+                        if done[keys].drop_duplicates().shape[0] == expected]
+            if complete:
+                chosen = fits[fits["source"] == max(complete)]
+                kept.append(chosen)
+                machine = chosen["machine"].iloc[0] if "machine" in chosen else None
+                seeds.setdefault(dataset, {})[int(seed)] = machine
+    if not kept:
         raise SystemExit("no seed has every fit of the ablation: nothing to compare")
-    frame = frame[frame["seed"].isin(seeds)]
+    frame = pd.concat(kept)
     pair = ["dataset", "network", "split", "seed"]
     if "none" in set(frame["row"]):
         base = frame[frame["row"] == "none"].set_index(pair)["accuracy"]
@@ -385,14 +400,19 @@ def ablation_summary(rows):
     return table.reset_index(drop=True), seeds
 
 
-def read_log(path):
-    """The fits of a run's ``_runs.jsonl`` log (header and search records skipped)."""
-    rows = []
+def read_log(path, source=0):
+    """The fits of a run's ``_runs.jsonl`` log (header and search records skipped).
+
+    Each fit is tagged ``source`` (the log's number) and with the log's machine.
+    """
+    rows, machine = [], None
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             record = json.loads(line)
-            if "accuracy" in record:
-                rows.append(record)
+            if "header" in record:
+                machine = record["header"].get("machine")
+            elif "accuracy" in record:
+                rows.append({**record, "source": source, "machine": machine})
     if not rows:
         raise SystemExit(f"{path}: no fits in this log")
     return rows
@@ -406,8 +426,9 @@ def build_parser():
     )
     parser.add_argument("--part", choices=["search", "ablation", "table"], required=True,
                         help="table: the ablation table again, from a run's log (--log)")
-    parser.add_argument("--log", default=None,
-                        help="table: an ablation run's augmentation_ablation_runs.jsonl")
+    parser.add_argument("--log", action="append", default=[],
+                        help="table: an ablation run's augmentation_ablation_runs.jsonl; "
+                             "repeat it to join runs (a seed's fits come from one run)")
     parser.add_argument("--dataset", default="SelfRegulationSCP1",
                         help="search: the data set (one with an official split)")
     parser.add_argument("--datasets", default="SelfRegulationSCP1,eegmmidb",
@@ -439,8 +460,13 @@ def main(argv=None):
     if args.part == "table":
         if not args.log:
             raise SystemExit("--part table needs --log, an ablation run's _runs.jsonl")
-        table, seeds = ablation_summary(read_log(args.log))
-        print(f"{args.log}: seeds {seeds}\n\n{_common.to_markdown(table)}")
+        rows = [row for i, path in enumerate(args.log) for row in read_log(path, i)]
+        table, seeds = ablation_summary(rows)
+        for dataset, kept in seeds.items():
+            print(f"{dataset}: seeds {sorted(kept)}")
+            for seed, machine in kept.items():
+                print(f"  seed {seed}: {machine}")
+        print(f"\n{_common.to_markdown(table)}")
         return 0
     args = _common.finish_args(args, quick_seeds=1, full_seeds=5)
     args.datasets = [d for d in args.datasets.split(",") if d]

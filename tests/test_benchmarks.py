@@ -6,7 +6,10 @@ accuracy.
 """
 
 import doctest
+import io
+import json
 import re
+from contextlib import redirect_stdout
 
 import numpy as np
 import pandas as pd
@@ -495,7 +498,7 @@ def test_augmentation_ablation_table_uses_complete_seeds_and_pairs_fits():
             fit("Mixup", 1, "a", 0.75), fit("Mixup", 1, "b", 0.65),
             fit("none", 2, "a", 0.1)]  # seed 2 was stopped part-way: left out
     table, seeds = ablation_summary(rows)
-    assert seeds == [0, 1]
+    assert seeds == {"d": {0: None, 1: None}}
     assert list(table["training"]) == ["none", "Mixup"] and list(table["fits"]) == [4, 4]
     # Paired by split and seed: +10, +20, +5, -5 points.
     assert table["paired difference to none (points)"][1] == "7.5 ± 10.4"
@@ -518,3 +521,28 @@ def test_augmentation_benchmark_refuses_bad_options(tmp_path):
         augmentation.main(["--part", "search", "--dataset", "synthetic-tiny", "--quick",
                            "--search-networks", "DeepConvNet", "--set", "n_filters=(4,4,4,4,4,4)",
                            "--out", str(tmp_path)])
+
+
+def test_augmentation_ablation_table_joins_runs_seed_by_seed(tmp_path):
+    from benchmarks.augmentation import main
+
+    def fit(row, seed, accuracy):
+        return dict(dataset="d", network="EEGNet", row=row, seed=seed, split="s",
+                    accuracy=accuracy, fit_s=1.0, epochs=10, params={})
+
+    first = [fit("none", 0, 0.8), fit("Mixup", 0, 0.9), fit("none", 1, 0.5)]  # seed 1 cut short
+    second = [fit("none", 1, 0.6), fit("Mixup", 1, 0.7), fit("none", 2, 0.6)]
+    paths = []
+    for name, machine, fits in [("a", "gpu box", first), ("b", "cpu box", second)]:
+        path = tmp_path / f"{name}.jsonl"
+        lines = [{"header": {"machine": machine}}, *fits]
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        paths += ["--log", str(path)]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        main(["--part", "table", *paths])
+    text = out.getvalue()
+    # Seed 0 from the first run, seed 1 whole from the second; seed 2 incomplete.
+    assert "d: seeds [0, 1]" in text
+    assert "seed 0: gpu box" in text and "seed 1: cpu box" in text
+    assert "| d | EEGNet | Mixup | 2 | 80.0 ± 14.1 | 10.0 ± 0.0 |" in text
