@@ -323,8 +323,11 @@ def parse_seeds(text):
         raise argparse.ArgumentTypeError(
             f"--seeds takes a count (3 -> seeds 0, 1, 2) or a list (0,7,9); got {text!r}."
         ) from None
-    if not seeds or min(seeds) < 0:
-        raise argparse.ArgumentTypeError(f"--seeds needs at least one seed >= 0; got {text!r}.")
+    if not seeds:
+        raise argparse.ArgumentTypeError(
+            f"--seeds {text} asks for no seed; give a count >= 1 or a list of seeds.")
+    if min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"--seeds: seeds are >= 0; got {text!r}.")
     return seeds
 
 

@@ -168,11 +168,12 @@ def fit_and_score(task):
     """
     if task.get("stop_at") is not None and time.time() > task["stop_at"]:
         return None
+    split = task["split"]
     clf = task.get("estimator")
     if clf is None:
+        _warm_up(task)
         clf = _classifier(task["network"], task["seed"], task["max_epochs"],
                           task.get("settings"), **task["params"])
-    split = task["split"]
     began = time.perf_counter()
     clf.fit(split.X_train, split.y_train)
     seconds = time.perf_counter() - began
@@ -185,6 +186,24 @@ def fit_and_score(task):
            "params": {k: _describe(v) for k, v in task.get("params", {}).items()}}
     _log(task["log"], row)
     return row
+
+
+_WARM = set()  # (network, settings) already fitted once in this process
+
+
+def _warm_up(task):
+    """Fit the task's network for one epoch, once per process and network, untimed.
+
+    The first fit in a process pays for loading torch's kernels (and, on a
+    GPU, for the CUDA context and cuDNN's plans); without this the first row
+    of a run would be charged for it.
+    """
+    key = (task["network"], repr(sorted((task.get("settings") or {}).items())))
+    if key in _WARM:
+        return
+    _WARM.add(key)
+    split = task["split"]
+    _classifier(task["network"], 0, 1, task.get("settings")).fit(split.X_train, split.y_train)
 
 
 def _log(path, row):
@@ -213,8 +232,9 @@ def run_search(args, data, report, log):
     try:
         search.fit(split.X_train, split.y_train)
     except ValueError as exc:  # a network that cannot take these trials, say
-        raise SystemExit(f"--part search on {data.name} failed: {exc} Leave out of "
-                         f"--search-networks the network it names.") from exc
+        raise SystemExit(f"--part search on {data.name} failed: {exc} (Check the --set "
+                         f"values, and that each of --search-networks takes these "
+                         f"trials.)") from exc
     results = pd.DataFrame(search.cv_results_)
     table = pd.DataFrame({
         "candidate": [_candidate(p, networks) for p in results["params"]],
@@ -303,7 +323,10 @@ def run_ablation(args, report, log):
     stop_at = None if args.stop_after is None else time.time() + args.stop_after
     datasets = []
     for name in args.datasets:
-        data = _common.load_dataset(name, args.data_dir)
+        try:
+            data = _common.load_dataset(name, args.data_dir)
+        except (ValueError, FileNotFoundError) as exc:
+            raise SystemExit(str(exc)) from None
         print(data.summary(), flush=True)
         datasets.append(data)
     tasks = []
@@ -318,8 +341,6 @@ def run_ablation(args, report, log):
                                           row=label, params=params, seed=seed,
                                           settings=args.settings, max_epochs=args.max_epochs,
                                           log=str(log), stop_at=stop_at))
-    if not tasks:
-        raise SystemExit(f"no fits: --rows {args.rows} names none of the rows")
     rows = _common.run_tasks(fit_and_score, tasks, n_jobs=args.n_jobs, desc="ablation")
     skipped = sum(row is None for row in rows)
     rows = [row for row in rows if row is not None]
@@ -338,6 +359,8 @@ def run_ablation(args, report, log):
         *([f"{skipped} of {len(tasks)} fits not started within --stop-after "
            f"{args.stop_after} s"] if skipped else []),
         *([f"classifier settings: {args.settings}"] if args.settings else []),
+        "fit s: wall time of the fit alone; each process first fits each network for one "
+        "untimed epoch (torch's and CUDA's start-up costs)",
     ])
 
 
@@ -405,16 +428,36 @@ def read_log(path, source=0):
 
     Each fit is tagged ``source`` (the log's number) and with the log's machine.
     """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"--log {path}: cannot be read ({exc})") from None
     rows, machine = [], None
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
+    for number, line in enumerate(lines, start=1):
+        try:
             record = json.loads(line)
-            if "header" in record:
-                machine = record["header"].get("machine")
-            elif "accuracy" in record:
-                rows.append({**record, "source": source, "machine": machine})
+        except ValueError:
+            if number == len(lines) and rows:  # a run killed while writing its last fit
+                print(f"{path}, line {number}: cut short, left out", file=sys.stderr)
+                continue
+            raise SystemExit(f"--log {path}, line {number}: not a JSON record; is this a "
+                             "_runs.jsonl log of benchmarks.augmentation?") from None
+        if not isinstance(record, dict):
+            raise SystemExit(f"--log {path}, line {number}: not a record of this benchmark")
+        if "header" in record:
+            header = record["header"]
+            machine = header.get("machine")
+            part = header.get("part")
+            if part is None and "command" in header:  # logs written before "part" was
+                part = "ablation" if "--part ablation" in header["command"] else "search"
+            if part not in (None, "ablation"):
+                raise SystemExit(f"--log {path}: a log of --part {part}; --part table reads "
+                                 "ablation logs (augmentation_ablation_runs.jsonl)")
+        elif "accuracy" in record:
+            rows.append({**record, "source": source, "machine": machine})
     if not rows:
-        raise SystemExit(f"{path}: no fits in this log")
+        raise SystemExit(f"--log {path}: no fits in this log")
     return rows
 
 
@@ -480,7 +523,22 @@ def main(argv=None):
     unknown = set(args.networks + args.search_networks) - set(NETWORKS)
     if unknown:
         raise SystemExit(f"unknown networks {sorted(unknown)}; choose from {list(NETWORKS)}")
+    for network in (args.search_networks if args.part == "search" else args.networks):
+        known = _classifier(network, 0, None).get_params()
+        for name in args.settings:
+            if name not in known:
+                raise SystemExit(f"--set {name}: not a parameter of {network}Classifier; "
+                                 f"its parameters: {', '.join(sorted(known))}")
+    if args.log:
+        raise SystemExit("--log is read by --part table only")
+    if args.stop_after is not None and not args.stop_after > 0:
+        raise SystemExit(f"--stop-after takes a positive number of seconds; got {args.stop_after}")
     args.rows = None if args.rows is None else [r for r in args.rows.split(",") if r]
+    if args.rows is not None:
+        labels = ["none", *transforms(1.0), "crops"]
+        wrong = [r for r in args.rows if r not in labels]
+        if wrong or not args.rows:
+            raise SystemExit(f"--rows: unknown rows {wrong}; choose among {', '.join(labels)}")
     if args.quick:  # a synthetic set unless one was named
         if args.dataset == "SelfRegulationSCP1":
             args.dataset = "synthetic"
@@ -488,7 +546,10 @@ def main(argv=None):
             args.datasets = [args.dataset]
         args.max_epochs = args.max_epochs or 2
     if args.part == "search":
-        data = _common.load_dataset(args.dataset, args.data_dir)
+        try:
+            data = _common.load_dataset(args.dataset, args.data_dir)
+        except (ValueError, FileNotFoundError) as exc:
+            raise SystemExit(str(exc)) from None
         print(data.summary(), flush=True)
         stem = f"augmentation_search_{data.name}"
     else:
@@ -496,7 +557,7 @@ def main(argv=None):
     report = _common.Report(args.out, stem=stem, module=MODULE, argv=argv)
     log = report.path("runs.jsonl")
     _log(log, {"header": {"command": report.command, "date": report.date,
-                          "machine": report.machine}})
+                          "machine": report.machine, "part": args.part}})
     if args.part == "search":
         run_search(args, data, report, log)
     else:

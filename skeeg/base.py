@@ -426,6 +426,15 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         transforms = check_augmentation(self.augmentation)
         if not transforms:
             return
+        sfreq = getattr(self, "sfreq_", None)
+        for transform in transforms:
+            # A shift in Hz means another shift at another sampling rate.
+            declared = getattr(transform, "sfreq", None)
+            if sfreq is not None and declared is not None and not np.isclose(declared, sfreq):
+                raise ValueError(
+                    f"{type(transform).__name__}(sfreq={declared!r}) but the Epochs are "
+                    f"sampled at {sfreq:g} Hz: pass sfreq={sfreq:g}."
+                )
         length = self._module_n_times()
         n_classes = len(self.classes_)
         trials = torch.zeros(2, self.n_channels_, length)
@@ -529,6 +538,26 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
     # Building blocks of fit
     def _module_kwargs(self):
         return {name: getattr(self, name) for name in self._module_params}
+
+    def _build_network(self, n_classes):
+        """:meth:`_build_module` for training: a failure names the input it was built for.
+
+        skeeg's errors (ValueError, TypeError) pass unchanged; anything else
+        comes from a user's module, which may not take inputs that short.
+        """
+        try:
+            return self._build_module(n_classes)
+        except (ValueError, TypeError):
+            raise
+        except Exception as error:
+            length = self._module_n_times()
+            what = (f"crop_length={length} samples (cropped training builds the network for "
+                    "crops): is that below the network's minimum input length?"
+                    if self.crop_length is not None else f"n_times={length} samples")
+            raise ValueError(
+                f"building the network for {self.n_channels_} channels x {length} samples "
+                f"failed ({type(error).__name__}: {error}); it was built for {what}"
+            ) from error
 
     def _build_module(self, n_classes):
         n_times = self._module_n_times()
@@ -927,7 +956,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[torch.device(device)] if on_gpu else []):
             torch.manual_seed(seed)
             if module is None:
-                module = self._build_module(len(self.classes_))
+                module = self._build_network(len(self.classes_))
             self._check_batch_norm(module, len(y) if train is None else len(train))
             self._freeze(module)
             net = self._make_net(

@@ -133,6 +133,31 @@ def test_channels_dropout_zeroes_about_p_drop_of_the_channels():
     assert abs((per_channel == 0).float().mean().item() - 0.3) < 0.03
 
 
+@pytest.mark.parametrize("length, low, high", [(1, 0.70, 0.80), (5, 0.10, 0.20), (10, 0.0, 0.02)])
+def test_short_smooth_time_masks_only_dip_as_documented(length, low, high):
+    # The two logistic edges overlap: the docstring gives the depth.
+    X_new, _ = SmoothTimeMask(probability=1.0, mask_len_samples=length)(
+        torch.ones(200, 1, 64), None, gen())
+    deepest = X_new.amin(dim=-1).flatten()
+    assert low <= deepest.median().item() <= high
+
+
+def test_an_empty_batch_passes_every_transform_unchanged():
+    for transform in (FrequencyShift(sfreq=SFREQ, probability=1.0), TimeShift(probability=1.0),
+                      SmoothTimeMask(probability=1.0, mask_len_samples=4), SignFlip(),
+                      TimeReverse(), GaussianNoise(), ChannelsDropout(), AmplitudeScale()):
+        X_new, _ = transform(torch.zeros(0, 2, 64), None, gen())
+        assert X_new.shape == (0, 2, 64), transform
+
+
+def test_amplitude_scale_takes_an_array_interval():
+    scaled, _ = AmplitudeScale(probability=1.0, interval=np.array([2.0, 2.0]))(
+        torch.ones(3, 2, 8), None, gen())
+    assert torch.allclose(scaled, torch.full((3, 2, 8), 2.0))
+    with pytest.raises(ValueError, match="pair"):
+        AmplitudeScale(interval=np.ones((2, 2)))(torch.ones(3, 2, 8), None, gen())
+
+
 def test_smooth_time_mask_zeroes_a_span_of_the_requested_length():
     X = torch.ones(50, 3, 400)
     length = 80
@@ -452,12 +477,14 @@ def test_frequency_shift_needs_sfreq():
     "augmentation, pattern",
     [
         ("time_reverse", r"augmentation = 'time_reverse' \(type str\) is not accepted"),
-        (TimeReverse, r"the class TimeReverse; pass an instance, TimeReverse\(\)"),
+        (TimeReverse, r"augmentation = the class TimeReverse, not a transform: pass an "
+                      r"instance, TimeReverse\(\)"),
         (object(), "is not accepted: pass None, a transform"),
         ({"a": TimeReverse()}, r"\(type dict\) is not accepted"),
         (np.array([1.0]), r"\(type ndarray\) is not accepted"),
         ([TimeReverse(), "sign_flip"], r"augmentation\[1\] = 'sign_flip' \(type str\)"),
-        ((SignFlip, TimeReverse()), r"augmentation\[0\] = the class SignFlip"),
+        ((SignFlip, TimeReverse()), r"augmentation\[0\] = the class SignFlip, not a transform: "
+                                    r"pass an instance, SignFlip\(\)"),
         ([torch.nn.Identity()], r"augmentation\[0\] = Identity\(\) \(type Identity\)"),
     ],
 )

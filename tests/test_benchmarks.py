@@ -517,7 +517,8 @@ def test_augmentation_benchmark_refuses_bad_options(tmp_path):
     with pytest.raises(SystemExit, match="needs --log"):
         augmentation.main(["--part", "table"])
     # A network that cannot take the trials: the search says which and what to do.
-    with pytest.raises(SystemExit, match="too short.*Leave out"):
+    with pytest.raises(SystemExit, match=r"too short.*Check the --set values, and that each of "
+                                         r"--search-networks takes these trials"):
         augmentation.main(["--part", "search", "--dataset", "synthetic-tiny", "--quick",
                            "--search-networks", "DeepConvNet", "--set", "n_filters=(4,4,4,4,4,4)",
                            "--out", str(tmp_path)])
@@ -546,3 +547,50 @@ def test_augmentation_ablation_table_joins_runs_seed_by_seed(tmp_path):
     assert "d: seeds [0, 1]" in text
     assert "seed 0: gpu box" in text and "seed 1: cpu box" in text
     assert "| d | EEGNet | Mixup | 2 | 80.0 ± 14.1 | 10.0 ± 0.0 |" in text
+
+
+def test_augmentation_table_refuses_logs_it_cannot_read(tmp_path):
+    from benchmarks import augmentation
+
+    fit = {"dataset": "d", "network": "EEGNet", "row": "none", "seed": 0, "split": "s",
+           "accuracy": 0.5, "fit_s": 1.0, "epochs": 3, "params": {}}
+    ablation = json.dumps({"header": {"command": "... --part ablation", "part": "ablation"}})
+    cases = {
+        "missing.jsonl": (None, "cannot be read"),
+        "search.jsonl": ([json.dumps({"header": {"command": "--part search",
+                                                  "part": "search"}}), json.dumps(fit)],
+                         "a log of --part search"),
+        "text.jsonl": (["not json", json.dumps(fit)], "line 1: not a JSON record"),
+        "list.jsonl": ([ablation, "[1, 2]"], "line 2: not a record"),
+    }
+    for name, (lines, message) in cases.items():
+        path = tmp_path / name
+        if lines is not None:
+            path.write_text("\n".join(lines) + "\n")
+        with pytest.raises(SystemExit, match=message):
+            augmentation.main(["--part", "table", "--log", str(path)])
+    with pytest.raises(SystemExit, match="cannot be read"):
+        augmentation.main(["--part", "table", "--log", str(tmp_path)])  # a folder
+    # A run killed while writing its last line: that line is left out, the rest read.
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join([ablation, json.dumps(fit), json.dumps(fit)[:20]]))
+    assert len(augmentation.read_log(cut)) == 1
+
+
+def test_augmentation_benchmark_checks_options_before_running(tmp_path, capsys):
+    from benchmarks import augmentation
+
+    for argv, message in [
+        (["--part", "search", "--set", "foo=1"], r"--set foo: not a parameter of EEGNetClassifier"),
+        (["--part", "ablation", "--rows", "none,Nope"], r"unknown rows \['Nope'\]; choose among "
+                                                        r"none, TimeShift"),
+        (["--part", "ablation", "--stop-after", "-5"], "positive number of seconds"),
+        (["--part", "search", "--log", "x.jsonl"], "--log is read by --part table only"),
+        (["--part", "search", "--dataset", "Nope"], "unknown data set 'Nope'"),
+    ]:
+        with pytest.raises(SystemExit, match=message):
+            augmentation.main([*argv, "--quick", "--out", str(tmp_path)])
+    assert not list(tmp_path.iterdir())  # refused before any log was started
+    with pytest.raises(SystemExit):  # argparse's own exit, its message on stderr
+        augmentation.main(["--part", "search", "--seeds", "0", "--out", str(tmp_path)])
+    assert "--seeds 0 asks for no seed" in capsys.readouterr().err

@@ -197,3 +197,17 @@ def test_euclidean_alignment_names_channels_of_epochs(motor):
         alignment.transform(epochs.copy().drop_channels(["Cz"]))
     reordered = epochs.copy().reorder_channels(["Pz", "C4", "Cz", "C3"])
     np.testing.assert_allclose(alignment.transform(reordered), alignment.transform(epochs))
+
+
+def test_frequency_shift_must_match_the_epochs_sampling_rate(motor):
+    from skeeg.augmentation import FrequencyShift
+
+    X, y = motor
+    epochs = make_epochs(X, y, sfreq=128.0)
+    clf = EEGNetClassifier(**{**SMALL, "max_epochs": 1},
+                           augmentation=FrequencyShift(sfreq=256.0))
+    with pytest.raises(ValueError, match=r"FrequencyShift\(sfreq=256.0\) but the Epochs are "
+                                         r"sampled at 128 Hz: pass sfreq=128"):
+        clf.fit(epochs)
+    clf.set_params(augmentation=FrequencyShift(sfreq=128.0)).fit(epochs)
+    assert clf.sfreq_ == 128.0

@@ -80,7 +80,8 @@ def test_every_classifier_takes_augmentation(cls):
 
 @pytest.mark.parametrize("augmentation, error, match", [
     ("noise", TypeError, r"augmentation = 'noise' .* is not accepted"),
-    (TimeReverse, TypeError, r"the class TimeReverse; pass an instance"),
+    (TimeReverse, TypeError,
+     r"augmentation = the class TimeReverse, not a transform: pass an instance, TimeReverse\(\)"),
     ([SignFlip(), GaussianNoise], TypeError, r"augmentation\[1\]"),
     (TimeReverse(probability=1.5), ValueError, r"augmentation: TimeReverse: probability .* \[0, 1\]"),
     ([Mixup(probability=-0.1)], ValueError, r"augmentation: Mixup: probability"),
@@ -263,3 +264,27 @@ def test_read_only_trials_train_on_the_gpu_without_a_warning():
         clf = eegnet(device="cuda", max_epochs=2, early_stopping=False).fit(X, y)
     assert not [w for w in caught if "not writable" in str(w.message)]
     assert clf.predict(X).shape == y.shape
+
+
+def test_a_module_that_cannot_take_the_crops_names_crop_length():
+    from skeeg import EEGClassifier
+
+    class FixedLength(torch.nn.Module):
+        """A user's network whose head depends on n_times (tests only)."""
+
+        def __init__(self, n_channels, n_times, n_classes):
+            super().__init__()
+            self.conv = torch.nn.Conv1d(n_channels, 4, 33)
+            self.head = torch.nn.Linear(4 * (n_times - 32), n_classes)
+
+        def forward(self, X):
+            return self.head(self.conv(X).flatten(1))
+
+    X, y = trials()
+    with pytest.raises(ValueError, match=r"built for crop_length=20 samples .* minimum input"):
+        EEGClassifier(FixedLength, crop_length=20, max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"3 channels x 20 samples failed \(RuntimeError: .*"
+                                         r"built for n_times=20 samples"):
+        EEGClassifier(FixedLength, max_epochs=1).fit(X[:, :, :20], y)
+    # Long enough, it trains.
+    assert EEGClassifier(FixedLength, crop_length=64, max_epochs=1).fit(X, y).n_times_ == 96
