@@ -10,6 +10,7 @@ clear errors.
 import inspect
 import warnings
 
+import numpy as np
 import torch
 
 from .base import BaseEEGClassifier, fill_training_doc
@@ -216,6 +217,15 @@ class EEGClassifier(BaseEEGClassifier):
                     f"module_params sets {clash}, which skeeg sets from the data; leave them "
                     "out of module_params."
                 )
+        declared = params.get("sfreq")
+        if declared is not None and self.sfreq_ is not None and not np.isclose(declared,
+                                                                                 self.sfreq_):
+            # The module's layers in Hz or seconds would then be sized for other data.
+            raise ValueError(
+                f"module_params sets sfreq={declared!r} but the Epochs are sampled at "
+                f"{self.sfreq_:g} Hz: leave sfreq out of module_params (it is read from the "
+                "Epochs) or resample them."
+            )
         if all(name in accepted for name in BRAINDECODE_SIGNATURE):
             params.update(n_chans=self.n_channels_, n_outputs=n_classes, n_times=n_times)
             if "sfreq" in accepted and "sfreq" not in params and self.sfreq_ is not None:

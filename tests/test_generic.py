@@ -158,9 +158,15 @@ def test_braindecode_naming_gets_sampling_rate_and_channels_from_epochs(motor):
     # From an array skeeg knows neither, and says nothing it does not know.
     seen = EEGClassifier(BraindecodeStyle, **TRAINING).fit(X, y).net_.module_.seen
     assert seen["sfreq"] is None and seen["chs_info"] is None
-    # module_params wins over what skeeg would pass.
+    # module_params may repeat the Epochs' rate; another rate would size the
+    # module's layers for other data, so it is refused.
+    clf = EEGClassifier(BraindecodeStyle, module_params={"sfreq": 128.0}, **TRAINING)
+    assert clf.fit(epochs).net_.module_.seen["sfreq"] == 128.0
     clf = EEGClassifier(BraindecodeStyle, module_params={"sfreq": 250.0}, **TRAINING)
-    assert clf.fit(epochs).net_.module_.seen["sfreq"] == 250.0
+    with pytest.raises(ValueError, match=r"sets sfreq=250.0 but the Epochs are sampled at 128 Hz"):
+        clf.fit(epochs)
+    # On arrays, whose rate skeeg does not know, module_params says it.
+    assert clf.fit(X, y).net_.module_.seen["sfreq"] == 250.0
 
 
 @pytest.mark.parametrize(
