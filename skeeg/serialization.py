@@ -510,14 +510,31 @@ def _digest(text, tensors):
     return digest.hexdigest()
 
 
-def _write_atomically(path, tensors, metadata):
-    from safetensors.torch import save_file
+def _canonical_header(data):
+    """The safetensors bytes with the header's metadata in sorted order.
 
+    safetensors writes its metadata from a hash map, in an order that
+    changes from process to process; sorted, the same model gives the same
+    bytes (and hash) whenever and wherever it is saved.
+    """
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    header = {"__metadata__": header.pop("__metadata__"), **header}  # tensors: as written
+    text = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the data stays 8-byte aligned, as safetensors pads it
+    return len(text).to_bytes(8, "little") + text + data[8 + length :]
+
+
+def _write_atomically(path, tensors, metadata):
+    from safetensors.torch import save as to_bytes
+
+    data = _canonical_header(to_bytes(tensors, metadata=metadata))
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".skeeg-", suffix=".tmp")
-    os.close(handle)
     try:
-        save_file(tensors, temporary, metadata=metadata)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -57,6 +57,11 @@ def test_round_trip_is_bitwise_and_refits(cls, tmp_path):
     save(clf, path)
     loaded = load(path, trusted=TRUSTED.get(cls.__name__, ()))
     _assert_same_fitted(clf, loaded)
+    # The same model gives the same bytes, saved again or saved from its copy.
+    first = path.read_bytes()
+    save(clf, path)
+    save(loaded, tmp_path / "again.safetensors")
+    assert path.read_bytes() == first and (tmp_path / "again.safetensors").read_bytes() == first
     assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))  # bitwise
     assert np.array_equal(loaded.predict_proba(X[:3]), clf.predict_proba(X[:3]))
     assert np.array_equal(loaded.predict(X), clf.predict(X))
@@ -76,8 +81,9 @@ def test_round_trip_is_bitwise_and_refits(cls, tmp_path):
         np.array([True, False, True]),
         np.array([1.0, 2.0, 4.0]),
         np.array([-1, 1, 2], dtype=np.int8),
+        np.array(["gauche", "droite ä", "pieds \u2028\t\x7f"]),
     ],
-    ids=["int", "str", "object", "bool", "float", "int8"],
+    ids=["int", "str", "object", "bool", "float", "int8", "unicode"],
 )
 def test_labels_keep_their_values_and_dtype(labels, tmp_path):
     X, y = trials(n_trials=30, n_classes=3)
@@ -85,6 +91,8 @@ def test_labels_keep_their_values_and_dtype(labels, tmp_path):
     clf = small(DNNClassifier, max_epochs=1, validation_fraction=0, early_stopping=False).fit(X, y)
     save(clf, tmp_path / "m.safetensors")
     loaded = load(tmp_path / "m.safetensors")
+    save(loaded, tmp_path / "again.safetensors")
+    assert (tmp_path / "again.safetensors").read_bytes() == (tmp_path / "m.safetensors").read_bytes()
     assert loaded.classes_.dtype == clf.classes_.dtype
     assert loaded.classes_.tolist() == clf.classes_.tolist()
     predicted = loaded.predict(X)
