@@ -308,7 +308,10 @@ def to_torchscript(clf, path):
     bfloat16 and the two differ by its rounding (a few 1e-4 in
     probability); the float32 export is the more exact of the two. The
     network is traced (``torch.jit.trace``) with a
-    batch of 2 trials; the batch size stays free.
+    batch of 2 trials; the batch size stays free. Two exports of the same
+    model compute the same numbers but are not the same bytes (TorchScript
+    numbers its classes per process and stamps each file with a random
+    id); :func:`to_onnx` files and :func:`skeeg.save` files are.
 
     Examples
     --------

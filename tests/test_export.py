@@ -264,3 +264,11 @@ def test_a_fitted_search_gets_a_hint(tmp_path):
     search = GridSearchCV(small(DNNClassifier), {"lr": [0.01]}, cv=2).fit(X, y)
     with pytest.raises(TypeError, match="export its best_estimator_"):
         to_torchscript(search, tmp_path / "model.pt")
+
+
+def test_onnx_exports_and_sidecars_of_one_model_are_the_same_bytes(tmp_path):
+    clf = fitted(EEGNetClassifier)
+    for name in ("a", "b"):
+        to_onnx(clf, tmp_path / f"{name}.onnx")
+    assert (tmp_path / "a.onnx").read_bytes() == (tmp_path / "b.onnx").read_bytes()
+    assert (tmp_path / "a.onnx.json").read_bytes() == (tmp_path / "b.onnx.json").read_bytes()
