@@ -184,6 +184,8 @@ def fit_and_score(task):
            "fit_s": round(seconds, 2),
            "epochs": int(np.median([len(m.history_) for m in members])),
            "params": {k: _describe(v) for k, v in task.get("params", {}).items()}}
+    if "planned" in task:
+        row["planned"] = task["planned"]
     _log(task["log"], row)
     return row
 
@@ -332,15 +334,17 @@ def run_ablation(args, report, log):
     tasks = []
     for seed in args.seeds:  # seed by seed, so that a stopped run leaves whole seeds
         for data in datasets:
+            rows = {label: params for label, params in ablation_rows(data).items()
+                    if not args.rows or label in args.rows}
+            # The fits a seed needs on this data set: a seed is complete with all of them.
+            planned = len(args.networks) * len(rows) * len(data.splits)
             for network in args.networks:
-                for label, params in ablation_rows(data).items():
-                    if args.rows and label not in args.rows:
-                        continue
+                for label, params in rows.items():
                     for split in data.splits:
                         tasks.append(dict(dataset=data.name, split=split, network=network,
                                           row=label, params=params, seed=seed,
                                           settings=args.settings, max_epochs=args.max_epochs,
-                                          log=str(log), stop_at=stop_at))
+                                          log=str(log), stop_at=stop_at, planned=planned))
     rows = _common.run_tasks(fit_and_score, tasks, n_jobs=args.n_jobs, desc="ablation")
     skipped = sum(row is None for row in rows)
     rows = [row for row in rows if row is not None]
@@ -382,7 +386,9 @@ def ablation_summary(rows):
     keys = ["network", "row", "split"]
     kept, seeds = [], {}
     for dataset, part in frame.groupby("dataset", sort=False):
-        expected = part[keys].drop_duplicates().shape[0]
+        planned = part["planned"].dropna() if "planned" in part else pd.Series(dtype=float)
+        # Logs written before the plan was recorded: all the fits any seed has.
+        expected = int(planned.max()) if len(planned) else part[keys].drop_duplicates().shape[0]
         for seed, fits in part.groupby("seed"):
             complete = [source for source, done in fits.groupby("source")
                         if done[keys].drop_duplicates().shape[0] == expected]
@@ -406,7 +412,8 @@ def ablation_summary(rows):
         .agg(fits=("accuracy", "size"),
              accuracy=("accuracy", lambda v: _common.mean_sd(np.asarray(v))),
              paired=("paired", lambda v: _common.mean_sd(np.asarray(v))),
-             fit_s=("fit_s", "median"), epochs=("epochs", "median"))
+             fit_s=("fit_s", lambda v: round(float(np.median(v)), 1)),
+             epochs=("epochs", "median"))
         .reset_index()
         .rename(columns={"row": "training", "accuracy": "test accuracy (%)",
                          "paired": "paired difference to none (points)",
@@ -426,14 +433,16 @@ def ablation_summary(rows):
 def read_log(path, source=0):
     """The fits of a run's ``_runs.jsonl`` log (header and search records skipped).
 
-    Each fit is tagged ``source`` (the log's number) and with the log's machine.
+    Each fit is tagged with its ``source``, ``(source, run)`` (the log's number
+    and the run's within the log: runs given the same ``--out`` append to one
+    log), and with the run's machine.
     """
     try:
         with open(path, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise SystemExit(f"--log {path}: cannot be read ({exc})") from None
-    rows, machine = [], None
+    rows, machine, run = [], None, 0
     for number, line in enumerate(lines, start=1):
         try:
             record = json.loads(line)
@@ -445,9 +454,9 @@ def read_log(path, source=0):
                              "_runs.jsonl log of benchmarks.augmentation?") from None
         if not isinstance(record, dict):
             raise SystemExit(f"--log {path}, line {number}: not a record of this benchmark")
-        if "header" in record:
+        if "header" in record:  # a run begins (runs with the same --out share a log)
             header = record["header"]
-            machine = header.get("machine")
+            machine, run = header.get("machine"), run + 1
             part = header.get("part")
             if part is None and "command" in header:  # logs written before "part" was
                 part = "ablation" if "--part ablation" in header["command"] else "search"
@@ -455,7 +464,7 @@ def read_log(path, source=0):
                 raise SystemExit(f"--log {path}: a log of --part {part}; --part table reads "
                                  "ablation logs (augmentation_ablation_runs.jsonl)")
         elif "accuracy" in record:
-            rows.append({**record, "source": source, "machine": machine})
+            rows.append({**record, "source": (source, run), "machine": machine})
     if not rows:
         raise SystemExit(f"--log {path}: no fits in this log")
     return rows
@@ -516,8 +525,12 @@ def main(argv=None):
     args.networks = [n for n in args.networks.split(",") if n]
     args.search_networks = [n for n in args.search_networks.split(",") if n]
     args.settings = _common.parse_settings(args.set)
-    if "random_state" in args.settings:
-        raise SystemExit("--set random_state: the seeds come from --seeds")
+    controlled = {"random_state": "--seeds", "max_epochs": "--max-epochs",
+                  "augmentation": "the rows (ablation) or --grid (search)",
+                  "crop_length": "the rows (ablation) or --grid (search)"}
+    clash = sorted(set(args.settings) & set(controlled))
+    if clash:
+        raise SystemExit(f"--set {clash[0]}: the script sets it, from {controlled[clash[0]]}")
     if args.ensemble < 0 or args.ensemble == 1:
         raise SystemExit(f"--ensemble takes 0 (none) or K >= 2; got {args.ensemble}")
     unknown = set(args.networks + args.search_networks) - set(NETWORKS)
@@ -529,6 +542,10 @@ def main(argv=None):
             if name not in known:
                 raise SystemExit(f"--set {name}: not a parameter of {network}Classifier; "
                                  f"its parameters: {', '.join(sorted(known))}")
+        try:  # the values, as fit would check them
+            _classifier(network, 0, None, args.settings)._check_params()
+        except (ValueError, TypeError) as exc:
+            raise SystemExit(f"--set: {exc}") from None
     if args.log:
         raise SystemExit("--log is read by --part table only")
     if args.stop_after is not None and not args.stop_after > 0:
@@ -538,7 +555,8 @@ def main(argv=None):
         labels = ["none", *transforms(1.0), "crops"]
         wrong = [r for r in args.rows if r not in labels]
         if wrong or not args.rows:
-            raise SystemExit(f"--rows: unknown rows {wrong}; choose among {', '.join(labels)}")
+            raise SystemExit(f"--rows: {f'unknown rows {wrong}' if wrong else 'no row named'}; "
+                             f"choose among {', '.join(labels)}")
     if args.quick:  # a synthetic set unless one was named
         if args.dataset == "SelfRegulationSCP1":
             args.dataset = "synthetic"

@@ -3,8 +3,9 @@
 The classifiers take EEG trials shaped ``(n_trials, n_channels, n_times)``
 (or :class:`mne.Epochs`) and behave like any scikit-learn classifier;
 :class:`DEAPReducer` turns trials into the statistical features of the DEAP
-emotion study, :class:`EuclideanAlignment` aligns subjects. :func:`load` reads
-a classifier saved with its ``save`` method; :func:`event_labels` gives the
+emotion study, :class:`EuclideanAlignment` aligns subjects. :func:`save` (or a
+classifier's ``save`` method) writes a fitted classifier to one file and
+:func:`load` reads it back; :func:`event_labels` gives the
 labels of Epochs where a Pipeline needs them as ``y``.
 """
 
@@ -20,7 +21,7 @@ from .classifiers import (
 from ._input import event_labels
 from .generic import EEGClassifier
 from .preprocessing import DEAPReducer, EuclideanAlignment
-from .serialization import load
+from .serialization import load, save
 
 __version__ = "0.1.0.dev0"
 
@@ -38,4 +39,5 @@ __all__ = [
     "__version__",
     "event_labels",
     "load",
+    "save",
 ]

@@ -426,15 +426,6 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         transforms = check_augmentation(self.augmentation)
         if not transforms:
             return
-        sfreq = getattr(self, "sfreq_", None)
-        for transform in transforms:
-            # A shift in Hz means another shift at another sampling rate.
-            declared = getattr(transform, "sfreq", None)
-            if sfreq is not None and declared is not None and not np.isclose(declared, sfreq):
-                raise ValueError(
-                    f"{type(transform).__name__}(sfreq={declared!r}) but the Epochs are "
-                    f"sampled at {sfreq:g} Hz: pass sfreq={sfreq:g}."
-                )
         length = self._module_n_times()
         n_classes = len(self.classes_)
         trials = torch.zeros(2, self.n_channels_, length)
@@ -730,12 +721,28 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
                 "batch_size >= 2."
             )
 
+    def _check_sampling_rate(self, sfreq):
+        """Refuse parameters in Hz that disagree with the training Epochs' rate ``sfreq``.
+
+        Checked whenever Epochs are trained on, a first fit or a continued
+        one (a fit on arrays knows no rate): a shift in Hz, or layers sized
+        in seconds, would otherwise mean something else at another rate.
+        """
+        for transform in check_augmentation(self.augmentation):
+            declared = getattr(transform, "sfreq", None)
+            if declared is not None and not np.isclose(declared, sfreq):
+                raise ValueError(
+                    f"augmentation: {type(transform).__name__}(sfreq={declared!r}) does not "
+                    f"match the Epochs, sampled at {sfreq:g} Hz: pass sfreq={sfreq:g}."
+                )
+
     # ------------------------------------------------------------------
     # Input: arrays or MNE Epochs
     def _fit_input(self, X, y, reset):
         """Training trials and labels from an array or Epochs; record ch_names_, sfreq_."""
         if is_epochs_input(X):
             data = read_epochs(X)
+            self._check_sampling_rate(float(data.sfreq))
             if y is None:
                 y = labels_from_events(data)
             if reset:

@@ -8,10 +8,12 @@ clear errors.
 """
 
 import inspect
+import numbers
 import warnings
 
 import numpy as np
 import torch
+from torch.nn.parameter import is_lazy
 
 from .base import BaseEEGClassifier, fill_training_doc
 from .models import initialize_weights
@@ -200,6 +202,24 @@ class EEGClassifier(BaseEEGClassifier):
     def _network_params(self):
         return {"module": self.module, "module_params": self.module_params or {}}
 
+    def _check_sampling_rate(self, sfreq):
+        """Also refuse a ``module_params`` sampling rate other than the Epochs'.
+
+        The module's layers, sized in seconds or Hz, would be built for other data.
+        """
+        super()._check_sampling_rate(sfreq)
+        declared = (self.module_params or {}).get("sfreq")
+        if declared is None:
+            return
+        if isinstance(declared, bool) or not isinstance(declared, numbers.Real):
+            raise TypeError(f"module_params['sfreq'] must be a number of Hz; got {declared!r}.")
+        if not np.isclose(declared, sfreq):
+            raise ValueError(
+                f"module_params sets sfreq={declared!r} but the Epochs are sampled at "
+                f"{sfreq:g} Hz: leave sfreq out of module_params (it is read from the "
+                "Epochs) or resample them."
+            )
+
     def _module_arguments(self, n_classes):
         """Positional and keyword arguments of the module's constructor."""
         params = dict(self.module_params or {})
@@ -217,15 +237,6 @@ class EEGClassifier(BaseEEGClassifier):
                     f"module_params sets {clash}, which skeeg sets from the data; leave them "
                     "out of module_params."
                 )
-        declared = params.get("sfreq")
-        if declared is not None and self.sfreq_ is not None and not np.isclose(declared,
-                                                                                 self.sfreq_):
-            # The module's layers in Hz or seconds would then be sized for other data.
-            raise ValueError(
-                f"module_params sets sfreq={declared!r} but the Epochs are sampled at "
-                f"{self.sfreq_:g} Hz: leave sfreq out of module_params (it is read from the "
-                "Epochs) or resample them."
-            )
         if all(name in accepted for name in BRAINDECODE_SIGNATURE):
             params.update(n_chans=self.n_channels_, n_outputs=n_classes, n_times=n_times)
             if "sfreq" in accepted and "sfreq" not in params and self.sfreq_ is not None:
@@ -245,7 +256,15 @@ class EEGClassifier(BaseEEGClassifier):
 
     def _build_module(self, n_classes):
         args, kwargs = self._module_arguments(n_classes)
-        module = self.module(*args, **kwargs)
+        try:
+            module = self.module(*args, **kwargs)
+        except TypeError as error:
+            if "sfreq" in str(error) and "sfreq" not in kwargs:
+                raise TypeError(
+                    f"{error}. Fitted on arrays, skeeg does not know the sampling rate: fit on "
+                    "mne.Epochs, or pass module_params={'sfreq': ...}."
+                ) from error
+            raise
         name = self.module.__name__
         if not hasattr(module, "n_outputs"):
             module.n_outputs = n_classes  # what skeeg's loss and prediction read
@@ -272,12 +291,19 @@ class EEGClassifier(BaseEEGClassifier):
         # to see that training can reach the weights.
         trials = torch.randn(2, self.n_channels_, self._module_n_times(),
                              generator=torch.Generator().manual_seed(0))
-        before = [p.detach().clone() for p in module.parameters()]
         try:
+            if any(is_lazy(p) for p in module.parameters()):
+                with torch.no_grad():  # lazy layers (nn.LazyLinear...) take their shapes
+                    module.eval()(trials)
+            before = [p.detach().clone() for p in module.parameters()]
             out = module.eval()(trials)
+        except (ValueError, TypeError):
+            raise  # the module's own words
         except Exception as error:
+            what = (f"crop_length={self.crop_length}: cropped training runs the network on "
+                    "crops" if self.crop_length is not None else f"n_times={self.n_times_}")
             raise ValueError(
-                f"{name} fails on trials of shape {tuple(trials.shape)}: "
+                f"{name} fails on trials of shape {tuple(trials.shape)} ({what}): "
                 f"{type(error).__name__}: {error}"
             ) from error
         finally:

@@ -582,6 +582,11 @@ def test_augmentation_benchmark_checks_options_before_running(tmp_path, capsys):
 
     for argv, message in [
         (["--part", "search", "--set", "foo=1"], r"--set foo: not a parameter of EEGNetClassifier"),
+        (["--part", "search", "--set", "lr=abc"], r"^--set: lr must be a positive number"),
+        (["--part", "ablation", "--set", "max_epochs=0"], r"--set max_epochs: the script sets "
+                                                          r"it, from --max-epochs"),
+        (["--part", "ablation", "--set", "augmentation=None"], r"--set augmentation: the script"),
+        (["--part", "ablation", "--rows", ""], r"--rows: no row named"),
         (["--part", "ablation", "--rows", "none,Nope"], r"unknown rows \['Nope'\]; choose among "
                                                         r"none, TimeShift"),
         (["--part", "ablation", "--stop-after", "-5"], "positive number of seconds"),
@@ -594,3 +599,25 @@ def test_augmentation_benchmark_checks_options_before_running(tmp_path, capsys):
     with pytest.raises(SystemExit):  # argparse's own exit, its message on stderr
         augmentation.main(["--part", "search", "--seeds", "0", "--out", str(tmp_path)])
     assert "--seeds 0 asks for no seed" in capsys.readouterr().err
+
+
+def test_augmentation_table_reads_repeated_runs_and_plans(tmp_path):
+    from benchmarks import augmentation
+
+    out = tmp_path / "out"
+    argv = ["--part", "ablation", "--datasets", "synthetic-tiny", "--quick", "--networks",
+            "EEGNet", "--rows", "none,SignFlip", "--out", str(out)]
+    augmentation.main(argv)
+    augmentation.main([*argv, "--seeds", "0,1"])  # a second run, same --out: the same log
+    log = out / "augmentation_ablation_runs.jsonl"
+    rows = augmentation.read_log(log)
+    assert {r["source"] for r in rows} == {(0, 1), (0, 2)} and len(rows) == 6
+    table, seeds = augmentation.ablation_summary(rows)
+    # Seed 0 ran twice: the later run's fits are taken, never both.
+    assert sorted(seeds["synthetic-tiny"]) == [0, 1] and list(table["fits"]) == [2, 2]
+    # A run cut after its first fit: that seed is not complete, whatever the log holds.
+    lines = log.read_text().splitlines()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(lines[:2]) + "\n")
+    with pytest.raises(SystemExit, match="no seed has every fit"):
+        augmentation.ablation_summary(augmentation.read_log(cut))

@@ -206,8 +206,15 @@ def test_frequency_shift_must_match_the_epochs_sampling_rate(motor):
     epochs = make_epochs(X, y, sfreq=128.0)
     clf = EEGNetClassifier(**{**SMALL, "max_epochs": 1},
                            augmentation=FrequencyShift(sfreq=256.0))
-    with pytest.raises(ValueError, match=r"FrequencyShift\(sfreq=256.0\) but the Epochs are "
-                                         r"sampled at 128 Hz: pass sfreq=128"):
+    message = (r"augmentation: FrequencyShift\(sfreq=256.0\) does not match the Epochs, "
+               r"sampled at 128 Hz: pass sfreq=128")
+    with pytest.raises(ValueError, match=message):
         clf.fit(epochs)
-    clf.set_params(augmentation=FrequencyShift(sfreq=128.0)).fit(epochs)
+    # Fitted on arrays, whose rate skeeg does not know, then continued on Epochs.
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        clf.partial_fit(epochs)
+    with pytest.raises(ValueError, match=message):
+        clf.set_params(warm_start=True).fit(epochs)
+    clf.set_params(augmentation=FrequencyShift(sfreq=128.0), warm_start=False).fit(epochs)
     assert clf.sfreq_ == 128.0

@@ -165,8 +165,14 @@ def test_braindecode_naming_gets_sampling_rate_and_channels_from_epochs(motor):
     clf = EEGClassifier(BraindecodeStyle, module_params={"sfreq": 250.0}, **TRAINING)
     with pytest.raises(ValueError, match=r"sets sfreq=250.0 but the Epochs are sampled at 128 Hz"):
         clf.fit(epochs)
-    # On arrays, whose rate skeeg does not know, module_params says it.
+    # On arrays, whose rate skeeg does not know, module_params says it; Epochs
+    # at another rate cannot continue that fit.
     assert clf.fit(X, y).net_.module_.seen["sfreq"] == 250.0
+    with pytest.raises(ValueError, match=r"sets sfreq=250.0 but the Epochs are sampled at 128"):
+        clf.partial_fit(epochs)
+    for bad, error in (("256", TypeError), ([128, 256], TypeError), (True, TypeError)):
+        with pytest.raises(error, match=r"module_params\['sfreq'\] must be a number of Hz"):
+            EEGClassifier(BraindecodeStyle, module_params={"sfreq": bad}, **TRAINING).fit(epochs)
 
 
 @pytest.mark.parametrize(
@@ -325,3 +331,71 @@ def test_freezing_features_needs_a_head_that_forward_uses(motor):
     clf = EEGClassifier(UnusedHead, **TRAINING).fit(X, y)
     with pytest.raises(ValueError, match="named as its classifier head .* is not called"):
         embed(clf, X)
+
+
+class LazyHead(torch.nn.Module):
+    """A head whose input size torch infers at the first call (nn.LazyLinear)."""
+
+    def __init__(self, n_channels, n_times, n_classes):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(n_channels, 4, 5)
+        self.head = torch.nn.LazyLinear(n_classes)
+
+    def forward(self, x):
+        return self.head(self.conv(x).flatten(1))
+
+
+class WideKernel(torch.nn.Module):
+    """Builds for any length, fails at its first call on trials shorter than 50 samples."""
+
+    def __init__(self, n_channels, n_times, n_classes):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(n_channels, 2, 50)
+        self.head = torch.nn.Linear(2, n_classes)
+
+    def forward(self, x):
+        return self.head(self.conv(x).mean(-1))
+
+
+class RefusesShortTrials(WideKernel):
+    def forward(self, x):
+        if x.shape[-1] < 50:
+            raise ValueError("RefusesShortTrials needs 50 samples")
+        return super().forward(x)
+
+
+class NeedsRate(torch.nn.Module):
+    def __init__(self, n_chans, n_outputs, n_times, sfreq):
+        super().__init__()
+        self.final_layer = torch.nn.Linear(n_chans * n_times, n_outputs)
+
+    def forward(self, x):
+        return self.final_layer(x.flatten(1))
+
+
+def test_lazy_layers_take_their_shapes_before_training(motor):
+    X, y = motor
+    clf = EEGClassifier(LazyHead, **TRAINING).fit(X, y)
+    assert clf.net_.module_.head.in_features == 4 * 60
+    assert clf.score(X, y) > 0.5
+
+
+def test_a_module_failing_on_short_inputs_names_n_times_or_crop_length(motor):
+    X, y = motor
+    with pytest.raises(ValueError, match=r"fails on trials of shape \(2, 4, 40\) \(crop_length=40: "
+                                         r"cropped training runs the network on crops\)"):
+        EEGClassifier(WideKernel, crop_length=40, **TRAINING).fit(X, y)
+    with pytest.raises(ValueError, match=r"\(n_times=30\): RuntimeError"):
+        EEGClassifier(WideKernel, **TRAINING).fit(X[:, :, :30], y)
+    # The module's own ValueError passes unchanged.
+    with pytest.raises(ValueError, match=r"^RefusesShortTrials needs 50 samples$"):
+        EEGClassifier(RefusesShortTrials, crop_length=40, **TRAINING).fit(X, y)
+
+
+def test_a_module_that_needs_the_sampling_rate_says_how_to_give_it(motor):
+    X, y = motor
+    with pytest.raises(TypeError, match=r"'sfreq'.*Fitted on arrays, skeeg does not know the "
+                                        r"sampling rate: fit on mne.Epochs, or pass module_params"):
+        EEGClassifier(NeedsRate, **TRAINING).fit(X, y)
+    clf = EEGClassifier(NeedsRate, module_params={"sfreq": 128.0}, **TRAINING).fit(X, y)
+    assert clf.predict(X).shape == y.shape
