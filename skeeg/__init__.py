@@ -9,7 +9,10 @@ classifier's ``save`` method) writes a fitted classifier to one file and
 labels of Epochs where a Pipeline needs them as ``y``.
 """
 
-from .classifiers import (
+# Set before the submodules are imported: serialization and export record it.
+__version__ = "0.1.0.dev0"
+
+from .classifiers import (  # noqa: E402
     ATCNetClassifier,
     CNNClassifier,
     DeepConvNetClassifier,
@@ -22,8 +25,6 @@ from ._input import event_labels
 from .generic import EEGClassifier
 from .preprocessing import DEAPReducer, EuclideanAlignment
 from .serialization import load, save
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "ATCNetClassifier",

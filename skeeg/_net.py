@@ -23,10 +23,8 @@ from skorch.callbacks import Callback, EarlyStopping
 from skorch.utils import to_tensor
 
 from .augmentation import apply_augmentation
-from ._training import average_crops, random_crops
-
-# Compute dtypes of the forward passes; None means no autocast.
-PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
+from ._predict import network_logits
+from ._training import PRECISIONS, random_crops
 
 # Eager steps of a batch shape before its capture: they create the
 # optimiser's state and let cuDNN and cuBLAS set up their workspaces, which
@@ -175,13 +173,13 @@ class SkeegNet(NeuralNetClassifier):
 
         Training batches arrive already cropped; validation and prediction
         batches hold whole trials, which are scored as ``predict`` scores
-        them (see :func:`skeeg._training.average_crops`).
+        them (:func:`skeeg._predict.network_logits`).
         """
         length = getattr(self, "crop_length", None)  # absent from nets pickled before crops
         if length is not None and not fit_params and torch.is_tensor(x) and x.shape[-1] > length:
             x = to_tensor(x, device=self.device)
             per_pass = CPU_CROPS_PER_PASS if x.device.type == "cpu" else GPU_CROPS_PER_PASS
-            return average_crops(self._infer_crops, x, length, self.crop_stride, per_pass)
+            return network_logits(self._infer_crops, x, (length, self.crop_stride), per_pass)
         return self._infer_crops(x, **fit_params)
 
     def _infer_crops(self, x, **fit_params):
@@ -215,11 +213,18 @@ class SkeegNet(NeuralNetClassifier):
         super().on_train_end(net, **kwargs)
 
     def _generator(self, stream, device):
-        """The generator of one stream of random numbers on ``device``, seeded on first use."""
+        """The generator of one stream of random numbers on ``device``, seeded on first use.
+
+        Seeded from this call's seed (``stream_seed_``, set by the fit
+        routine: the fit's seed for its first call, another for each later
+        one), else from ``random_seed``.
+        """
         generators = self.__dict__.setdefault("generators_", {})
         key = (stream, str(device))
         if key not in generators:
-            seed = self.random_seed
+            seed = getattr(self, "stream_seed_", None)
+            if seed is None:
+                seed = self.random_seed
             if seed is None:
                 seed = int(torch.randint(2**31 - 1, ()))
             # Distinct, well-mixed seeds per stream: torch's global generator

@@ -5,6 +5,7 @@ pieces make it fast on whole EEG arrays and give it the losses and optimisers
 the studies use.
 """
 
+import contextlib
 import math
 import warnings
 
@@ -12,6 +13,9 @@ import numpy as np
 import torch
 from scipy.special import expit, softmax
 from torch import nn
+
+# Compute dtypes of the forward passes; None means no autocast.
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -62,6 +66,21 @@ def resolve_device(device):
             "use device='cpu' or device='auto'."
         )
     return str(device)
+
+
+@contextlib.contextmanager
+def float32_defaults():
+    """torch's default dtype float32 while skeeg builds and runs its networks.
+
+    A process that set ``torch.set_default_dtype(torch.float64)`` would
+    otherwise get float64 layers fed float32 trials. Restored on exit.
+    """
+    dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(dtype)
 
 
 def as_tensor(array):
@@ -424,7 +443,7 @@ def random_crops(X, crop_length, generator):
     return X.gather(2, index[:, None, :].expand(batch, n_channels, crop_length))
 
 
-def average_crops(forward, X, crop_length, crop_stride, max_crops):
+def average_crops(forward, X, crop_length, crop_stride, max_crops, crops_per_pass=None):
     """Logits of the crops' mean class probabilities, for whole trials.
 
     Each trial is cut into the crops of :func:`crop_starts`, the network
@@ -447,6 +466,10 @@ def average_crops(forward, X, crop_length, crop_stride, max_crops):
     max_crops : int
         Crops per call of ``forward`` (at least one per trial of the batch):
         memory stays bounded whatever the number of crops.
+    crops_per_pass : int or None
+        Crop positions per call of ``forward`` instead (``batch *
+        crops_per_pass`` crops): what an exported graph, whose batch size is
+        free, bounds.
 
     Returns
     -------
@@ -471,7 +494,7 @@ def average_crops(forward, X, crop_length, crop_stride, max_crops):
     """
     starts = crop_starts(X.shape[-1], crop_length, crop_stride)
     batch = X.shape[0]
-    per_pass = max(1, max_crops // max(batch, 1))
+    per_pass = crops_per_pass or max(1, max_crops // max(batch, 1))
     parts = []
     for first in range(0, len(starts), per_pass):
         chunk = starts[first : first + per_pass]

@@ -1,7 +1,9 @@
 """skorch callbacks that skeeg's classifiers add to the training loop."""
 
+import copy
+
 import numpy as np
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 
 class MaxNormConstraint(Callback):
@@ -187,3 +189,60 @@ class HeldOutScoring(Callback):
         net.history.record(self.name, float(np.mean(predicted == self.y_encoded_)))
         if self.keep_predictions:
             self.predictions_.append(self.classes_[predicted])
+
+
+class ValidationEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` on the validation loss, restoring the best epoch's weights.
+
+    A classifier's net keeps it for its whole life and switches it per
+    call: ``active`` is set by the fit routine, on where the call has a
+    validation split and ``early_stopping=True``, off otherwise (every
+    ``partial_fit``), where there is no validation loss to watch.
+
+    Parameters
+    ----------
+    patience : int, default=5
+        Epochs without improvement before training stops.
+    active : bool, default=True
+        Whether it watches this call's epochs.
+    """
+
+    def __init__(self, patience=5, active=True):
+        super().__init__(monitor="valid_loss", patience=patience, load_best=True)
+        self.active = active
+
+    def on_train_begin(self, net, **kwargs):
+        if self.active:
+            super().on_train_begin(net, **kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.active:
+            super().on_epoch_end(net, **kwargs)
+
+    def on_train_end(self, net, **kwargs):
+        if self.active:
+            super().on_train_end(net, **kwargs)
+
+
+def copy_callback(entry, i):
+    """A fresh copy of a user's callback for one fit.
+
+    A deep copy where the callback can be copied; otherwise (it holds a
+    file, a lock, a logger...) a new instance built from its parameters,
+    which are shared with the original, as scikit-learn's ``clone`` does for
+    what it cannot copy.
+    """
+    name, callback = entry if isinstance(entry, tuple) else (None, entry)
+    try:
+        fresh = copy.deepcopy(callback)
+    except Exception as deep_error:  # noqa: BLE001 - any failure falls back to rebuilding
+        try:
+            fresh = type(callback)(**callback.get_params(deep=False))
+        except Exception as error:
+            raise TypeError(
+                f"callbacks[{i}] ({type(callback).__name__}) can be neither deep-copied "
+                f"({deep_error}) nor rebuilt from its parameters ({error}). skeeg trains on "
+                "a fresh copy of each callback so that every fit starts alike: give it "
+                "constructor parameters that it stores under their own names."
+            ) from error
+    return fresh if name is None else (name, fresh)

@@ -4,7 +4,8 @@ Each class only declares its architecture's arguments and its defaults; the
 training and prediction machinery lives in :class:`skeeg.base.BaseEEGClassifier`.
 """
 
-from .base import BaseEEGClassifier, fill_training_doc
+from .base import BaseEEGClassifier
+from ._docs import fill_training_doc
 from .models import CNN, DNN, DeepConvNet, EEGNet
 
 _MI_DEFAULTS = dict(

@@ -33,7 +33,12 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from . import __version__
 from ._paths import output_file
+from ._predict import crop_positions, fitted_crops, fitted_standardizer
+from ._predict import probability_model as probability_model_of
+from ._registry import is_classifier
+from ._training import float32_defaults
 
 # ONNX operator set of the exported graphs: understood by onnxruntime 1.14
 # and later, and by most other runtimes.
@@ -57,61 +62,6 @@ _DEPRECATION_NOTICES = (
     # torch.export's own use of a deprecated pytree test (dynamo=True).
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",
 )
-
-
-class ProbabilityModel(torch.nn.Module):
-    """Standardisation, a network in evaluation mode, and softmax or sigmoid.
-
-    Parameters
-    ----------
-    network : torch.nn.Module
-        Maps float32 ``(batch, n_channels, n_times)`` to logits ``(batch,
-        n_outputs)``.
-    n_outputs : int
-        1 (one logit: sigmoid, two classes) or the number of classes (softmax).
-    offset : ndarray of shape (n_channels,) or None
-        Subtracted from each channel; None for no standardisation.
-    scale : float or None
-        Divides the centred trials (multiplied by ``float32(1 / scale)``, as
-        ``predict_proba`` does).
-    crop_length : int or None
-        Samples per crop of a network trained on crops; None feeds whole trials.
-    crop_starts : list of int or None
-        First sample of each crop averaged (see
-        :func:`skeeg._training.crop_starts`); with ``crop_length``.
-    """
-
-    def __init__(self, network, n_outputs, offset=None, scale=None, crop_length=None,
-                 crop_starts=None):
-        super().__init__()
-        self.network = network
-        self.binary = n_outputs == 1
-        self.standardize = offset is not None
-        if self.standardize:
-            self.register_buffer("offset", torch.from_numpy(np.array(offset, np.float32))[:, None])
-            self.register_buffer("inverse_scale", torch.tensor(np.float32(1.0 / scale)))
-        self.crop_length = crop_length
-        self.crop_starts = None if crop_starts is None else [int(s) for s in crop_starts]
-
-    def forward(self, trials):
-        """Probabilities ``(batch, n_classes)`` of raw trials ``(batch, n_channels, n_times)``."""
-        if self.standardize:
-            trials = (trials - self.offset) * self.inverse_scale
-        if self.crop_starts is None:
-            return self._probabilities(self.network(trials))
-        # Static slices: traced, they become plain slice operators in any format.
-        length = self.crop_length
-        crops = torch.stack([trials[:, :, s : s + length] for s in self.crop_starts], dim=1)
-        n_crops, n_channels = len(self.crop_starts), trials.shape[1]
-        logits = self.network(crops.reshape(-1, n_channels, length))
-        probabilities = self._probabilities(logits)
-        return probabilities.reshape(-1, n_crops, probabilities.shape[1]).mean(dim=1)
-
-    def _probabilities(self, logits):
-        if self.binary:
-            positive = torch.sigmoid(logits)
-            return torch.cat([1 - positive, positive], dim=1)
-        return torch.softmax(logits, dim=1)
 
 
 class CheckedTrials(torch.nn.Module):
@@ -166,22 +116,19 @@ def probability_model(clf):
 
     Returns
     -------
-    model : ProbabilityModel
+    model : skeeg._predict.ProbabilityModel
         Independent of ``clf`` (its weights are copies, frozen: no
-        gradients), mapping raw trials to class probabilities.
+        gradients), mapping raw trials to class probabilities as
+        ``predict_proba`` does.
 
     Raises
     ------
     TypeError
-        If ``clf`` is not a skeeg classifier, or its input scaling is not
-        the affine standardisation skeeg learns.
+        If ``clf`` is not a skeeg classifier.
     sklearn.exceptions.NotFittedError
         If ``clf`` is not fitted.
     """
-    from .base import BaseEEGClassifier
-    from ._training import Standardizer, crop_starts
-
-    if not isinstance(clf, BaseEEGClassifier):
+    if not is_classifier(clf):
         hint = (
             " For a Pipeline, export its classifier step (pipe[-1]); the other steps are "
             "not part of the export and must be applied to the trials before the model."
@@ -191,12 +138,6 @@ def probability_model(clf):
         )
         raise TypeError(f"Export takes a fitted skeeg classifier; got {type(clf).__name__}.{hint}")
     check_is_fitted(clf)
-    standardizer = clf.net_.iterator_valid__standardize
-    if standardizer is not None and not isinstance(standardizer, Standardizer):
-        raise TypeError(
-            f"{type(clf).__name__}'s input scaling is a {type(standardizer).__name__}, which "
-            "export does not know how to reproduce; only skeeg's Standardizer is exported."
-        )
     network = copy.deepcopy(clf.net_.module_).to(
         device="cpu", dtype=torch.float32, memory_format=torch.contiguous_format
     )
@@ -206,17 +147,7 @@ def probability_model(clf):
     # skeeg.models._fused.fusable): the fused CPU code is then kept out of
     # graphs traced by torch.export, as torch.jit.trace already keeps it.
     network.register_forward_pre_hook(_plain_layers)
-    n_outputs = clf.net_.module_.n_outputs
-    crops = _crops(clf)
-    starts = None if crops is None else crop_starts(clf.n_times_, *crops)
-    offset, scale = (None, None) if standardizer is None else (
-        standardizer.offset, standardizer.scale
-    )
-    model = ProbabilityModel(
-        network, n_outputs, offset, scale,
-        crop_length=None if crops is None else crops[0], crop_starts=starts,
-    )
-    return model.eval()
+    return probability_model_of(clf, network)
 
 
 def _hide_failing_properties(network):
@@ -249,14 +180,6 @@ def _absent(name):
     def absent(self):
         raise AttributeError(name)
     return absent
-
-
-def _crops(clf):
-    """``(crop_length, crop_stride)`` that the fitted network predicts with, or None."""
-    length = getattr(clf.net_, "crop_length", None)
-    if length is None or length >= clf.n_times_:
-        return None
-    return int(length), int(clf.net_.crop_stride)
 
 
 def _plain_layers(module, args):
@@ -543,20 +466,16 @@ def sidecar(clf):
         ``params`` (those that are plain JSON values), ``precision`` and
         ``versions``.
     """
-    from ._training import crop_starts
-
-    from . import __version__
-
     check_is_fitted(clf)
     classes = clf.classes_
     labels = [_json_value(label) for label in classes.tolist()]
-    standardizer = clf.net_.iterator_valid__standardize
+    standardizer = fitted_standardizer(clf)
     unit = getattr(clf, "unit_", None)
     if unit is None and getattr(clf, "sfreq_", None) is not None:
         # Fitted on mne.Epochs, which skeeg reads in microvolts.
         unit = "uV (microvolts: skeeg read the Epochs passed to fit in uV; multiply " \
                "epochs.get_data(), in volts, by 1e6)"
-    crops = _crops(clf)
+    crops = fitted_crops(clf)
     info = {
         "format": "skeeg-export",
         "estimator": type(clf).__name__,
@@ -591,7 +510,7 @@ def sidecar(clf):
         "crops": None if crops is None else {
             "crop_length": crops[0],
             "crop_stride": crops[1],
-            "starts": crop_starts(int(clf.n_times_), *crops),
+            "starts": crop_positions(clf),
             "formula": "mean over the crops trials[:, :, s:s + crop_length] of their "
                        "probabilities, inside the model",
         },
@@ -638,3 +557,4 @@ def _is_plain_json(value):
     if isinstance(value, dict):  # module_params
         return all(isinstance(key, str) and _is_plain_json(item) for key, item in value.items())
     return False
+

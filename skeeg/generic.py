@@ -15,7 +15,10 @@ import numpy as np
 import torch
 from torch.nn.parameter import is_lazy
 
-from .base import BaseEEGClassifier, fill_training_doc
+from .base import BaseEEGClassifier
+from ._docs import fill_training_doc
+from ._fitting import module_n_times
+from ._params import TRAINING, Keywords, ModuleClass
 from .models import initialize_weights
 
 # skeeg's uniform model signature, and braindecode's naming.
@@ -96,6 +99,8 @@ class EEGClassifier(BaseEEGClassifier):
     >>> clf.predict_proba(data.X[:3]).shape
     (3, 2)
     """
+
+    _parameter_table = {"module": ModuleClass(), "module_params": Keywords(), **TRAINING}
 
     def __init__(
         self,
@@ -182,23 +187,6 @@ class EEGClassifier(BaseEEGClassifier):
             params["module_params"] = {**(current or {}), **nested}
         return super().set_params(**params)
 
-    def _check_params(self):
-        super()._check_params()
-        if not (isinstance(self.module, type) and issubclass(self.module, torch.nn.Module)):
-            hint = (
-                f" (an instance: pass its class, {type(self.module).__name__}, and its "
-                "arguments in module_params)"
-                if isinstance(self.module, torch.nn.Module) else ""
-            )
-            raise TypeError(
-                f"module must be a torch.nn.Module subclass; got {self.module!r}{hint}."
-            )
-        if self.module_params is not None and not isinstance(self.module_params, dict):
-            raise TypeError(
-                f"module_params must be a dict of keyword arguments or None; got "
-                f"{self.module_params!r}."
-            )
-
     def _network_params(self):
         return {"module": self.module, "module_params": self.module_params or {}}
 
@@ -227,7 +215,7 @@ class EEGClassifier(BaseEEGClassifier):
             accepted = inspect.signature(self.module).parameters
         except (TypeError, ValueError):
             accepted = {}
-        n_times = self._module_n_times()  # crop_length with cropped training
+        n_times = module_n_times(self)  # crop_length with cropped training
         # braindecode's names first: some of its models also accept the old aliases
         # (n_channels, n_classes) in other positions. Always by keyword.
         for names in (BRAINDECODE_SIGNATURE, SKEEG_SIGNATURE):
@@ -289,7 +277,7 @@ class EEGClassifier(BaseEEGClassifier):
         # the training's random numbers alone. In evaluation mode, so that
         # batch norm's running statistics are left alone; with gradients,
         # to see that training can reach the weights.
-        trials = torch.randn(2, self.n_channels_, self._module_n_times(),
+        trials = torch.randn(2, self.n_channels_, module_n_times(self),
                              generator=torch.Generator().manual_seed(0))
         try:
             if any(is_lazy(p) for p in module.parameters()):

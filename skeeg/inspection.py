@@ -7,67 +7,18 @@ separable. Projected to 2-D (PCA, t-SNE), it gives the DEAP DNN study's view
 of what the network learned; :func:`skeeg.plotting.plot_embedding` draws it.
 """
 
-import contextlib
-
 import numpy as np
 import torch
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
-# Attributes that hold the classifier head, in the order they are looked
-# for: skeeg's networks name it ``classifier`` (ATCNet: a ModuleList of one
-# linear layer per sliding window, or one for the concatenated windows);
-# braindecode's name it ``final_layer``.
-HEAD_NAMES = ("classifier", "final_layer")
-# Trials per forward pass, as in predict_proba.
-BATCH_SIZE = 64
+from ._heads import HEAD_NAMES, find_head
+from ._predict import Evaluation
+from ._registry import is_classifier
+from ._validation import predict_input
 
-
-def find_head(module, purpose="embed"):
-    """The classifier head(s) of a network: a list of modules.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        A network.
-    purpose : str, default="embed"
-        What needs the head, named in the error (``"embed"``,
-        ``"freeze='features'"``).
-
-    Returns
-    -------
-    heads : list of torch.nn.Module
-        The module named by the first of :data:`HEAD_NAMES` that the
-        network has; the elements of a ``ModuleList`` (ATCNet's per-window
-        heads), in order. A network with none of these names (an
-        ``nn.Sequential`` of one's own, say) gives its last layer with
-        weights, in the order the layers were defined, when that layer is
-        linear (``nn.Linear``).
-
-    Raises
-    ------
-    ValueError
-        If the network has neither a named head nor a last linear layer.
-    """
-    for name in HEAD_NAMES:
-        head = getattr(module, name, None)
-        if isinstance(head, torch.nn.ModuleList) and len(head) > 0:
-            return list(head)
-        if isinstance(head, torch.nn.Module) and not isinstance(head, torch.nn.ModuleList):
-            return [head]
-    weighted = [
-        layer for layer in module.modules()
-        if next(iter(layer.children()), None) is None
-        and next(layer.parameters(recurse=False), None) is not None
-    ]
-    if weighted and isinstance(weighted[-1], torch.nn.Linear):
-        return [weighted[-1]]
-    last = type(weighted[-1]).__name__ if weighted else "none"
-    raise ValueError(
-        f"{purpose} cannot find the classifier head of {type(module).__name__}: it looks for "
-        f"a sub-module named {' or '.join(repr(n) for n in HEAD_NAMES)} (the layer that maps "
-        f"the learned features to the class logits), else a last layer that is nn.Linear "
-        f"(this network's last layer with weights: {last}). Name the layer that computes "
-        "the logits 'classifier'."
-    )
+__all__ = ["embed", "find_head"]
 
 
 def embed(clf, X):
@@ -123,28 +74,23 @@ def embed(clf, X):
     >>> embed(clf, data.X).shape
     (40, 8)
     """
-    from ._net import PRECISIONS
-    from ._training import as_tensor
-    from .base import BaseEEGClassifier
-
     clf, X = _final_step(clf, X)
-    if not isinstance(clf, BaseEEGClassifier):
+    if not is_classifier(clf):
         raise TypeError(
             "embed takes a fitted skeeg classifier, or a Pipeline or search ending in one; "
             f"got {type(clf).__name__}."
         )
-    X = clf._validate_X(X)
+    X = predict_input(clf, X)
     if getattr(clf, "crop_length", None) is not None:
         raise ValueError(
             f"embed reads the features of whole trials, but this {type(clf).__name__} was "
             f"trained on crops of crop_length={clf.crop_length} samples, whose features "
             "differ per crop: embed a classifier trained on whole trials."
         )
-    module = clf.net_.module_
+    # The network's own forward (not a folded copy), which calls the hooked head.
+    evaluation = Evaluation(clf, fast=False)
+    module = evaluation.module
     heads = find_head(module)
-    device = next(module.parameters()).device
-    dtype = PRECISIONS[clf.net_.precision]
-    standardize = clf.net_.iterator_valid__standardize
     captured = []
 
     def record(head, args):
@@ -159,19 +105,10 @@ def embed(clf, X):
         hooks.append(heads[0].register_forward_hook(
             lambda layer, args, output: head_widths.append(output[0].numel())
         ))
-    training = module.training
     chunks = []
     try:
-        module.eval()
-        precision = (
-            contextlib.nullcontext() if dtype is None
-            else torch.autocast(device.type, dtype=dtype, cache_enabled=False)
-        )
-        with torch.inference_mode(), precision:
-            for start in range(0, len(X), BATCH_SIZE):
-                batch = as_tensor(X[start : start + BATCH_SIZE]).to(device)
-                if standardize is not None:
-                    batch = standardize(batch)
+        with evaluation.running(len(X)):
+            for _, batch in evaluation.batches(X):
                 captured.clear()
                 head_widths.clear()
                 logits = module(batch)
@@ -206,16 +143,11 @@ def embed(clf, X):
     finally:
         for hook in hooks:
             hook.remove()
-        module.train(training)
     return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
 
 
 def _final_step(estimator, X):
     """The classifier inside a fitted search or Pipeline, and ``X`` as it receives it."""
-    from sklearn.model_selection._search import BaseSearchCV
-    from sklearn.pipeline import Pipeline
-    from sklearn.utils.validation import check_is_fitted
-
     while True:
         if isinstance(estimator, BaseSearchCV):
             check_is_fitted(estimator, "best_estimator_")  # absent too when refit=False

@@ -39,11 +39,18 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import sklearn
+import skorch
 import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
+from . import __version__
+from ._fitting import build_criterion, make_net
 from ._paths import output_file, user_path
+from ._params import check_params
+from ._registry import classifier_classes, is_classifier, is_classifier_class
+from ._training import resolve_device
 
 FORMAT = "skeeg-classifier"
 FORMAT_VERSION = 1
@@ -173,13 +180,10 @@ def _class_name(cls):
 def _known_classes(trusted):
     """The classes a file may name: skeeg's classifiers and augmentation transforms,
     torch.optim's optimisers, ``trusted``."""
-    import skeeg
     from . import augmentation
-    from .base import BaseEEGClassifier
 
-    known = {}
+    known = classifier_classes()
     for module, base in (
-        (skeeg, BaseEEGClassifier),
         (augmentation, augmentation.Transform),
         (torch.optim, torch.optim.Optimizer),
     ):
@@ -410,9 +414,7 @@ def save(clf, path):
     >>> bool((load(path).predict_proba(data.X) == clf.predict_proba(data.X)).all())
     True
     """
-    from .base import BaseEEGClassifier
-
-    if not isinstance(clf, BaseEEGClassifier):
+    if not is_classifier(clf):
         hint = (
             " For a Pipeline, save its classifier step (pipe[-1]) and rebuild the other steps "
             "in code." if hasattr(clf, "steps") else ""
@@ -463,11 +465,6 @@ def save(clf, path):
 
 
 def _versions():
-    import sklearn
-    import skorch
-
-    from . import __version__
-
     return {
         "skeeg": __version__,
         "torch": torch.__version__,
@@ -680,10 +677,8 @@ def _check_format(metadata):
 
 
 def _rebuild(content, tensors, decode, device):
-    from .base import BaseEEGClassifier
-
     cls = decode({"class": content["estimator"]}, "the estimator's class")
-    if not issubclass(cls, BaseEEGClassifier):
+    if not is_classifier_class(cls):
         raise _InvalidFile(f"its estimator {content['estimator']!r} is not a skeeg classifier.")
     params = _expect(content["params"], dict, "the parameters")
     params = {name: decode(value, f"parameter {name}") for name, value in params.items()}
@@ -695,7 +690,7 @@ def _rebuild(content, tensors, decode, device):
             "probably written by another version; use that version to load it."
         ) from None
     try:
-        clf._check_params()
+        check_params(clf)
     except (TypeError, ValueError) as error:
         raise _InvalidFile(f"its parameters are invalid: {error}") from None
 
@@ -710,7 +705,7 @@ def _rebuild(content, tensors, decode, device):
     clf.history_ = _decode_frame(content["history"], decode, "history_")
 
     module = _load_module(clf, n_classes, tensors)
-    criterion = clf._build_criterion(np.arange(n_classes), module.n_outputs)
+    criterion = build_criterion(clf, np.arange(n_classes), module.n_outputs)
     _load_state(criterion, "criterion", tensors)
     device = _target_device(clf, device)
     net = _build_net(clf, module, criterion, device)
@@ -879,8 +874,6 @@ def _load_state(module, prefix, tensors):
 
 
 def _target_device(clf, device):
-    from ._training import resolve_device
-
     if device is None:
         device = clf.device_ if isinstance(getattr(clf, "device_", None), str) else "cpu"
         try:
@@ -898,7 +891,7 @@ def _target_device(clf, device):
 
 def _build_net(clf, module, criterion, device):
     """The skorch net, as ``BaseEEGClassifier.fit`` builds it, around the loaded module."""
-    return clf._make_net(module, criterion, device).initialize()
+    return make_net(clf, module, criterion, device).initialize()
 
 
 def _load_optimizer(net, saved):
@@ -964,3 +957,4 @@ def _same_kind(value, reference):
             and all(_same_kind(v, r) for v, r in zip(value, reference))
         )
     return isinstance(value, type(reference))
+

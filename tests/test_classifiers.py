@@ -16,7 +16,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.class_weight import compute_class_weight
 
-import skeeg.base
+import skeeg._fitting
+import skeeg._predict
 from skeeg import CNNClassifier, DeepConvNetClassifier, DNNClassifier, EEGNetClassifier
 from skeeg.datasets import load_uea, make_motor_imagery
 
@@ -144,7 +145,7 @@ def test_prediction_in_batches_equals_one_pass(motor, monkeypatch):
     X, y = motor
     clf = small(EEGNetClassifier).fit(X, y)
     whole = clf.predict_proba(X)
-    monkeypatch.setattr(skeeg.base, "PREDICT_BATCH_SIZE", 7)
+    monkeypatch.setattr(skeeg._predict, "PREDICT_BATCH_SIZE", 7)
     np.testing.assert_allclose(clf.predict_proba(X), whole, rtol=1e-5, atol=1e-6)
 
 
@@ -215,14 +216,14 @@ def test_history_validation_split_and_early_stopping(motor):
 def test_validation_split_is_stratified(motor, monkeypatch):
     X, y = motor
     seen = {}
-    original = skeeg.base.BaseEEGClassifier._split_validation
+    original = skeeg._fitting.split_validation
 
-    def spy(self, y, seed, groups=None):
-        out = original(self, y, seed, groups)
+    def spy(est, y, seed, groups=None):
+        out = original(est, y, seed, groups)
         seen["train"], seen["valid"] = y[out[0]], y[out[1]]
         return out
 
-    monkeypatch.setattr(skeeg.base.BaseEEGClassifier, "_split_validation", spy)
+    monkeypatch.setattr(skeeg._fitting, "split_validation", spy)
     small(EEGNetClassifier, max_epochs=1).fit(X, y)
     assert np.bincount(seen["valid"]).tolist() == [8, 8]
     assert np.bincount(seen["train"]).tolist() == [32, 32]

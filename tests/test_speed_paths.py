@@ -19,7 +19,8 @@ from torch import nn
 
 from benchmarks.speed import course_deepconvnet, course_eegnet
 from skeeg import DeepConvNetClassifier, EEGNetClassifier
-from skeeg.base import _FOLDED
+from skeeg._predict import _FOLDED
+from skeeg._validation import _plain_trials
 from skeeg.models import DeepConvNet, EEGNet, ShallowFBCSPNet
 from skeeg.models import _fused
 from skeeg.models._fused import _SpatialBlock
@@ -482,9 +483,9 @@ def test_validation_messages_unchanged(fitted, X, match):
 
 def test_validation_shortcut_gives_the_same_input(fitted):
     clf, X = fitted
-    assert clf._plain_trials(X) is not None
-    assert clf._plain_trials(X.astype(np.float64)) is None
-    assert clf._plain_trials(np.asfortranarray(X)) is None
+    assert _plain_trials(clf, X) is not None
+    assert _plain_trials(clf, X.astype(np.float64)) is None
+    assert _plain_trials(clf, np.asfortranarray(X)) is None
     np.testing.assert_array_equal(
         clf.predict_proba(X), clf.predict_proba(X.astype(np.float64).tolist())
     )

@@ -1,0 +1,686 @@
+"""The one fit path of skeeg's classifiers: ``fit``, a ``warm_start`` fit and ``partial_fit``.
+
+:func:`train` is scikit-learn's ``_fit(..., incremental)``: a new fit
+validates, learns the classes and the input scaling, builds the network,
+its loss and a skorch net once; a continued fit (``warm_start=True`` on a
+fitted classifier, or any ``partial_fit`` after the first) trains that same
+net on. What continues with it: the weights, the optimiser's state in
+``partial_fit`` (a ``warm_start`` fit starts a fresh optimiser, as
+``MLPClassifier`` does), the callbacks' state (learning-rate schedulers
+step on from the epochs already run), the history and one stream of random
+numbers: each call draws from a seed derived from the fit's seed and the
+epochs already run, so the same calls with the same ``random_state`` give
+the same model and no two calls repeat their draws (batch order, crops,
+augmentation, dropout).
+"""
+
+import contextlib
+import threading
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
+from skorch.callbacks import BatchScoring, Checkpoint, EpochScoring, LRScheduler, ProgressBar
+from skorch.callbacks import PassthroughScoring
+
+from .augmentation import apply_augmentation, check_augmentation
+from .callbacks import MaxNormConstraint, TrainingAccuracy, ValidationEarlyStopping, copy_callback
+from ._heads import find_head
+from ._net import SkeegNet, capture_kwargs
+from ._params import check_params
+from ._predict import logits_to_proba
+from ._training import (
+    BatchIterator,
+    IndexSplit,
+    SoftTargetCrossEntropy,
+    Standardizer,
+    TrialSubset,
+    WeightedBCEWithLogits,
+    as_tensor,
+    float32_defaults,
+    resolve_device,
+    resolve_optimizer,
+)
+from ._validation import (
+    check_groups,
+    check_same_classes,
+    encode_labels,
+    fit_input,
+    learn_classes,
+)
+
+# Epochs after which a network kept from epoch 1 by early stopping is warned about.
+FIRST_EPOCH_WARNING_EPOCHS = 10
+# skeeg's own callbacks, by name, as a clash is reported.
+OWN_CALLBACKS = {"train_acc": "TrainingAccuracy", "max_norm": "MaxNormConstraint",
+                 "early_stopping": "EarlyStopping", "progress_bar": "ProgressBar"}
+# History keys that only an epoch with a validation split records.
+VALIDATION_KEYS = ("valid_loss", "valid_loss_best", "valid_acc", "valid_acc_best")
+
+
+def train(est, X, y, groups=None, classes=None, incremental=False):
+    """Fit ``est`` (a new fit), or continue its fit; the one routine behind fit and partial_fit.
+
+    ``incremental`` (``partial_fit``) trains one epoch, without a validation
+    split or early stopping; otherwise ``max_epochs`` epochs, with them.
+    """
+    check_params(est)
+    new = not hasattr(est, "net_") or not (incremental or est.warm_start)
+    if incremental and est.class_weight == "balanced":
+        raise ValueError(
+            "class_weight='balanced' cannot be used with partial_fit: each call sees only "
+            "some trials, so the class frequencies are unknown. Compute fixed weights from a "
+            "large enough sample of the labels, weights = compute_class_weight('balanced', "
+            "classes=classes, y=y_sample) (sklearn.utils.class_weight), and pass "
+            "class_weight=dict(zip(classes, weights))."
+        )
+    if not new:
+        check_same_network(est)
+    X, y = fit_input(est, X, y, reset=new)
+    if new:
+        _check_crops(est)
+        _learn_classes(est, y, classes if incremental else None)
+        y = encode_labels(est, y, continued=False)
+    else:
+        if incremental:
+            check_same_classes(est, classes)
+        y = encode_labels(est, y)
+    groups = check_groups(groups, len(X))
+    check_augmentation_fits(est)
+    if new:
+        _fit_standardizer(est, X)
+    device = resolve_device(est.device)
+    net = None if new else est.net_
+    base = _base_seed(est, net)
+    seed = call_seed(base, 0 if new else len(net.history))
+    train_index, valid = (None, None) if incremental else split_validation(est, y, seed, groups)
+    on_gpu = device.startswith("cuda")
+    trials = TrialSubset(X, y)
+    if on_gpu:
+        # Held on the device for the whole fit: batches are then slices of
+        # it, with no copy from the host per batch. (as_tensor: a read-only
+        # X, such as joblib's memory maps in GridSearchCV(n_jobs>1), is
+        # copied to the GPU without a warning.)
+        trials = TrialSubset(as_tensor(X).to(device), as_tensor(y).to(device))
+    epochs = 1 if incremental else est.max_epochs
+    with float32_defaults(), torch.enable_grad(), random_stream(seed, device):
+        if new:
+            module = est._build_network(len(est.classes_))
+            _check_batch_norm(est, module, len(y) if train_index is None else len(train_index))
+            _freeze(est, module)
+            net = make_net(est, module, build_criterion(est, y, module.n_outputs), device, base)
+            net.initialize()
+        else:
+            _check_batch_norm(est, net.module_, len(y) if train_index is None else len(train_index))
+            _continue(est, net, y, device, incremental)
+        validated = valid is not None
+        net.train_split = IndexSplit(train_index, valid) if validated else None
+        _set_early_stopping(est, net, validated)
+        check_monitors(est, net, validated, incremental)
+        net.stream_seed_ = seed
+        net.max_epochs = epochs
+        before = len(net.history)
+        net.partial_fit(trials, None)
+    net.release_training_state()
+    if est.early_stopping and validated:
+        _warn_if_first_epoch_kept(est, net.history[before:])
+    est.net_ = net
+    est.device_ = device
+    est.cuda_graph_ = net.graph_replays_ > 0
+    est.history_ = history_frame(net.history)
+    return est
+
+
+# ----------------------------------------------------------------------
+# Random numbers: one stream per fit, a seed per call
+_ACTIVE = {}  # thread id -> [fits running in it, whether another thread overlapped]
+_ACTIVE_LOCK = threading.Lock()
+
+
+def _base_seed(est, net):
+    """The fit's seed: drawn from ``random_state`` by a new fit, kept by the net after."""
+    base = None if net is None else getattr(net, "random_seed", None)
+    if base is None:  # a new fit, or a net loaded from a file (random_state gives it back)
+        base = int(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
+    return base
+
+
+def call_seed(base, epochs_done):
+    """The seed of one call: the fit's own for its first call, then one per epoch offset."""
+    if epochs_done == 0:
+        return base
+    state = np.random.SeedSequence([int(base), int(epochs_done)]).generate_state(1)
+    return int(state[0] & 0x7FFFFFFF)
+
+
+@contextlib.contextmanager
+def random_stream(seed, device):
+    """torch's global generator seeded with ``seed`` for one call, restored after.
+
+    Dropout and weight initialisation draw from torch's one global generator
+    (there is no per-module generator): fits running at the same time in
+    threads of one process draw from it in turn, and neither is repeatable.
+    That is detected and warned about; processes (joblib's default backend)
+    have a generator each.
+    """
+    me = threading.get_ident()
+    with _ACTIVE_LOCK:
+        entry = _ACTIVE.setdefault(me, [0, False])
+        entry[0] += 1
+        if len(_ACTIVE) > 1:
+            for other in _ACTIVE.values():
+                other[1] = True
+    devices = [torch.device(device)] if str(device).startswith("cuda") else []
+    try:
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        with _ACTIVE_LOCK:
+            entry[0] -= 1
+            overlapped = entry[1]
+            if entry[0] == 0:
+                del _ACTIVE[me]
+    if overlapped:
+        warnings.warn(
+            "Another skeeg fit ran at the same time in another thread of this process: "
+            "dropout and weight initialisation draw from torch's one global random "
+            "generator, so neither fit is repeatable with its random_state. Run concurrent "
+            "fits in processes (joblib's default 'loky' backend, n_jobs in scikit-learn), "
+            "not threads.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+# ----------------------------------------------------------------------
+# A new fit
+def _learn_classes(est, y, classes):
+    """``classes_`` from ``classes`` (a first partial_fit) or from ``y``."""
+    if classes is None:
+        learn_classes(est, y)
+        return
+    labels = np.asarray(classes)
+    outside = ~np.isin(np.asarray(y), labels)
+    if outside.any():
+        raise ValueError(
+            f"y holds labels {np.unique(np.asarray(y)[outside]).tolist()} that are "
+            f"not in classes={labels.tolist()}: classes must list every label "
+            "of every call to partial_fit."
+        )
+    learn_classes(est, labels)
+
+
+def _check_crops(est):
+    """Refuse a crop longer than the trials (``n_times_`` must be known)."""
+    if est.crop_length is not None and est.crop_length > est.n_times_:
+        raise ValueError(
+            f"crop_length={est.crop_length} is longer than the trials "
+            f"({est.n_times_} samples): crops are cut from the trials. Use "
+            f"crop_length <= {est.n_times_}, or None to train on whole trials."
+        )
+
+
+def crop_stride(est):
+    """``crop_stride``, or its default for ``crop_length`` (None without crops)."""
+    if est.crop_length is None:
+        return None
+    if est.crop_stride is None:
+        return max(1, int(est.crop_length) // 2)
+    return int(est.crop_stride)
+
+
+def module_n_times(est):
+    """The input length the network is built for: ``crop_length``, else ``n_times_``."""
+    return est.n_times_ if est.crop_length is None else int(est.crop_length)
+
+
+def check_augmentation_fits(est):
+    """Run the transforms once on two blank trials of the training shape.
+
+    A transform that cannot work on these trials (a time mask or shift
+    longer than the crops, say) is then refused before training starts,
+    not at its first batch.
+    """
+    transforms = check_augmentation(est.augmentation)
+    if not transforms:
+        return
+    length = module_n_times(est)
+    n_classes = len(est.classes_)
+    trials = torch.zeros(2, est.n_channels_, length, dtype=torch.float32)
+    targets = torch.nn.functional.one_hot(torch.arange(2) % n_classes, n_classes).float()
+    try:
+        apply_augmentation(transforms, trials, targets, torch.Generator().manual_seed(0))
+    except ValueError as error:
+        what = "crops" if est.crop_length is not None else "trials"
+        raise ValueError(
+            f"augmentation does not fit the training {what} ({est.n_channels_} channels "
+            f"x {length} samples): {error}"
+        ) from error
+
+
+def _fit_standardizer(est, X):
+    """Learn ``channel_mean_`` and ``scale_`` (an identity when ``standardize=False``)."""
+    if est.standardize:
+        standardizer = Standardizer.fit(X)
+        est.channel_mean_, est.scale_ = standardizer.offset, standardizer.scale
+    else:
+        est.channel_mean_, est.scale_ = np.zeros(est.n_channels_, np.float32), 1.0
+
+
+def class_weights(est, y):
+    """The loss's class weights for encoded labels ``y``, or None."""
+    if est.class_weight is None:
+        return None
+    weights = compute_class_weight(
+        est.class_weight, classes=est.classes_, y=est.classes_[y]
+    )
+    weights = np.asarray(weights, dtype=np.float64)
+    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
+        raise ValueError(
+            f"class_weight must give each class a finite, non-negative weight, not all "
+            f"zero; got {dict(zip(est.classes_.tolist(), weights.tolist()))}."
+        )
+    return torch.as_tensor(weights, dtype=torch.float32)
+
+
+def build_criterion(est, y, n_outputs):
+    """The loss: cross-entropy (or binary, for one logit) with ``class_weight``."""
+    weight = class_weights(est, y)
+    if n_outputs == 1:
+        return WeightedBCEWithLogits(weight=weight)
+    return SoftTargetCrossEntropy(weight=weight)
+
+
+def split_validation(est, y, seed, groups=None):
+    """Stratified split of the training trials: ``(train, valid)`` indices.
+
+    Both are None when ``validation_fraction`` is 0. With ``groups``, the
+    validation part is one fold of ``StratifiedGroupKFold`` with
+    ``round(1 / validation_fraction)`` folds (fewer when there are fewer
+    groups): whole groups, stratified by class as far as they allow.
+    ``validation_groups_`` records them.
+
+    Raises
+    ------
+    ValueError
+        If either part would miss a class, or there are too few groups.
+    """
+    est.validation_groups_ = None
+    fraction = est.validation_fraction
+    if fraction == 0:
+        return None, None
+    n_trials, n_classes = len(y), len(est.classes_)
+    n_valid = int(np.ceil(fraction * n_trials))
+    counts = np.bincount(y, minlength=n_classes)
+    if groups is not None:
+        train, valid = _group_split(est, y, seed, groups, fraction)
+    elif counts.min() >= 2 and n_classes <= n_valid <= n_trials - n_classes:
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+        train, valid = next(splitter.split(np.zeros(n_trials), y))
+    else:
+        train = valid = np.array([], dtype=np.int64)
+    missing = {
+        part: est.classes_[np.bincount(y[index], minlength=n_classes) == 0].tolist()
+        for part, index in (("training", train), ("validation", valid))
+    }
+    if not len(train):
+        raise ValueError(
+            f"Too few trials for a stratified validation split: validation_fraction="
+            f"{fraction} of {n_trials} trials asks for {n_valid} validation trials, and "
+            f"with {n_classes} classes of {counts.tolist()} trials each part needs at least "
+            f"one trial of every class (and each class 2 trials): pass more trials, change "
+            "validation_fraction, or set validation_fraction=0 and early_stopping=False."
+        )
+    if any(missing.values()):
+        smallest = est.classes_[counts.argmin()].tolist()
+        raise ValueError(
+            f"Too few trials for a stratified validation split: "
+            f"validation_fraction={fraction} of {n_trials} trials leaves "
+            f"{len(valid)} for validation and {len(train)} "
+            f"for training, and the stratified split cannot put every class in both: "
+            + "; ".join(f"the {part} part has no trial of {labels}"
+                        for part, labels in missing.items() if labels)
+            + f". The smallest class ({smallest!r}) has {counts.min()} trials. Each part "
+            "needs at least one trial of every class: pass more trials of the rare "
+            "classes, change validation_fraction, or set validation_fraction=0 and "
+            "early_stopping=False."
+            + (" With groups, the validation part is made of whole groups: a class "
+               "that only some groups hold may land on one side only."
+               if groups is not None else "")
+        )
+    return train, valid
+
+
+def _group_split(est, y, seed, groups, fraction):
+    """The first fold of whole groups, in the seeded order, with every class on both sides."""
+    n_trials, n_classes = len(y), len(est.classes_)
+    names = np.unique(groups)
+    if len(names) < 2:
+        raise ValueError(
+            f"groups holds one group ({names.tolist()[0]!r}), so no validation "
+            "split can hold out whole groups: pass trials of 2 or more groups, or "
+            "set validation_fraction=0 and early_stopping=False."
+        )
+    n_splits = min(len(names), max(2, round(1 / fraction)))
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # Classes with fewer trials than folds are the caller's data, checked below.
+        warnings.filterwarnings("ignore", message="The least populated class")
+        folds = list(splitter.split(np.zeros(n_trials), y, groups))
+    # A group holding one class only must not become the validation part
+    # while other groups would do.
+    complete = [
+        (train, valid) for train, valid in folds
+        if all(np.bincount(y[part], minlength=n_classes).min() > 0 for part in (train, valid))
+    ]
+    if not complete:
+        raise ValueError(
+            f"No validation split of whole groups puts every class on both sides: "
+            f"none of the {n_splits} folds of the {len(names)} groups (a fold holds "
+            f"about 1/{n_splits} of the trials) has trials of all classes "
+            f"{est.classes_.tolist()} in both the training and the validation "
+            "part; a class that only some groups hold lands on one side only. Pass "
+            "groups that each hold several classes, or set validation_fraction=0 "
+            "and early_stopping=False."
+        )
+    train, valid = complete[0]
+    est.validation_groups_ = np.unique(groups[valid])
+    return train, valid
+
+
+def _check_batch_norm(est, module, n_train):
+    """Refuse a batch size or a training set that batch normalisation cannot train on."""
+    has_batch_norm = any(
+        isinstance(layer, torch.nn.modules.batchnorm._BatchNorm) for layer in module.modules()
+    )
+    if has_batch_norm and n_train < 2:
+        raise ValueError(
+            f"{type(est).__name__} cannot train on {n_train} trial: its batch "
+            "normalisation needs at least 2 trials per batch. Pass 2 or more trials."
+        )
+    if has_batch_norm and est.batch_size < 2:
+        raise ValueError(
+            f"batch_size=1 cannot train {type(est).__name__}: its batch normalisation "
+            "needs at least 2 trials per batch to compute batch statistics. Use "
+            "batch_size >= 2."
+        )
+
+
+def _freeze(est, module):
+    """Train the classifier head only when ``freeze="features"``; else everything."""
+    head = set()
+    if est.freeze == "features":
+        head = {
+            id(p) for layer in find_head(module, "freeze='features'") for p in layer.parameters()
+        }
+    for parameter in module.parameters():
+        parameter.requires_grad_(est.freeze is None or id(parameter) in head)
+    if head and not any(p.is_meta for p in module.parameters()):
+        _check_head_is_used(est, module)
+
+
+def _check_head_is_used(est, module):
+    """With the features frozen, the output must still depend on the head's weights."""
+    trials = torch.zeros(2, est.n_channels_, module_n_times(est), dtype=torch.float32,
+                         device=next(module.parameters()).device)
+    training = module.training
+    try:
+        with torch.enable_grad():
+            used = module.eval()(trials).requires_grad
+    finally:
+        module.train(training)
+    if not used:
+        raise ValueError(
+            f"freeze='features' trains only the classifier head of "
+            f"{type(module).__name__}, but its output does not depend on the head's "
+            "weights (forward does not call it): there is nothing left to train."
+        )
+
+
+def build_callbacks(est):
+    """skeeg's callbacks (training accuracy, max-norm, early stopping, progress), then the user's."""
+    callbacks = [("train_acc", TrainingAccuracy())]
+    if getattr(est, "max_norm", False):
+        callbacks.append(("max_norm", MaxNormConstraint()))
+    # Always present, switched on per call (see _set_early_stopping): a net
+    # continued by partial_fit or a fit without validation has it off.
+    callbacks.append(
+        ("early_stopping", ValidationEarlyStopping(patience=est.patience, active=False))
+    )
+    if est.verbose >= 2:
+        callbacks.append(("progress_bar", ProgressBar()))
+    own = {name: OWN_CALLBACKS[name] for name, _ in callbacks}
+    for i, entry in enumerate(est.callbacks or []):
+        # skorch would call a clash with skeeg's own callbacks a duplicate "user-set"
+        # name, which the user did not set twice.
+        name = entry[0] if isinstance(entry, tuple) else None
+        if name in own:
+            raise ValueError(
+                f"callbacks[{i}] is named {name!r}, the name of skeeg's own {own[name]} "
+                f"callback; give it another name (the parameters early_stopping, "
+                "patience, max_norm and verbose set skeeg's own callbacks)."
+            )
+    callbacks += [copy_callback(cb, i) for i, cb in enumerate(est.callbacks or [])]
+    return callbacks
+
+
+def make_net(est, module, criterion, device, seed=None):
+    """The skorch net that trains ``module`` (not yet initialised).
+
+    ``seed`` is the fit's seed; each call's random streams derive from it
+    (:func:`call_seed`).
+    """
+    optimizer, optimizer_kwargs = resolve_optimizer(est.optimizer)
+    on_gpu = str(device).startswith("cuda")
+    # On a GPU the optimiser is built capturable whenever it can be, so
+    # that graphed and eager training run the same arithmetic.
+    capture = capture_kwargs(optimizer) if on_gpu else None
+    if capture is not None:
+        optimizer_kwargs = {**optimizer_kwargs, **capture}
+    if on_gpu:
+        # cuDNN picks an FFT algorithm for EEGNet's (1, 15) float32
+        # convolution in the default layout (3.5 ms a step on an H100);
+        # in channels-last it runs an implicit GEMM in 0.05 ms.
+        module = module.to(memory_format=torch.channels_last)
+    standardizer = None
+    if est.standardize:
+        standardizer = Standardizer(est.channel_mean_, est.scale_)
+    net = SkeegNet(
+        module=module,
+        criterion=criterion,
+        optimizer=optimizer,
+        lr=est.lr,
+        max_epochs=est.max_epochs,
+        batch_size=est.batch_size,
+        train_split=None,  # set per call by train()
+        iterator_train=BatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__standardize=standardizer,
+        iterator_valid=BatchIterator,
+        iterator_valid__standardize=standardizer,
+        callbacks=build_callbacks(est),
+        predict_nonlinearity=logits_to_proba,
+        classes=np.arange(len(est.classes_)),
+        device=device,
+        precision=est.precision,
+        cuda_graph=est.cuda_graph and capture is not None,
+        # Copies: a fit never touches the user's transforms.
+        augmentation=tuple(clone(t) for t in check_augmentation(est.augmentation)),
+        crop_length=None if est.crop_length is None else int(est.crop_length),
+        crop_stride=crop_stride(est),
+        random_seed=seed,
+        verbose=int(est.verbose >= 1),
+        # Silent fits skip skorch's epoch table, which it builds even unprinted.
+        **({} if est.verbose else {"callbacks__print_log": None}),
+        **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
+        optimizer__weight_decay=est.weight_decay,
+    )
+    # What the module was built from: a continued fit must not change it.
+    net.network_params_ = network_params(est)
+    return net
+
+
+# ----------------------------------------------------------------------
+# A continued fit
+def network_params(est):
+    """What a continued fit cannot change: the network's own parameters and its input scaling."""
+    return _frozen({**est._network_params(), "standardize": est.standardize})
+
+
+def _frozen(value):
+    """``value`` with lists as tuples and numpy scalars as Python ones, for comparison."""
+    if isinstance(value, dict):
+        return {key: _frozen(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def check_same_network(est):
+    """Continuing a fit needs the network's own parameters, input scaling and crops unchanged."""
+    built = getattr(est.net_, "network_params_", None)
+    if built is not None:
+        current = network_params(est)
+        changed = [name for name in current if name in built and current[name] != built[name]]
+        if changed:
+            now = ", ".join(f"{name}={getattr(est, name)!r}" for name in changed)
+            then = ", ".join(f"{name}={built[name]!r}" for name in changed)
+            what = ("its input scaling" if changed == ["standardize"]
+                    else "its architecture")
+            raise ValueError(
+                f"{now}, but the network being continued (warm_start=True or "
+                f"partial_fit) was built with {then}: {what} cannot change. "
+                "Set the parameter back, or fit a new classifier (warm_start=False)."
+            )
+    fitted = getattr(est.net_, "crop_length", None)
+    if fitted != est.crop_length:
+        raise ValueError(
+            f"crop_length={est.crop_length!r}, but the network being continued "
+            f"(warm_start=True or partial_fit) was built for crop_length={fitted!r}: "
+            "its input length cannot change. Set crop_length back, or fit a new "
+            "classifier (warm_start=False)."
+        )
+
+
+def _continue(est, net, y, device, incremental):
+    """Ready a fitted net for another call: device, frozen layers, optimiser, class weights."""
+    if str(net.device) != device:
+        _move(net, device)
+    _freeze(est, net.module_)
+    if incremental:
+        return  # partial_fit: the optimiser's state and the loss carry on
+    # A warm_start fit starts a fresh optimiser (as MLPClassifier's), with
+    # the parameters as they are now, and weighs the classes of its own trials.
+    net.lr = est.lr
+    net.initialize_optimizer()
+    weight = class_weights(est, y)
+    net.criterion_.weight = None if weight is None else weight.to(device)
+
+
+def _move(net, device):
+    """Move a fitted net (module, loss, optimiser state) to ``device``."""
+    state = net.optimizer_.state_dict()
+    net.module_.to(device)
+    net.criterion_.to(device)
+    net.device = device
+    net.initialize_optimizer()
+    net.optimizer_.load_state_dict(state)  # torch casts the state to the parameters' device
+
+
+def _set_early_stopping(est, net, validated):
+    """skeeg's early stopping watches this call's validation loss, if it has one."""
+    for name, callback in net.callbacks_:
+        if name == "early_stopping" and isinstance(callback, ValidationEarlyStopping):
+            callback.active = bool(est.early_stopping and validated)
+            callback.patience = est.patience
+
+
+def check_monitors(est, net, validated, incremental):
+    """Refuse a callback that watches a history key no epoch of this call will record.
+
+    Without a validation split (``validation_fraction=0``, or any
+    ``partial_fit``) nothing records ``valid_loss``, ``valid_acc`` or a
+    validation score; skorch would fail after the first epoch with a
+    ``KeyError`` that points elsewhere.
+    """
+    if validated:
+        return
+    missing = set(VALIDATION_KEYS)
+    for _, callback in net.callbacks_:
+        if isinstance(callback, (EpochScoring, BatchScoring, PassthroughScoring)) and not (
+            callback.on_train
+        ):
+            missing |= {callback.name, f"{callback.name}_best"}
+    for i, entry in enumerate(est.callbacks or []):
+        callback = entry[1] if isinstance(entry, tuple) else entry
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(callback, LRScheduler) and not _plateau(callback):
+            continue  # the monitor of a scheduler that does not read it
+        if isinstance(callback, Checkpoint) and monitor is None:
+            continue
+        if isinstance(monitor, str) and monitor in missing:
+            why = ("partial_fit trains without a validation split" if incremental else
+                   "validation_fraction=0 leaves no validation split")
+            fix = ("use fit with validation_fraction > 0" if incremental else
+                   "set validation_fraction > 0")
+            raise ValueError(
+                f"callbacks[{i}] ({type(callback).__name__}) monitors {monitor!r}, which no "
+                f"epoch will record: {why}. Either {fix}, or monitor a training key such "
+                "as 'train_loss'."
+            )
+
+
+def _plateau(scheduler):
+    policy = scheduler.policy
+    name = policy if isinstance(policy, str) else getattr(policy, "__name__", "")
+    return name == "ReduceLROnPlateau"
+
+
+def _warn_if_first_epoch_kept(est, history):
+    """Warn when early stopping returns the network of epoch 1 after many epochs.
+
+    Its validation loss never went below the first epoch's: the network
+    returned has had one epoch of training and often predicts near chance,
+    which a fit should not hide.
+    """
+    losses = np.asarray([epoch["valid_loss"] for epoch in history], dtype=np.float64)
+    if len(losses) < FIRST_EPOCH_WARNING_EPOCHS or np.argmin(losses) != 0:
+        return
+    warnings.warn(
+        f"{type(est).__name__}: early stopping kept the network of epoch 1: in "
+        f"{len(losses)} epochs the validation loss never went below its first value "
+        f"({losses[0]:.3g}), so the network returned has had one epoch of training and "
+        "may predict near chance. The validation part may differ from the training part "
+        "(other subjects or runs), or lr may not suit the data: look at history_, and "
+        "try another lr, a larger validation_fraction or early_stopping=False.",
+        ConvergenceWarning,
+        stacklevel=4,
+    )
+
+
+def history_frame(history):
+    """Per-epoch scalars of skorch's history, standard columns first.
+
+    Scores added by extra callbacks (for example a held-out accuracy)
+    follow; skorch's per-batch records, batch counts and ``*_best`` flags
+    are left out.
+    """
+    columns = ["epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "dur"]
+    for epoch in history:
+        for key, value in epoch.items():
+            if key not in columns and key != "batches" and not key.endswith(
+                ("_best", "_batch_count")
+            ):
+                if np.isscalar(value):
+                    columns.append(key)
+    rows = [{key: epoch.get(key, np.nan) for key in columns} for epoch in history]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,239 @@
+"""The input rule of skeeg's classifiers: trials, labels and groups, from arrays or Epochs.
+
+One place decides what ``fit``, ``partial_fit``, ``predict``, ``score``,
+``embed`` and the exports accept: ``X`` of shape ``(n_trials, n_channels,
+n_times)`` (a 2-D array is one channel of ``n_features`` samples), or
+:class:`mne.Epochs` read in microvolts with their channel names and rate;
+labels of any type, encoded against ``classes_``; one group per trial.
+Every refusal is a ``ValueError`` or ``TypeError`` that names the problem.
+"""
+
+import numpy as np
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_feature_names, check_array, check_is_fitted
+from sklearn.utils.validation import validate_data
+
+from ._input import is_epochs_input, labels_from_events, order_channels, read_epochs
+
+
+def as_trials(X):
+    """View a validated 2-D or 3-D array as (n_trials, n_channels, n_times)."""
+    if X.ndim == 2:
+        return X[:, np.newaxis, :]
+    if X.ndim != 3:
+        raise ValueError(
+            "X must be 3-D, (n_trials, n_channels, n_times), or 2-D, (n_trials, n_times) "
+            f"read as one channel; got an array of shape {X.shape}."
+        )
+    return X
+
+
+def check_float32_range(X):
+    """Refuse finite values that float32, in which skeeg trains, cannot hold.
+
+    Converted, they would become infinity and be reported as such, although
+    ``X`` holds none.
+    """
+    if not isinstance(X, np.ndarray):
+        if not isinstance(X, (list, tuple)) and not hasattr(X, "__array__"):
+            return
+        try:
+            X = np.asarray(X)
+        except (TypeError, ValueError):
+            return  # check_array reports what is wrong with it
+    if X.dtype.kind != "f" or X.dtype.itemsize <= 4 or X.ndim == 0 or X.size == 0:
+        return
+    limit, largest = float(np.finfo(np.float32).max), 0.0
+    # In chunks of trials: the temporaries stay small whatever the size of X.
+    chunk = max(1, 2**18 // max(1, X[0].size))
+    for start in range(0, len(X), chunk):
+        magnitude = np.abs(X[start : start + chunk])
+        magnitude[~np.isfinite(magnitude)] = 0.0  # infinity and NaN get their own message
+        largest = max(largest, float(magnitude.max()))
+    if largest > limit:
+        raise ValueError(
+            f"X holds finite values beyond the float32 range (+-{limit:.3g}; the largest is "
+            f"{largest:.3g}), and skeeg computes in float32: check the unit of X and divide "
+            "it by a constant."
+        )
+
+
+def _training_trials(est, X, y):
+    """Validate a first fit's trials; record n_features_in_, n_channels_, n_times_."""
+    check_float32_range(X)
+    # scikit-learn's finiteness check sums X first and warns when the sum
+    # overflows, before it checks each value: the warning says nothing.
+    with np.errstate(over="ignore", invalid="ignore"):
+        X, y = validate_data(
+            est, X, y, allow_nd=True, dtype=np.float32, order="C", ensure_min_features=1
+        )
+    X = as_trials(X)
+    est.n_channels_, est.n_times_ = X.shape[1:]
+    return X, y
+
+
+def fit_input(est, X, y, reset):
+    """Training trials and labels from an array or Epochs.
+
+    ``reset`` (a new fit) records ``ch_names_``, ``sfreq_``, ``n_channels_``,
+    ``n_times_`` and ``n_features_in_``; a continued fit checks the trials
+    against them (channels reordered by name for Epochs).
+    """
+    if is_epochs_input(X):
+        data = read_epochs(X)
+        est._check_sampling_rate(float(data.sfreq))
+        if y is None:
+            y = labels_from_events(data)
+        if reset:
+            est.ch_names_, est.sfreq_ = list(data.ch_names), data.sfreq
+            X = data.X
+        else:
+            X = order_channels(data, est.ch_names_, est.sfreq_, est)
+    elif reset:
+        est.ch_names_ = est.sfreq_ = None
+    if y is None:
+        raise ValueError(
+            f"{type(est).__name__} requires y to be passed, but the target y is None: "
+            "labels are read from the events only when X is an mne.Epochs object. "
+            "When a transformer before it in a Pipeline turned Epochs into an array, "
+            "pass the labels to the Pipeline: pipe.fit(epochs, skeeg.event_labels(epochs))."
+        )
+    if reset:
+        return _training_trials(est, X, y)
+    X = predict_input(est, X)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(
+            f"y must be 1-D with one label per trial; got shape {y.shape} for {len(X)} trials."
+        )
+    return X, y
+
+
+def predict_input(est, X):
+    """Validate trials to predict: same channels and length as in fit.
+
+    One rule whatever the dtype or memory layout: a 2-D array and a 3-D
+    array of one channel are the same trials, so either is accepted after a
+    fit on either.
+    """
+    check_is_fitted(est)
+    trials = _plain_trials(est, X)
+    if trials is not None:
+        return trials
+    if is_epochs_input(X):
+        X = order_channels(read_epochs(X), est.ch_names_, est.sfreq_, est)
+    original = X
+    check_float32_range(X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = as_trials(check_array(X, allow_nd=True, dtype=np.float32, order="C"))
+    if X.shape[1:] != (est.n_channels_, est.n_times_):
+        name = type(est).__name__
+        if np.ndim(original) == 2 and est.n_channels_ > 1:
+            raise ValueError(
+                f"X is 2-D, which is read as one channel, but {name} was fitted on "
+                f"{est.n_channels_} channels x {est.n_times_} samples: pass a 3-D "
+                f"array of shape (n_trials, {est.n_channels_}, {est.n_times_})."
+            )
+        if np.ndim(original) == 2:
+            raise ValueError(
+                f"X has {X.shape[2]} features, but {name} is expecting "
+                f"{est.n_times_} features as input (2-D X is read as one "
+                "channel of n_features samples)."
+            )
+        raise ValueError(
+            f"X has {X.shape[1]} channels x {X.shape[2]} samples per trial, but "
+            f"{name} was fitted on {est.n_channels_} channels x {est.n_times_} "
+            "samples: pass trials with the channels and length used in fit."
+        )
+    # Feature-name bookkeeping for pandas input, once the EEG checks passed
+    # (the shape rule above replaces scikit-learn's n_features_in_ check).
+    _check_feature_names(est, original, reset=False)
+    return X
+
+
+def _plain_trials(est, X):
+    """``X`` as trials if it is already what validation returns, else None.
+
+    A C-ordered float32 ndarray of the fitted shape, without NaN or
+    infinity, fitted without feature names, passes every check unchanged;
+    spotting it takes microseconds where the checks take tens. Anything else
+    goes through the full validation and its messages, which accept the
+    same trials.
+    """
+    if type(X) is not np.ndarray or X.dtype != np.float32 or not X.flags.c_contiguous:
+        return None
+    if X.ndim == 3:
+        fits = X.shape[1:] == (est.n_channels_, est.n_times_)
+    else:
+        fits = X.ndim == 2 and est.n_channels_ == 1 and X.shape[1] == est.n_times_
+    if not fits or len(X) == 0 or hasattr(est, "feature_names_in_"):
+        return None
+    # A finite sum means finite values; an overflowing one gets the full check.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return as_trials(X) if np.isfinite(X.sum()) else None
+
+
+def learn_classes(est, labels):
+    """Record ``classes_`` (sorted labels) from ``labels``; at least 2 classes."""
+    check_classification_targets(labels)
+    est._label_encoder = LabelEncoder().fit(labels)
+    est.classes_ = est._label_encoder.classes_
+    if len(est.classes_) < 2:
+        raise ValueError(
+            f"{type(est).__name__} needs trials of at least 2 classes; got only "
+            f"one class ({est.classes_.tolist()[0]!r}). Check the labels passed to fit."
+        )
+
+
+def encode_labels(est, y, continued=True):
+    """Encode labels against ``classes_``; refuse labels not among them."""
+    check_classification_targets(y)
+    y = np.asarray(y)
+    known = np.isin(y, est.classes_)
+    if not known.all():
+        where = (
+            "continuing a fit (warm_start=True, partial_fit) needs the same classes. "
+            "Fit a new classifier for new classes."
+            if continued else "pass every label of every call in classes."
+        )
+        raise ValueError(
+            f"Labels {np.unique(y[~known]).tolist()} are not among the classes "
+            f"{est.classes_.tolist()} this {type(est).__name__} was fitted on: {where}"
+        )
+    return est._label_encoder.transform(y).astype(np.int64)
+
+
+def check_same_classes(est, classes):
+    """A later ``partial_fit(classes=...)`` must name the classes of the first call.
+
+    scikit-learn's rule (``SGDClassifier.partial_fit``): the output layer was
+    built for the first call's classes.
+    """
+    if classes is None:
+        return
+    given = np.unique(np.asarray(classes))
+    if len(given) != len(est.classes_) or not np.array_equal(given, est.classes_):
+        raise ValueError(
+            f"classes={np.asarray(classes).tolist()} differs from the classes of the first "
+            f"call to partial_fit, {est.classes_.tolist()}: the network's output layer was "
+            "built for those. Pass the same classes (or none) to every later call, or fit "
+            "a new classifier."
+        )
+
+
+def check_groups(groups, n_trials):
+    """Groups as an array of one label per trial, or None."""
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or len(groups) != n_trials:
+        raise ValueError(
+            f"groups must hold one label per trial: got shape {groups.shape} for "
+            f"{n_trials} trials."
+        )
+    if groups.dtype.kind in "fc" and not np.isfinite(groups).all():
+        raise ValueError("groups contains NaN or infinity: give every trial a group label.")
+    if groups.dtype.kind == "O" and any(g is None for g in groups.tolist()):
+        raise ValueError("groups contains None: give every trial a group label.")
+    return groups
