@@ -124,6 +124,8 @@ def train(est, X, y, groups=None, classes=None, incremental=False):
         _set_early_stopping(est, net, validated)
         check_monitors(est, net, validated, incremental)
         net.stream_seed_ = seed
+        # partial_fit continues the optimiser, and so its learning-rate schedulers.
+        net.keep_schedulers_ = incremental and not new
         net.max_epochs = epochs
         before = len(net.history)
         net.partial_fit(trials, None)

@@ -19,7 +19,7 @@ import inspect
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.utils import to_tensor
 
 from .augmentation import apply_augmentation
@@ -53,6 +53,11 @@ def capture_kwargs(optimizer_class):
     if optimizer_class is torch.optim.SGD:
         return {}
     return None
+
+
+def _returns(value):
+    """A function of any arguments that returns ``value``."""
+    return lambda *args, **kwargs: value
 
 
 def acts_on_gradients(callbacks):
@@ -191,6 +196,34 @@ class SkeegNet(NeuralNetClassifier):
         # cache would hold tensors from outside a graph capture.
         with torch.autocast(torch.device(self.device).type, dtype=dtype, cache_enabled=False):
             return super().infer(x, **fit_params).float()
+
+    def notify(self, method_name, **cb_kwargs):
+        """skorch's notification; a continued ``partial_fit`` keeps its schedulers.
+
+        skorch's ``LRScheduler`` builds a new torch scheduler at every
+        ``on_train_begin``, from the epochs in the history: on an optimiser
+        that is continued (``keep_schedulers_``, set by the fit routine for
+        ``partial_fit``) that steps it once more per call, and restarts
+        schedulers with state of their own (``CosineAnnealingLR``,
+        ``ReduceLROnPlateau``). The schedulers of the last call go on instead.
+        """
+        if method_name != "on_train_begin" or not getattr(self, "keep_schedulers_", False):
+            return super().notify(method_name, **cb_kwargs)
+        kept = [
+            callback for _, callback in self.callbacks_
+            if isinstance(callback, LRScheduler)
+            and getattr(callback, "lr_scheduler_", None) is not None
+        ]
+        # Building a torch scheduler steps it (and the optimiser's lr): the
+        # callback gets its own scheduler back instead of a new one.
+        for callback in kept:
+            callback._get_scheduler = _returns(callback.lr_scheduler_)
+        try:
+            super().notify(method_name, **cb_kwargs)
+        finally:
+            for callback in kept:
+                del callback._get_scheduler
+        return None
 
     # ------------------------------------------------------------------
     # CUDA graph

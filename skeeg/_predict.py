@@ -20,6 +20,7 @@ from scipy.special import expit, softmax
 
 from .models._fused import eager_cpu, fusable_layers
 from ._training import PRECISIONS, Standardizer, as_tensor, average_crops, crop_starts
+from ._training import float32_defaults
 
 # Trials per forward pass at prediction time: large enough to keep the
 # arithmetic efficient, small enough that memory stays bounded. Larger
@@ -144,7 +145,7 @@ class Evaluation:
             torch.set_num_threads(1)
         try:
             self.module.eval()
-            with torch.inference_mode(), precision:
+            with float32_defaults(), torch.inference_mode(), precision:
                 yield
         finally:
             self.module.train(training)

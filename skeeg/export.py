@@ -253,8 +253,8 @@ def to_torchscript(clf, path):
     """
     model = probability_model(clf)
     path = _output_files(path, ".pt")
-    example = torch.zeros(2, clf.n_channels_, clf.n_times_)
-    with torch.no_grad(), _quiet_deprecations():
+    example = torch.zeros(2, clf.n_channels_, clf.n_times_, dtype=torch.float32)
+    with float32_defaults(), torch.no_grad(), _quiet_deprecations():
         traced = torch.jit.trace(model, (example,), check_trace=False)
         checked = torch.jit.script(
             CheckedTrials(traced, int(clf.n_channels_), int(clf.n_times_))
@@ -340,11 +340,11 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
             "to_onnx needs the onnx package: pip install 'skeeg[export]' (or pip install onnx)."
         ) from error
     model = probability_model(clf)
-    example = torch.zeros(2, clf.n_channels_, clf.n_times_)
+    example = torch.zeros(2, clf.n_channels_, clf.n_times_, dtype=torch.float32)
     if opset_version is None and not dynamo:
         opset_version = ONNX_OPSET
     names = dict(input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], opset_version=opset_version)
-    with torch.no_grad(), _quiet_deprecations():
+    with float32_defaults(), torch.no_grad(), _quiet_deprecations():
         if dynamo:
             program = torch.onnx.export(
                 model, (example,), dynamo=True, verbose=False,
@@ -398,7 +398,8 @@ def _check_batch_free(model, clf, run):
         return
     generator = torch.Generator().manual_seed(0)
     for batch in (1, 3):
-        trials = torch.randn(batch, clf.n_channels_, clf.n_times_, generator=generator)
+        trials = torch.randn(batch, clf.n_channels_, clf.n_times_, generator=generator,
+                             dtype=torch.float32)
         if model.standardize:  # raw trials in the training unit
             trials = trials / model.inverse_scale + model.offset
         with torch.no_grad():

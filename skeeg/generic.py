@@ -21,6 +21,16 @@ from ._fitting import module_n_times
 from ._params import TRAINING, Keywords, ModuleClass
 from .models import initialize_weights
 
+# Operations whose outputs are bounded, by the name of their autograd node:
+# a module whose output comes from one cannot give confident probabilities.
+# (A final softmax gets its own message, below. LogSoftmax is not among them: the softmax of log-probabilities is the
+# probabilities themselves, so the loss and predictions are those of logits.)
+SQUASHING = {
+    "SigmoidBackward0": ("a sigmoid", 0, 1),
+    "TanhBackward0": ("a tanh", -1, 1),
+    "HardsigmoidBackward0": ("a hardsigmoid", 0, 1),
+}
+
 # skeeg's uniform model signature, and braindecode's naming.
 SKEEG_SIGNATURE = ("n_channels", "n_times", "n_classes")
 BRAINDECODE_SIGNATURE = ("n_chans", "n_outputs", "n_times")
@@ -330,6 +340,18 @@ class EEGClassifier(BaseEEGClassifier):
                 "(its forward runs under torch.no_grad() or inference_mode, or detaches): "
                 "it cannot be trained."
             )
+        softmax = out.grad_fn is not None and type(out.grad_fn).__name__ == "SoftmaxBackward0"
+        squashing = _squashing(out)
+        if squashing is not None:
+            function, low, high = squashing
+            raise ValueError(
+                f"{name}'s output comes from {function}, which bounds every logit to "
+                f"[{low}, {high}]: the softmax of such logits can never approach 0 or 1 "
+                f"(for 2 classes at most {_bounded_probability(low, high):.2f}), so training "
+                "would stall with uncertain probabilities. Return the last layer's output "
+                "as it is (skeeg trains logits with cross-entropy and applies softmax or "
+                "sigmoid in predict_proba); a final LogSoftmax is fine."
+            )
         out = out.detach()
         if not torch.isfinite(out).all():
             raise ValueError(
@@ -337,7 +359,7 @@ class EEGClassifier(BaseEEGClassifier):
                 "noise) before any training: check its initialisation and forward."
             )
         sums = out.sum(dim=1)
-        if n_classes > 1 and bool(((out >= 0) & (out <= 1)).all()) and bool(
+        if softmax or n_classes > 1 and bool(((out >= 0) & (out <= 1)).all()) and bool(
             torch.allclose(sums, torch.ones_like(sums), atol=1e-5)
         ):
             raise ValueError(
@@ -346,3 +368,14 @@ class EEGClassifier(BaseEEGClassifier):
                 "Remove the final softmax (a final LogSoftmax is fine: cross-entropy on "
                 "log-probabilities is the same loss)."
             )
+
+
+def _squashing(out):
+    """``(function, low, high)`` when ``out`` comes straight from a bounded function, else None."""
+    node = type(out.grad_fn).__name__ if out.grad_fn is not None else ""
+    return SQUASHING.get(node)
+
+
+def _bounded_probability(low, high):
+    """The largest probability a softmax of 2 logits within [low, high] can give."""
+    return 1.0 / (1.0 + np.exp(low - high))

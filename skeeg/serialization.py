@@ -50,7 +50,7 @@ from ._fitting import build_criterion, make_net
 from ._paths import output_file, user_path
 from ._params import check_params
 from ._registry import classifier_classes, is_classifier, is_classifier_class
-from ._training import resolve_device
+from ._training import float32_defaults, resolve_device
 
 FORMAT = "skeeg-classifier"
 FORMAT_VERSION = 1
@@ -617,7 +617,8 @@ def _load(path, device, classes):
         budget=max(ARRAY_BUDGET_FLOOR, ARRAY_BUDGET_PER_CHARACTER * len(text)),
     )
     try:
-        return _rebuild(content, tensors, decode, device)
+        with float32_defaults():
+            return _rebuild(content, tensors, decode, device)
     except RecursionError:
         raise _InvalidFile("its JSON content is nested too deeply.") from None
 

@@ -300,7 +300,9 @@ class ATCNet(nn.Module):
         -------
         logits : torch.Tensor of shape (batch, n_outputs)
         """
-        sequence = self.conv_block(x.unsqueeze(1)).flatten(2)  # (batch, F1 * D, n_steps)
+        # squeeze, not flatten: a flatten exports as a reshape to -1, which
+        # ONNX runtimes cannot resolve for an empty batch.
+        sequence = self.conv_block(x.unsqueeze(1)).squeeze(2)  # (batch, F1 * D, n_steps)
         length = self.window_length
         # Plain loops rather than comprehensions, so that TorchScript compiles them.
         summaries = []
@@ -415,18 +417,18 @@ class MultiHeadSelfAttention(nn.Module):
 
     def forward(self, steps):
         """``steps`` of shape ``(batch, length, size)`` to the same shape."""
-        batch, length, _ = steps.shape
         queries = self._split_heads(self.queries(steps))
         keys = self._split_heads(self.keys(steps))
         values = self._split_heads(self.values(steps))
         weights = torch.softmax(queries @ keys.transpose(-2, -1) * self.scale, dim=-1)
-        attended = (weights @ values).transpose(1, 2).reshape(batch, length, -1)
+        attended = torch.cat((weights @ values).unbind(1), dim=-1)  # heads side by side
         return self.dropout(self.projection(attended))
 
     def _split_heads(self, projected):
         """``(batch, length, heads * head_dim)`` to ``(batch, heads, length, head_dim)``."""
-        batch, length, _ = projected.shape
-        return projected.view(batch, length, self.heads, -1).transpose(1, 2)
+        # Split and stacked rather than viewed: an exported reshape to (batch,
+        # length, heads, -1) cannot be resolved by ONNX runtimes for an empty batch.
+        return torch.stack(projected.chunk(self.heads, dim=-1), dim=1)
 
     def extra_repr(self):
         return f"heads={self.heads}"

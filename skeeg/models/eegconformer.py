@@ -219,7 +219,9 @@ class EEGConformer(nn.Module):
         logits : torch.Tensor of shape (batch, n_outputs)
         """
         patches = self.patch_embedding(x.unsqueeze(1))  # (batch, n_filters, 1, n_tokens)
-        tokens = patches.flatten(2).transpose(1, 2)  # (batch, n_tokens, n_filters)
+        # squeeze, not flatten: a flatten exports as a reshape to -1, which
+        # ONNX runtimes cannot resolve for an empty batch.
+        tokens = patches.squeeze(2).transpose(1, 2)  # (batch, n_tokens, n_filters)
         return self.classifier(self.head(self.encoder(tokens)))
 
     def apply_max_norm(self):
@@ -303,18 +305,18 @@ class MultiHeadSelfAttention(nn.Module):
 
     def forward(self, tokens):
         """``tokens`` of shape ``(batch, n_tokens, size)`` to the same shape."""
-        batch, length, size = tokens.shape
         queries = self._split_heads(self.queries(tokens))
         keys = self._split_heads(self.keys(tokens))
         values = self._split_heads(self.values(tokens))
         weights = torch.softmax(queries @ keys.transpose(-2, -1) * self.scale, dim=-1)
         attended = self.dropout(weights) @ values
-        return self.projection(attended.transpose(1, 2).reshape(batch, length, size))
+        return self.projection(torch.cat(attended.unbind(1), dim=-1))  # heads side by side
 
     def _split_heads(self, projected):
         """``(batch, n_tokens, size)`` to ``(batch, heads, n_tokens, size // heads)``."""
-        batch, length, _ = projected.shape
-        return projected.view(batch, length, self.heads, -1).transpose(1, 2)
+        # Split and stacked rather than viewed: an exported reshape to (batch,
+        # length, heads, -1) cannot be resolved by ONNX runtimes for an empty batch.
+        return torch.stack(projected.chunk(self.heads, dim=-1), dim=1)
 
     def extra_repr(self):
         return f"heads={self.heads}"
