@@ -13,6 +13,7 @@ graphs too.
 
 import contextlib
 import weakref
+from typing import List
 
 import numpy as np
 import torch
@@ -238,6 +239,42 @@ class ProbabilityModel(torch.nn.Module):
         logits = network_logits(self.network, trials, self.crops,
                                 crops_per_pass=EXPORT_CROPS_PER_PASS)
         return logits_to_proba(logits)
+
+
+class TrialChunks(torch.nn.Module):
+    """A model evaluated ``step`` trials at a time, for scripting around a traced model.
+
+    A traced graph runs the whole batch it is given in one pass; scripted,
+    this loop bounds an exported model's memory to that of ``step`` trials
+    whatever the batch, as ``predict_proba`` bounds its own.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Traced: ``(batch, n_channels, n_times) -> (batch, n_classes)``.
+    step : int
+        Trials per pass.
+    """
+
+    def __init__(self, model, step: int):
+        super().__init__()
+        self.model = model
+        self.step = step
+
+    def forward(self, trials: torch.Tensor) -> torch.Tensor:
+        if trials.size(0) <= self.step:
+            return self.model(trials)
+        parts: List[torch.Tensor] = []
+        for start in range(0, trials.size(0), self.step):
+            parts.append(self.model(trials[start : start + self.step]))
+        return torch.cat(parts, 0)
+
+
+def export_step(est):
+    """Trials per pass of an exported model: ``predict_proba``'s crops or trials per pass."""
+    if fitted_crops(est) is None:
+        return PREDICT_BATCH_SIZE
+    return max(1, PREDICT_BATCH_SIZE // EXPORT_CROPS_PER_PASS)
 
 
 def probability_model(est, network):

@@ -7,10 +7,19 @@ batch norm with its running statistics) and the softmax (or, for the
 DEAP networks' single logit, the sigmoid). It maps raw trials, float32 of
 shape ``(batch, n_channels, n_times)`` in the unit of the ``X`` passed to
 ``fit``, to class probabilities of shape ``(batch, n_classes)`` in the order
-of ``classes_``, for any batch size. A classifier trained on crops
-(``crop_length``) is exported with its crop averaging: the model cuts each
-trial into the crops ``predict_proba`` uses and returns the mean of their
-probabilities.
+of ``classes_``, for any batch size (an empty batch gives ``(0,
+n_classes)``). A classifier trained on crops (``crop_length``) is exported
+with its crop averaging: the model cuts each trial into the crops
+``predict_proba`` uses and returns the mean of their probabilities.
+
+The exported graph is :class:`skeeg._predict.ProbabilityModel`, the module
+``predict_proba`` is made of, and crops are evaluated as ``predict_proba``
+evaluates them, ``EXPORT_CROPS_PER_PASS`` crop positions per pass of the
+network. TorchScript files also take the trials in chunks (a scripted loop
+around the traced graph), so their memory stays that of one chunk whatever
+the batch. ONNX graphs take the whole batch in one pass (a loop inside them
+defeats ONNX's shape inference for some networks): feed them batches of the
+size your memory allows.
 
 Next to the model a JSON sidecar, the model's path plus ``".json"`` (for
 example ``model.onnx.json``), says what the model expects and returns: the
@@ -35,7 +44,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
 from ._paths import output_file
-from ._predict import crop_positions, fitted_crops, fitted_standardizer
+from ._predict import TrialChunks, crop_positions, export_step, fitted_crops
+from ._predict import fitted_standardizer
 from ._predict import probability_model as probability_model_of
 from ._registry import is_classifier
 from ._training import float32_defaults
@@ -256,9 +266,9 @@ def to_torchscript(clf, path):
     example = torch.zeros(2, clf.n_channels_, clf.n_times_, dtype=torch.float32)
     with float32_defaults(), torch.no_grad(), _quiet_deprecations():
         traced = torch.jit.trace(model, (example,), check_trace=False)
-        checked = torch.jit.script(
-            CheckedTrials(traced, int(clf.n_channels_), int(clf.n_times_))
-        )
+        checked = torch.jit.script(CheckedTrials(
+            TrialChunks(traced, export_step(clf)), int(clf.n_channels_), int(clf.n_times_)
+        ))
     try:
         _check_batch_free(model, clf, checked)
     except ValueError as error:
