@@ -43,7 +43,9 @@ import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
+from . import augmentation
 from ._paths import output_file, user_path
+from .augmentation import Transform
 
 FORMAT = "skeeg-classifier"
 FORMAT_VERSION = 1
@@ -116,8 +118,6 @@ def _encode(value, where, tensors=None):
         return {"device": str(value)}
     if isinstance(value, np.random.RandomState):
         return {"random_state": _encode(value.get_state(legacy=True), where)}
-    from .augmentation import Transform
-
     if isinstance(value, Transform):
         # A transform is its class and its parameters, as scikit-learn clones it.
         return {
@@ -174,13 +174,12 @@ def _known_classes(trusted):
     """The classes a file may name: skeeg's classifiers and augmentation transforms,
     torch.optim's optimisers, ``trusted``."""
     import skeeg
-    from . import augmentation
     from .base import BaseEEGClassifier
 
     known = {}
     for module, base in (
         (skeeg, BaseEEGClassifier),
-        (augmentation, augmentation.Transform),
+        (augmentation, Transform),
         (torch.optim, torch.optim.Optimizer),
     ):
         for value in vars(module).values():
@@ -250,8 +249,6 @@ class _Decoder:
         return cls
 
     def _decode_transform(self, content, where):
-        from .augmentation import Transform
-
         content = _expect(content, dict, where)
         if set(content) != {"class", "params"}:
             raise _InvalidFile(f"{where} is not a transform (keys {sorted(content)}).")
