@@ -1,6 +1,5 @@
 """EuclideanAlignment: He and Wu's alignment of EEG trials across subjects or sessions."""
 
-import numbers
 import warnings
 
 import numpy as np
@@ -8,9 +7,11 @@ import pandas as pd
 import scipy.linalg
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.covariance import shrunk_covariance
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._input import epochs_to_array
+from .._params import RealRange
 from ._common import CHUNK_SAMPLES, three_d_output_as_array
 
 
@@ -182,6 +183,10 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "shrinkage": [StrOptions({"auto"}), RealRange(0, 1, closed="both")],
+    }
+
     def __init__(self, shrinkage="auto"):
         self.shrinkage = shrinkage
 
@@ -212,7 +217,7 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             the wrong length or with missing values; a group of one trial;
             a singular reference.
         """
-        self._check_shrinkage()
+        self._validate_params()
         X = self._validate(X, reset=True)
         groups = _check_groups(groups, len(X))
         if groups is None:
@@ -261,7 +266,7 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             reference.
         """
         check_is_fitted(self)
-        self._check_shrinkage()
+        self._validate_params()
         # Epochs first: their channels are checked (and named) by name.
         X = epochs_to_array(self, X, reset=False)
         two_d = self._check_layout(X)
@@ -345,19 +350,6 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Whether :meth:`transform` returns 3-D output (then never a DataFrame)."""
         return _ndim(X) == 3
 
-    def _check_shrinkage(self):
-        shrinkage = self.shrinkage
-        if isinstance(shrinkage, str) and shrinkage == "auto":
-            return
-        if (
-            not isinstance(shrinkage, numbers.Real)
-            or isinstance(shrinkage, (bool, np.bool_))
-            or not 0 <= shrinkage <= 1
-        ):
-            raise ValueError(
-                f'shrinkage must be "auto" or a number in [0, 1], got {shrinkage!r}.'
-            )
-
     def _check_layout(self, X):
         """Refuse X laid out unlike the fitted data; return whether X is 2-D."""
         ndim = _ndim(X)
@@ -432,7 +424,7 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "its spatial information; give more trials of this group."
             )
         covariance, fourth = _pooled_moments(X)
-        if self.shrinkage == "auto":
+        if isinstance(self.shrinkage, str):  # "auto", the only string the table takes
             shrinkage = _ledoit_wolf_shrinkage(covariance, fourth, n_trials * n_times)
         else:
             shrinkage = float(self.shrinkage)

@@ -1,13 +1,12 @@
 """DEAPReducer: windowed summary statistics of every channel (Tripathi et al., DEAP)."""
 
-import numbers
-
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._input import epochs_to_array
+from .._params import IntRange
 from ._common import CHUNK_SAMPLES, three_d_output_as_array
 
 STAT_NAMES = (
@@ -152,6 +151,14 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
     >>> DEAPReducer(flatten=False).fit_transform(X).shape
     (4, 32, 99)
     """
+
+    _parameter_constraints = {
+        "n_windows": [IntRange(1, None, closed="left")],
+        "zscore_trial": ["boolean"],
+        "zscore_channels": ["boolean"],
+        "zscore_block": ["boolean"],
+        "flatten": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -307,20 +314,12 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
         return tags
 
     def _validate(self, X, reset):
-        """Check parameters and ``X``; return ``X`` as a 3-D float array."""
-        if (
-            not isinstance(self.n_windows, numbers.Integral)
-            or isinstance(self.n_windows, bool)
-            or self.n_windows < 1
-        ):
-            raise ValueError(
-                f"n_windows must be an integer >= 1, got {self.n_windows!r}."
-            )
-        for name in ("zscore_trial", "zscore_channels", "zscore_block", "flatten"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(
-                    f"{name} must be True or False, got {getattr(self, name)!r}."
-                )
+        """Check parameters and ``X``; return ``X`` as a 3-D float array.
+
+        Called by :meth:`fit` and by :meth:`transform`, which may run unfitted
+        and reads every parameter: once per call, a few microseconds.
+        """
+        self._validate_params()
         # The classifiers' rule for Epochs: EEG channels not marked bad, in
         # microvolts, in the order and at the rate seen in fit.
         X = epochs_to_array(self, X, reset)
@@ -361,8 +360,10 @@ def _window_length(n_samples, n_windows):
     length = -(-n_samples // n_windows)
     if (n_windows - 1) * length >= n_samples:
         # Not monotonic in n_windows (11 samples: 6 windows work, 5 do not).
+        # Beyond n_samples windows none works: a huge n_windows costs no loop.
         below = max(
-            k for k in range(1, n_windows) if (k - 1) * -(-n_samples // k) < n_samples
+            k for k in range(1, min(n_windows, n_samples + 1))
+            if (k - 1) * -(-n_samples // k) < n_samples
         )
         raise ValueError(
             f"n_windows={n_windows} leaves the last window empty for "
