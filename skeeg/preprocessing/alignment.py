@@ -226,7 +226,7 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             labels, inverse = np.unique(groups, return_inverse=True)
             members = [np.flatnonzero(inverse == k) for k in range(len(labels))]
         names = [None] if labels is None else labels.tolist()
-        fitted = [self._reference(X[rows], name) for rows, name in zip(members, names)]
+        fitted = [_reference(X[rows], name, self.shrinkage) for rows, name in zip(members, names)]
         self.groups_ = labels
         self.references_ = np.stack([reference for reference, _, _ in fitted])
         self.inv_sqrt_references_ = np.stack([inv_sqrt for _, inv_sqrt, _ in fitted])
@@ -299,26 +299,10 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 if label in fitted:
                     inv_sqrt = self.inv_sqrt_references_[fitted[label]]
                 else:  # transductive: this call's trials of the new group
-                    self._warn_if_lookalike(label, fitted)
-                    inv_sqrt = self._reference(trials, label)[1]
+                    _warn_if_lookalike(label, fitted)
+                    inv_sqrt = _reference(trials, label, self.shrinkage)[1]
                 Xt[rows] = np.matmul(inv_sqrt.astype(X.dtype), trials)
         return Xt[:, 0] if two_d else Xt
-
-    @staticmethod
-    def _warn_if_lookalike(label, fitted):
-        """Warn when a new group's label reads like a fitted one (``"1"`` after ``1``)."""
-        text = str(label).strip().casefold()
-        twins = [known for known in fitted if str(known).strip().casefold() == text]
-        if twins:
-            warnings.warn(
-                f"Group {label!r} was not seen in fit, so it is aligned with a reference "
-                f"computed from its own trials; fit saw {twins[0]!r}, which reads the same. "
-                "If they are the same subject, pass group labels of the same type and "
-                "spelling to fit and transform (labels read back from a CSV file become "
-                "strings).",
-                UserWarning,
-                stacklevel=3,
-            )
 
     def fit_transform(self, X, y=None, groups=None):
         """Fit, then align the same trials: ``fit(X, y, groups).transform(X, groups)``.
@@ -412,47 +396,66 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         return X
 
-    def _reference(self, X, label):
-        """Reference, its inverse square root and the shrinkage for trials ``X``."""
-        where = "all trials" if label is None else f"group {label!r}"
-        n_trials, n_channels, n_times = X.shape
-        if n_trials < 2:
-            raise ValueError(
-                f"EuclideanAlignment needs at least 2 trials to compute a reference; "
-                f"{where} has n_samples=1 (one trial). Aligning one trial with its "
-                "own reference would make its covariance the identity and remove "
-                "its spatial information; give more trials of this group."
-            )
-        covariance, fourth = _pooled_moments(X)
-        if isinstance(self.shrinkage, str):  # "auto", the only string the table takes
-            shrinkage = _ledoit_wolf_shrinkage(covariance, fourth, n_trials * n_times)
-        else:
-            shrinkage = float(self.shrinkage)
-        reference = shrunk_covariance(covariance, shrinkage)
-        eigenvalues, eigenvectors = scipy.linalg.eigh(reference)
-        largest = eigenvalues[-1]
-        if not largest > 0:
-            raise ValueError(
-                f"The reference of {where} is zero: its trials are all zeros. "
-                "Remove them; no alignment can scale them."
-            )
-        eps = np.finfo(X.dtype).eps
-        tolerance = largest * max((n_channels * eps) ** 2, n_channels * _EPS64)
-        rank = int(np.sum(eigenvalues > tolerance))
-        if rank < n_channels:
-            raise ValueError(
-                f"The reference covariance of {where} is singular (rank {rank} of "
-                f"{n_channels} channels, shrinkage={shrinkage:.3g}): it has no "
-                "inverse square root. Average-referenced EEG, or EEG with a "
-                "component removed or a channel interpolated, has rank below its "
-                "number of channels; use shrinkage='auto' or a larger float "
-                "shrinkage."
-            )
-        inv_sqrt = (eigenvectors / np.sqrt(eigenvalues)) @ eigenvectors.T
-        return reference, inv_sqrt, shrinkage
-
-
 _EPS64 = np.finfo(np.float64).eps
+
+
+def _reference(X, label, shrinkage):
+    """Reference, its inverse square root and the shrinkage for trials ``X``.
+
+    ``shrinkage`` is the parameter: "auto" or a real number in [0, 1].
+    """
+    where = "all trials" if label is None else f"group {label!r}"
+    n_trials, n_channels, n_times = X.shape
+    if n_trials < 2:
+        raise ValueError(
+            f"EuclideanAlignment needs at least 2 trials to compute a reference; "
+            f"{where} has n_samples=1 (one trial). Aligning one trial with its "
+            "own reference would make its covariance the identity and remove "
+            "its spatial information; give more trials of this group."
+        )
+    covariance, fourth = _pooled_moments(X)
+    if isinstance(shrinkage, str):  # "auto", the only string the table takes
+        shrinkage = _ledoit_wolf_shrinkage(covariance, fourth, n_trials * n_times)
+    else:
+        shrinkage = float(shrinkage)
+    reference = shrunk_covariance(covariance, shrinkage)
+    eigenvalues, eigenvectors = scipy.linalg.eigh(reference)
+    largest = eigenvalues[-1]
+    if not largest > 0:
+        raise ValueError(
+            f"The reference of {where} is zero: its trials are all zeros. "
+            "Remove them; no alignment can scale them."
+        )
+    eps = np.finfo(X.dtype).eps
+    tolerance = largest * max((n_channels * eps) ** 2, n_channels * _EPS64)
+    rank = int(np.sum(eigenvalues > tolerance))
+    if rank < n_channels:
+        raise ValueError(
+            f"The reference covariance of {where} is singular (rank {rank} of "
+            f"{n_channels} channels, shrinkage={shrinkage:.3g}): it has no "
+            "inverse square root. Average-referenced EEG, or EEG with a "
+            "component removed or a channel interpolated, has rank below its "
+            "number of channels; use shrinkage='auto' or a larger float "
+            "shrinkage."
+        )
+    inv_sqrt = (eigenvectors / np.sqrt(eigenvalues)) @ eigenvectors.T
+    return reference, inv_sqrt, shrinkage
+
+
+def _warn_if_lookalike(label, fitted):
+    """Warn when a new group's label reads like a fitted one (``"1"`` after ``1``)."""
+    text = str(label).strip().casefold()
+    twins = [known for known in fitted if str(known).strip().casefold() == text]
+    if twins:
+        warnings.warn(
+            f"Group {label!r} was not seen in fit, so it is aligned with a reference "
+            f"computed from its own trials; fit saw {twins[0]!r}, which reads the same. "
+            "If they are the same subject, pass group labels of the same type and "
+            "spelling to fit and transform (labels read back from a CSV file become "
+            "strings).",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _shape(X):
