@@ -12,6 +12,7 @@ from ._base import Transform
 MAX_NOISE_STD = 1e6
 MAX_GAIN = 1e6
 
+
 class SignFlip(Transform):
     """Negate trials.
 
@@ -71,14 +72,14 @@ class GaussianNoise(Transform):
        comparison. Journal of Neural Engineering, 19(6), 066020.
     """
 
-    def __init__(self, *, probability=0.5, std=0.1):
-        self.probability = probability
-        self.std = std
-
     _parameter_constraints = {
         **Transform._parameter_constraints,
         "std": [RealRange(0, MAX_NOISE_STD, closed="both")],
     }
+
+    def __init__(self, *, probability=0.5, std=0.1):
+        self.probability = probability
+        self.std = std
 
     def _transform(self, X, y, generator):
         noise = torch.randn(X.shape, generator=generator, device=X.device, dtype=X.dtype)
@@ -110,14 +111,14 @@ class ChannelsDropout(Transform):
        comparison. Journal of Neural Engineering, 19(6), 066020.
     """
 
-    def __init__(self, *, probability=0.5, p_drop=0.2):
-        self.probability = probability
-        self.p_drop = p_drop
-
     _parameter_constraints = {
         **Transform._parameter_constraints,
         "p_drop": [RealRange(0, 1, closed="both")],
     }
+
+    def __init__(self, *, probability=0.5, p_drop=0.2):
+        self.probability = probability
+        self.p_drop = p_drop
 
     def _transform(self, X, y, generator):
         batch, n_channels, _ = X.shape
@@ -148,14 +149,14 @@ class AmplitudeScale(Transform):
        ML4H, PMLR 136, 238-253.
     """
 
-    def __init__(self, *, probability=0.5, interval=(0.5, 2.0)):
-        self.probability = probability
-        self.interval = interval
-
     _parameter_constraints = {
         **Transform._parameter_constraints,
         "interval": [RealPair(0, MAX_GAIN, closed="right")],
     }
+
+    def __init__(self, *, probability=0.5, interval=(0.5, 2.0)):
+        self.probability = probability
+        self.interval = interval
 
     def _transform(self, X, y, generator):
         low, high = (float(v) for v in self.interval)

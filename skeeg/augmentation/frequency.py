@@ -11,6 +11,7 @@ from ._base import Transform, work_dtype
 # intracranial amplifiers record at; a larger value is a mistake of units.
 MAX_SFREQ = 1e6
 
+
 def _frequency_shift(X, shift_hz, sfreq):
     """Shift the spectrum of every channel by ``shift_hz`` Hz (one value per trial).
 
@@ -78,16 +79,16 @@ class FrequencyShift(Transform):
        comparison. Journal of Neural Engineering, 19(6), 066020.
     """
 
-    def __init__(self, *, sfreq, probability=0.5, max_delta_freq=2.0):
-        self.sfreq = sfreq
-        self.probability = probability
-        self.max_delta_freq = max_delta_freq
-
     _parameter_constraints = {
         **Transform._parameter_constraints,
         "sfreq": [RealRange(0, MAX_SFREQ, closed="right")],
         "max_delta_freq": [RealRange(0, None, closed="left")],
     }
+
+    def __init__(self, *, sfreq, probability=0.5, max_delta_freq=2.0):
+        self.sfreq = sfreq
+        self.probability = probability
+        self.max_delta_freq = max_delta_freq
 
     def _check_cross_params(self):
         """``max_delta_freq`` below the Nyquist frequency ``sfreq / 2``."""

@@ -10,6 +10,7 @@ from ._base import Transform
 # precision, and near 1e308 the sum of the gamma draws overflows.
 MAX_ALPHA = 1e12
 
+
 def _beta(alpha, shape, generator, device):
     """Draw Beta(alpha, alpha) in float64 from ``generator``.
 
@@ -66,16 +67,16 @@ class Mixup(Transform):
        comparison. Journal of Neural Engineering, 19(6), 066020.
     """
 
-    def __init__(self, *, probability=1.0, alpha=0.2, beta_per_sample=False):
-        self.probability = probability
-        self.alpha = alpha
-        self.beta_per_sample = beta_per_sample
-
     _parameter_constraints = {
         **Transform._parameter_constraints,
         "alpha": [RealRange(0, MAX_ALPHA, closed="right")],
         "beta_per_sample": ["boolean"],
     }
+
+    def __init__(self, *, probability=1.0, alpha=0.2, beta_per_sample=False):
+        self.probability = probability
+        self.alpha = alpha
+        self.beta_per_sample = beta_per_sample
 
     def _transform(self, X, y, generator):
         if y is None:

@@ -68,14 +68,14 @@ class SmoothTimeMask(Transform):
        comparison. Journal of Neural Engineering, 19(6), 066020.
     """
 
-    def __init__(self, *, probability=0.5, mask_len_samples=100):
-        self.probability = probability
-        self.mask_len_samples = mask_len_samples
-
     _parameter_constraints = {
         **Transform._parameter_constraints,
         "mask_len_samples": [IntRange(1, None, closed="left")],
     }
+
+    def __init__(self, *, probability=0.5, mask_len_samples=100):
+        self.probability = probability
+        self.mask_len_samples = mask_len_samples
 
     def _transform(self, X, y, generator):
         batch, _, n_times = X.shape
@@ -146,16 +146,16 @@ class TimeShift(Transform):
        ML4H, PMLR 136, 238-253.
     """
 
-    def __init__(self, *, probability=0.5, max_shift=25, mode="zeros"):
-        self.probability = probability
-        self.max_shift = max_shift
-        self.mode = mode
-
     _parameter_constraints = {
         **Transform._parameter_constraints,
         "max_shift": [IntRange(0, None, closed="left")],
         "mode": [StrOptions(set(TIME_SHIFT_MODES))],
     }
+
+    def __init__(self, *, probability=0.5, max_shift=25, mode="zeros"):
+        self.probability = probability
+        self.max_shift = max_shift
+        self.mode = mode
 
     def _transform(self, X, y, generator):
         n_times = X.shape[-1]
