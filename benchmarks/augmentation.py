@@ -41,6 +41,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from skeeg._params import check_params
+
 from . import _common
 
 MODULE = "benchmarks.augmentation"
@@ -543,7 +545,7 @@ def main(argv=None):
                 raise SystemExit(f"--set {name}: not a parameter of {network}Classifier; "
                                  f"its parameters: {', '.join(sorted(known))}")
         try:  # the values, as fit would check them
-            _classifier(network, 0, None, args.settings)._check_params()
+            check_params(_classifier(network, 0, None, args.settings))
         except (ValueError, TypeError) as exc:
             raise SystemExit(f"--set: {exc}") from None
     if args.log:

@@ -1,183 +1,78 @@
-"""The training parameters every skeeg classifier shares: one table, checked once per fit.
+"""Parameters declared once: the classifiers' table.
 
-Each entry names a parameter and the rule its value must follow; the rules
-are small objects whose ``check`` raises the one message the user sees. A
-classifier's architecture parameters are its torch module's arguments and
-are checked by that module's constructor (``skeeg.models``), where they are
-declared. Rules between parameters live in :func:`check_combinations`, in
-one place. Nothing here runs per batch: ``fit`` calls :func:`check_params`
-once, and ``skeeg.load`` calls it on a file's parameters.
+Every estimator and transform declares its parameters in one table,
+scikit-learn's ``_parameter_constraints``, validated with
+:meth:`sklearn.base.BaseEstimator._validate_params`, whose message names the
+parameter, the class, the accepted values and the value given. The
+classifiers' training parameters are the table :data:`TRAINING`, checked by
+:func:`check_params` once per fit and by ``skeeg.load`` on a file's
+parameters; what a table cannot say (the entries of ``callbacks``, each
+transform of ``augmentation``, the module class of ``EEGClassifier``, the
+optimiser's name) and the rules between parameters follow it, in
+:func:`check_params`, and nothing runs per batch.
+The constraints themselves (ranges that refuse booleans and take any real
+number) are in :mod:`skeeg._constraints`, shared with the transforms'
+tables.
 """
 
-import numbers
-
-import numpy as np
 import torch
+from sklearn.utils._param_validation import StrOptions
 from skorch.callbacks import Callback
 
 from .augmentation import check_augmentation
-from ._net import PRECISIONS
+from ._constraints import IntRange, RealRange
+from ._training import PRECISIONS, resolve_optimizer
+from .models._init import INITIALIZATIONS
 
-# What ``freeze`` may hold: nothing frozen, or everything but the classifier head.
-FREEZE = (None, "features")
-
-
-def _is_int(value):
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
-        value, (bool, np.bool_)
-    )
+__all__ = ["TRAINING", "check_params", "check_combinations"]
 
 
-class Rule:
-    """A constraint on one parameter's value: ``check`` raises, naming the parameter."""
-
-    def check(self, name, value):  # pragma: no cover - every rule defines it
-        raise NotImplementedError
-
-
-class PositiveInt(Rule):
-    def __init__(self, optional=False, unit=""):
-        self.optional, self.unit = optional, unit
-
-    def check(self, name, value):
-        if self.optional and value is None:
-            return
-        if not _is_int(value) or value < 1:
-            what = f"a positive integer{self.unit}" + (" or None" if self.optional else "")
-            raise ValueError(f"{name} must be {what}; got {value!r}.")
-
-
-class Real(Rule):
-    """A real number (not a bool) above ``low`` (``>=`` when ``closed``), below ``high``."""
-
-    def __init__(self, low, closed, description, high=None):
-        self.low, self.closed, self.high, self.description = low, closed, high, description
-
-    def check(self, name, value):
-        ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-        ok = ok and (value >= self.low if self.closed else value > self.low)
-        ok = ok and (self.high is None or value < self.high)
-        if not ok:
-            raise ValueError(f"{name} must be {self.description}; got {value!r}.")
-
-
-class Boolean(Rule):
-    def check(self, name, value):
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{name} must be True or False; got {value!r}.")
-
-
-class NonNegativeInt(Rule):
-    def __init__(self, meaning=""):
-        self.meaning = meaning
-
-    def check(self, name, value):
-        if not _is_int(value) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer{self.meaning}; got {value!r}.")
-
-
-class OneOf(Rule):
-    def __init__(self, choices, show=None):
-        self.choices, self.show = tuple(choices), show
-
-    def check(self, name, value):
-        try:
-            known = value in self.choices
-        except TypeError:  # unhashable or incomparable
-            known = False
-        if not known or (value is not None and not isinstance(value, str)):
-            shown = self.show if self.show is not None else self.choices
-            raise ValueError(f"{name} must be one of {shown}; got {value!r}.")
-
-
-class Callbacks(Rule):
-    """skorch callbacks, or ``(name, callback)`` pairs, or None."""
-
-    def check(self, name, value):
-        if value is None:
-            return
-        if not isinstance(value, (list, tuple)):
-            raise TypeError(f"{name} must be a list of skorch callbacks or None; got {value!r}.")
-        for i, entry in enumerate(value):
-            callback = entry
-            if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
-                callback = entry[1]
-            if not isinstance(callback, Callback):
-                hint = (
-                    " (a class: pass an instance, for example EarlyStopping())"
-                    if isinstance(callback, type) else ""
-                )
-                raise TypeError(
-                    f"{name}[{i}] must be a skorch Callback instance or a (name, Callback) "
-                    f"pair; got {entry!r}{hint}."
-                )
-
-
-class Augmentation(Rule):
-    """Transforms of :mod:`skeeg.augmentation`, each checked by its own table."""
-
-    def check(self, name, value):
-        try:
-            check_augmentation(value)
-        except ValueError as error:  # a transform's parameter; TypeErrors name augmentation
-            raise ValueError(f"{name}: {error}") from error
-
-
-class ModuleClass(Rule):
-    """A ``torch.nn.Module`` subclass (not an instance)."""
-
-    def check(self, name, value):
-        if not (isinstance(value, type) and issubclass(value, torch.nn.Module)):
-            hint = (
-                f" (an instance: pass its class, {type(value).__name__}, and its "
-                "arguments in module_params)"
-                if isinstance(value, torch.nn.Module) else ""
-            )
-            raise TypeError(f"{name} must be a torch.nn.Module subclass; got {value!r}{hint}.")
-
-
-class Keywords(Rule):
-    """A dict of keyword arguments, or None."""
-
-    def check(self, name, value):
-        if value is not None and not isinstance(value, dict):
-            raise TypeError(
-                f"{name} must be a dict of keyword arguments or None; got {value!r}."
-            )
-
-
-# The shared training parameters, in the order of the constructor. optimizer,
-# class_weight, init and device are resolved where they are used (their
-# messages list what they may be), and random_state by scikit-learn.
+# The classifiers' training parameters. A subclass adds its own entries.
 TRAINING = {
-    "max_epochs": PositiveInt(),
-    "batch_size": PositiveInt(),
-    "lr": Real(0, False, "a positive number"),
-    "weight_decay": Real(0, True, "a non-negative number"),
-    "validation_fraction": Real(0, True, "in [0, 1)", high=1),
-    "early_stopping": Boolean(),
-    "patience": PositiveInt(),
-    "precision": OneOf(PRECISIONS, show=sorted(PRECISIONS)),
-    "cuda_graph": Boolean(),
-    "standardize": Boolean(),
-    "warm_start": Boolean(),
-    "freeze": OneOf(FREEZE),
-    "verbose": NonNegativeInt(" (0 silent, 1 epoch table, 2 progress bar too)"),
-    "callbacks": Callbacks(),
-    "augmentation": Augmentation(),
-    "crop_length": PositiveInt(optional=True, unit=" (samples)"),
-    "crop_stride": PositiveInt(optional=True, unit=" (samples)"),
+    "max_epochs": [IntRange(1, None, closed="left")],
+    "batch_size": [IntRange(1, None, closed="left")],
+    "lr": [RealRange(0, None, closed="neither")],
+    "optimizer": [str, type],
+    "weight_decay": [RealRange(0, None, closed="left")],
+    "validation_fraction": [RealRange(0, 1, closed="left")],
+    "early_stopping": ["boolean"],
+    "patience": [IntRange(1, None, closed="left")],
+    "class_weight": [None, StrOptions({"balanced"}), dict],
+    "init": [StrOptions(set(INITIALIZATIONS))],
+    "device": [str, torch.device],
+    "precision": [StrOptions(set(PRECISIONS))],
+    "cuda_graph": ["boolean"],
+    "standardize": ["boolean"],
+    "warm_start": ["boolean"],
+    "freeze": [None, StrOptions({"features"})],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "callbacks": [None, list, tuple],
+    "augmentation": "no_validation",  # transforms and lists of them: check_augmentation
+    "crop_length": [None, IntRange(1, None, closed="left")],
+    "crop_stride": [None, IntRange(1, None, closed="left")],
 }
 
 
 def check_params(estimator):
-    """Check every declared parameter of ``estimator``, then the rules between them.
+    """Check a classifier's parameters: its table, then what a table cannot say.
 
-    The table is the class's ``_parameter_table`` (``TRAINING`` plus what a
-    subclass adds); a rule's error names the parameter and what it must be.
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        (a ``ValueError`` and a ``TypeError``) naming the parameter, or
+        ``ValueError`` / ``TypeError`` for the entries of a list.
     """
-    for name, rule in estimator._parameter_table.items():
-        rule.check(name, getattr(estimator, name))
+    estimator._validate_params()
+    _check_callbacks(estimator.callbacks)
+    try:
+        check_augmentation(estimator.augmentation)
+    except ValueError as error:  # a transform's parameter; TypeErrors name augmentation
+        raise ValueError(f"augmentation: {error}") from error
+    resolve_optimizer(estimator.optimizer)
+    module = getattr(estimator, "module", None)
+    if "module" in estimator._parameter_constraints:
+        _check_module(module)
     check_combinations(estimator)
 
 
@@ -194,3 +89,31 @@ def check_combinations(estimator):
             "the crops averaged for a prediction. Set crop_length (samples per crop), or "
             "leave crop_stride=None."
         )
+
+
+def _check_callbacks(callbacks):
+    """Each entry a skorch callback or a ``(name, callback)`` pair."""
+    for i, entry in enumerate(callbacks or ()):
+        callback = entry
+        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
+            callback = entry[1]
+        if not isinstance(callback, Callback):
+            hint = (
+                " (a class: pass an instance, for example EarlyStopping())"
+                if isinstance(callback, type) else ""
+            )
+            raise TypeError(
+                f"callbacks[{i}] must be a skorch Callback instance or a (name, Callback) "
+                f"pair; got {entry!r}{hint}."
+            )
+
+
+def _check_module(module):
+    """EEGClassifier's ``module``: a ``torch.nn.Module`` subclass, not an instance."""
+    if not (isinstance(module, type) and issubclass(module, torch.nn.Module)):
+        hint = (
+            f" (an instance: pass its class, {type(module).__name__}, and its "
+            "arguments in module_params)"
+            if isinstance(module, torch.nn.Module) else ""
+        )
+        raise TypeError(f"module must be a torch.nn.Module subclass; got {module!r}{hint}.")

@@ -47,9 +47,9 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
 
     _module_class = None
     _module_params = ()
-    # The parameters and the rule each follows (skeeg._params); a subclass
-    # adds its own entries to a copy.
-    _parameter_table = TRAINING
+    # The parameters and what each may be (skeeg._params); a subclass adds
+    # its own entries to a copy.
+    _parameter_constraints = TRAINING
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -18,7 +18,7 @@ from torch.nn.parameter import is_lazy
 from .base import BaseEEGClassifier
 from ._docs import fill_training_doc
 from ._fitting import module_n_times
-from ._params import TRAINING, Keywords, ModuleClass
+from ._params import TRAINING
 from .models import initialize_weights
 
 # Operations whose outputs are bounded, by the name of their autograd node:
@@ -110,7 +110,7 @@ class EEGClassifier(BaseEEGClassifier):
     (3, 2)
     """
 
-    _parameter_table = {"module": ModuleClass(), "module_params": Keywords(), **TRAINING}
+    _parameter_constraints = {"module": "no_validation", "module_params": [None, dict], **TRAINING}
 
     def __init__(
         self,

@@ -45,12 +45,13 @@ import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
-from . import __version__
+from . import __version__, augmentation
 from ._fitting import build_criterion, make_net
 from ._paths import output_file, user_path
 from ._params import check_params
 from ._registry import classifier_classes, is_classifier, is_classifier_class
 from ._training import float32_defaults, resolve_device
+from .augmentation import Transform
 
 FORMAT = "skeeg-classifier"
 FORMAT_VERSION = 1
@@ -123,8 +124,6 @@ def _encode(value, where, tensors=None):
         return {"device": str(value)}
     if isinstance(value, np.random.RandomState):
         return {"random_state": _encode(value.get_state(legacy=True), where)}
-    from .augmentation import Transform
-
     if isinstance(value, Transform):
         # A transform is its class and its parameters, as scikit-learn clones it.
         return {
@@ -180,11 +179,10 @@ def _class_name(cls):
 def _known_classes(trusted):
     """The classes a file may name: skeeg's classifiers and augmentation transforms,
     torch.optim's optimisers, ``trusted``."""
-    from . import augmentation
 
     known = classifier_classes()
     for module, base in (
-        (augmentation, augmentation.Transform),
+        (augmentation, Transform),
         (torch.optim, torch.optim.Optimizer),
     ):
         for value in vars(module).values():
@@ -254,8 +252,6 @@ class _Decoder:
         return cls
 
     def _decode_transform(self, content, where):
-        from .augmentation import Transform
-
         content = _expect(content, dict, where)
         if set(content) != {"class", "params"}:
             raise _InvalidFile(f"{where} is not a transform (keys {sorted(content)}).")

@@ -1,8 +1,9 @@
 """Tests of skeeg.preprocessing.EuclideanAlignment (He and Wu, IEEE TBME 2020)."""
 
 import pickle
-
+import re
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -361,10 +362,24 @@ def test_bad_input_to_transform():
         fitted_2d.transform(X_GOOD[:, :1])
 
 
-@pytest.mark.parametrize("shrinkage", [-0.1, 1.5, "lw", None, True, np.nan])
+@pytest.mark.parametrize("shrinkage", [-0.1, 1.5, "lw", None, True, np.nan, Fraction(3, 2)])
 def test_bad_shrinkage(shrinkage):
-    with pytest.raises(ValueError, match=r'shrinkage must be "auto" or a number in \[0, 1\]'):
+    message = (
+        r"The 'shrinkage' parameter of EuclideanAlignment must be a str among \{'auto'\} or "
+        rf"a real number in the range \[0\.0, 1\.0\]\. Got {re.escape(repr(shrinkage))} instead"
+    )
+    with pytest.raises(ValueError, match=message):
         EuclideanAlignment(shrinkage=shrinkage).fit(X_GOOD)
+    fitted = EuclideanAlignment().fit(X_GOOD)
+    with pytest.raises(ValueError, match=message):  # transform uses it for new groups
+        fitted.set_params(shrinkage=shrinkage).transform(X_GOOD)
+
+
+def test_a_fraction_shrinkage_is_the_real_number_it_is():
+    exact = EuclideanAlignment(shrinkage=Fraction(1, 4)).fit(X_GOOD)
+    floating = EuclideanAlignment(shrinkage=0.25).fit(X_GOOD)
+    np.testing.assert_array_equal(exact.shrinkage_, [0.25])
+    np.testing.assert_array_equal(exact.transform(X_GOOD), floating.transform(X_GOOD))
 
 
 def test_singular_float32_data_is_refused_without_shrinkage():

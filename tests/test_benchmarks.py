@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 
 from benchmarks import _common
+from skeeg._fitting import split_validation
+from skeeg._validation import encode_labels, learn_classes
 from skeeg import EEGNetClassifier
 from skeeg.callbacks import HeldOutScoring
 from skeeg.datasets import make_motor_imagery
@@ -144,9 +146,10 @@ def test_validation_split_is_skeegs(tiny):
     """Peers get the trials a skeeg classifier with the same seed validates on."""
     X, y, _, _ = tiny
     clf = EEGNetClassifier(random_state=3)
-    encoded = clf._validate_y(y)
+    learn_classes(clf, y)
+    encoded = encode_labels(clf, y)
     seed = np.random.RandomState(3).randint(np.iinfo(np.int32).max)
-    _, valid = clf._split_validation(encoded, seed)
+    _, valid = split_validation(clf, encoded, seed)
     _, valid_idx = _common.validation_split(encoded, 0.2, 3)
     np.testing.assert_array_equal(valid_idx, valid)
 
@@ -582,7 +585,7 @@ def test_augmentation_benchmark_checks_options_before_running(tmp_path, capsys):
 
     for argv, message in [
         (["--part", "search", "--set", "foo=1"], r"--set foo: not a parameter of EEGNetClassifier"),
-        (["--part", "search", "--set", "lr=abc"], r"^--set: lr must be a positive number"),
+        (["--part", "search", "--set", "lr=abc"], r"^--set: The 'lr' parameter of EEGNetClassifier must be a real number"),
         (["--part", "ablation", "--set", "max_epochs=0"], r"--set max_epochs: the script sets "
                                                           r"it, from --max-epochs"),
         (["--part", "ablation", "--set", "augmentation=None"], r"--set augmentation: the script"),

@@ -108,12 +108,12 @@ def test_average_crops_gives_the_logits_of_the_mean_probability(n_outputs):
 @pytest.mark.parametrize("params, error, match", [
     (dict(crop_length=N_TIMES + 1), ValueError, r"crop_length=97 is longer than the trials \(96"),
     (dict(crop_length=20), ValueError, r"crop_length=20 is too short .* at least crop_length=32"),
-    (dict(crop_length=0), ValueError, "crop_length must be a positive integer"),
-    (dict(crop_length=64.0), ValueError, "crop_length must be a positive integer"),
-    (dict(crop_length=True), ValueError, "crop_length must be a positive integer"),
-    (dict(crop_length=64, crop_stride=0), ValueError, "crop_stride must be a positive integer"),
-    (dict(crop_length=64, crop_stride=2.5), ValueError, "crop_stride must be a positive integer"),
-    (dict(crop_length=64, crop_stride="8"), ValueError, "crop_stride must be a positive integer"),
+    (dict(crop_length=0), ValueError, r"'crop_length' parameter of \w+ must be None or an integer"),
+    (dict(crop_length=64.0), ValueError, r"'crop_length' parameter of \w+ must be None or an integer"),
+    (dict(crop_length=True), ValueError, r"'crop_length' parameter of \w+ must be None or an integer"),
+    (dict(crop_length=64, crop_stride=0), ValueError, r"'crop_stride' parameter of \w+ must be None or an integer"),
+    (dict(crop_length=64, crop_stride=2.5), ValueError, r"'crop_stride' parameter of \w+ must be None or an integer"),
+    (dict(crop_length=64, crop_stride="8"), ValueError, r"'crop_stride' parameter of \w+ must be None or an integer"),
     (dict(crop_stride=8), ValueError, "crop_stride=8 needs crop_length"),
 ])
 def test_bad_crops_are_refused_in_fit(params, error, match):

@@ -181,7 +181,7 @@ def test_braindecode_naming_gets_sampling_rate_and_channels_from_epochs(motor):
         (LogVariance(4, 64, 2), None, TypeError, "an instance: pass its class, LogVariance"),
         (np.mean, None, TypeError, "must be a torch.nn.Module subclass"),
         (dict, None, TypeError, "must be a torch.nn.Module subclass"),
-        (LogVariance, [("n_filters", 2)], TypeError, "module_params must be a dict"),
+        (LogVariance, [("n_filters", 2)], TypeError, r"'module_params' parameter of EEGClassifier must be"),
         (Neither, None, TypeError, "takes neither skeeg's signature"),
         (LogVariance, {"n_filter": 2}, TypeError, "unexpected keyword argument 'n_filter'"),
         (WrongShape, None, ValueError, r"must return logits of shape .* returned \(2, 1\)"),

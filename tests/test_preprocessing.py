@@ -278,16 +278,45 @@ def test_bad_input(X, message):
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(n_windows=0), "n_windows must be an integer >= 1"),
-        (dict(n_windows=2.5), "n_windows must be an integer >= 1"),
-        (dict(n_windows=True), "n_windows must be an integer >= 1"),
-        (dict(flatten="yes"), "flatten must be True or False"),
-        (dict(zscore_trial=None), "zscore_trial must be True or False"),
+        (dict(n_windows=0), r"'n_windows' parameter of DEAPReducer must be an integer in "
+                            r"the range \[1, inf\)\. Got 0 instead"),
+        (dict(n_windows=2.5), r"'n_windows' parameter .* Got 2\.5 instead"),
+        (dict(n_windows=True), r"'n_windows' parameter .* Got True instead"),
+        (dict(n_windows="3"), r"'n_windows' parameter .* Got '3' instead"),
+        (dict(flatten="yes"), r"'flatten' parameter of DEAPReducer must be an instance of "
+                              r"'bool' .* Got 'yes' instead"),
+        (dict(zscore_trial=None), r"'zscore_trial' parameter .* Got None instead"),
+        (dict(zscore_channels=1), r"'zscore_channels' parameter .* Got 1 instead"),
+        (dict(zscore_block="no"), r"'zscore_block' parameter .* Got 'no' instead"),
     ],
 )
 def test_bad_parameters(params, message):
     with pytest.raises(ValueError, match=message):
         DEAPReducer(**params).fit_transform(np.ones((2, 1, 30)))
+    with pytest.raises(ValueError, match=message):  # transform works unfitted
+        DEAPReducer(**params).transform(np.ones((2, 1, 30)))
+
+
+def test_parameters_are_checked_once_per_fit_and_per_transform(monkeypatch):
+    calls = []
+    validate = DEAPReducer._validate_params
+    monkeypatch.setattr(DEAPReducer, "_validate_params",
+                        lambda self: calls.append(1) or validate(self))
+    X = np.ones((2, 1, 30))
+    reducer = DEAPReducer(n_windows=3).fit(X)
+    assert calls == [1]
+    reducer.transform(X)
+    assert calls == [1, 1]
+    reducer.set_params(n_windows=0)
+    with pytest.raises(ValueError, match="'n_windows' parameter of DEAPReducer"):
+        reducer.fit(X)
+
+
+def test_a_huge_n_windows_is_refused_at_once():
+    # The suggestion of a smaller n_windows searches at most n_samples values.
+    with pytest.raises(ValueError, match=r"n_windows=1000000000000 leaves the last window "
+                                         r"empty .*works here is 30"):
+        DEAPReducer(n_windows=10**12).fit(np.ones((2, 1, 30)))
 
 
 def test_dtypes():

@@ -422,7 +422,7 @@ def test_files_that_would_run_code_are_refused(saved, tmp_path):
     def bad_parameter(content):
         content["params"]["max_epochs"] = -3
     _rewrite(saved, edited, bad_parameter)
-    _refused(edited, "max_epochs must be a positive integer")
+    _refused(edited, r"'max_epochs' parameter of DNNClassifier must be an integer in the range")
 
     def unknown_parameter(content):
         content["params"]["no_such_parameter"] = 1

@@ -279,13 +279,13 @@ class Unbuildable(Callback):
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        (dict(verbose="yes"), ValueError, "verbose must be a non-negative integer"),
-        (dict(verbose=-1), ValueError, "verbose must be a non-negative integer"),
+        (dict(verbose="yes"), ValueError, r"'verbose' parameter of \w+ must be"),
+        (dict(verbose=-1), ValueError, r"'verbose' parameter of \w+ must be"),
         (dict(callbacks=["nope"]), TypeError, r"callbacks\[0\] must be a skorch Callback"),
         (dict(callbacks=[EpochScoring]), TypeError, "pass an instance"),
-        (dict(callbacks=EpochScoring("accuracy")), TypeError, "must be a list"),
+        (dict(callbacks=EpochScoring("accuracy")), TypeError, r"'callbacks' parameter of \w+ must be"),
         (dict(callbacks=[Unbuildable()]), TypeError, r"callbacks\[0\] \(Unbuildable\) can be"),
-        (dict(standardize="yes"), ValueError, "standardize must be True or False"),
+        (dict(standardize="yes"), ValueError, r"'standardize' parameter of \w+ must be"),
         (dict(callbacks=[("train_acc", EpochScoring("accuracy", on_train=True))]), ValueError,
          r"callbacks\[0\] is named 'train_acc', the name of skeeg's own TrainingAccuracy"),
         (dict(callbacks=[("early_stopping", EpochScoring("accuracy"))]), ValueError,

@@ -175,7 +175,7 @@ def test_freeze_trains_the_head_only(subjects):
     for name, value in clf.net_.module_.named_parameters():
         changed = not torch.equal(before[name], value)
         assert changed == name.startswith("classifier"), name
-    with pytest.raises(ValueError, match="freeze must be one of"):
+    with pytest.raises(ValueError, match="'freeze' parameter of EEGNetClassifier must be None or a str among"):
         EEGNetClassifier(freeze="all").fit(X, y)
 
 

@@ -83,8 +83,10 @@ def test_every_classifier_takes_augmentation(cls):
     (TimeReverse, TypeError,
      r"augmentation = the class TimeReverse, not a transform: pass an instance, TimeReverse\(\)"),
     ([SignFlip(), GaussianNoise], TypeError, r"augmentation\[1\]"),
-    (TimeReverse(probability=1.5), ValueError, r"augmentation: TimeReverse: probability .* \[0, 1\]"),
-    ([Mixup(probability=-0.1)], ValueError, r"augmentation: Mixup: probability"),
+    (TimeReverse(probability=1.5), ValueError,
+     r"augmentation: The 'probability' parameter of TimeReverse must be .* \[0\.0, 1\.0\]\. "
+     r"Got 1\.5"),
+    ([Mixup(probability=-0.1)], ValueError, r"augmentation: The 'probability' parameter of Mixup"),
     (SmoothTimeMask(mask_len_samples=200), ValueError,
      r"augmentation does not fit the training trials \(3 channels x 96 samples\): "
      r"SmoothTimeMask: mask_len_samples=200 is longer"),
@@ -95,6 +97,24 @@ def test_bad_augmentation_is_refused_in_fit(augmentation, error, match):
     assert clf.augmentation is augmentation
     with pytest.raises(error, match=match):
         clf.fit(X, y)
+
+
+def test_transform_parameters_are_checked_per_fit_not_per_batch(monkeypatch):
+    checks, batches = [], []
+    validate = Transform._validate_params
+    monkeypatch.setattr(Transform, "_validate_params",
+                        lambda self: checks.append(1) or validate(self))
+    monkeypatch.setattr(Recorder, "calls", batches)
+    X, y = trials()
+    per_fit = []
+    for max_epochs in (1, 3):
+        checks.clear()
+        batches.clear()
+        eegnet(augmentation=[Recorder(), GaussianNoise()], max_epochs=max_epochs,
+               batch_size=8).fit(X, y)
+        assert len(batches) >= 4 * max_epochs  # 40 trials (some for validation), 8 a batch
+        per_fit.append(len(checks))
+    assert 0 < per_fit[0] == per_fit[1]  # as many checks for 3 epochs as for 1
 
 
 def test_a_transform_too_long_for_the_crops_is_refused_before_training():

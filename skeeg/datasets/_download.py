@@ -21,6 +21,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ._ts import read_ts
+
 #: Where the UEA/UCR archive serves one zip file per data set
 #: (``<UEA_BASE_URL><name>.zip``, the address aeon and sktime use). Tests
 #: point it at a local server.
@@ -282,14 +284,12 @@ def _verify(url, name, folder, destination):
 
     Returns what was parsed, ``{split: (X, y, classes, comments)}``.
     """
-    from .uea import _read_ts
-
     facts = FACTS[name]
     differences, parsed = [], {}
     for split in ("TRAIN", "TEST"):
         path = folder / f"{name}_{split}.ts"
         try:
-            parsed[split] = X, y, classes, _ = _read_ts(path)
+            parsed[split] = X, y, classes, _ = read_ts(path)
         except ValueError as exc:
             raise ValueError(
                 f"The download of {url} holds a malformed {path.name} "

@@ -1,0 +1,80 @@
+"""The checks a transform makes of each batch: types, shapes, dtypes and devices only.
+
+Parameters are not checked here: they are checked once per use, by
+:func:`skeeg.augmentation.check_augmentation` (see ``_base.Transform._check``).
+Nothing here reads a tensor's values, so nothing waits for the device.
+"""
+
+import torch
+
+
+def check_batch(X, y, generator, owner):
+    """Validate the arguments of a transform's call.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (batch, n_channels, n_times)
+    y : torch.Tensor of shape (batch, n_classes) or None
+    generator : torch.Generator
+    owner : str
+        The transform's name, for the messages.
+
+    Raises
+    ------
+    TypeError
+        If X or y is not a tensor, or generator not a torch.Generator.
+    ValueError
+        If X is not 3-D floating point, y not (batch, n_classes) floating
+        point on X's device, or the generator on another device than X.
+    """
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(
+            f"{owner}: X must be a torch.Tensor (batch, n_channels, n_times), "
+            f"got {type(X).__name__}."
+        )
+    if X.ndim != 3:
+        raise ValueError(
+            f"{owner}: X must be 3-D (batch, n_channels, n_times), got shape {tuple(X.shape)}."
+        )
+    if not X.is_floating_point():
+        raise ValueError(f"{owner}: X must be a floating-point tensor, got {X.dtype}.")
+    if y is not None:
+        _check_targets(X, y, owner)
+    _check_generator(X, generator, owner)
+
+
+def _check_targets(X, y, owner):
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(
+            f"{owner}: y must be None or a torch.Tensor (batch, n_classes), "
+            f"got {type(y).__name__}."
+        )
+    if y.ndim != 2 or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{owner}: y must be soft targets of shape (batch, n_classes) with "
+            f"batch={X.shape[0]} as in X, got shape {tuple(y.shape)}."
+        )
+    if not y.is_floating_point():
+        raise ValueError(
+            f"{owner}: y must be floating-point soft targets (one-hot rows for "
+            f"ordinary labels), got {y.dtype}."
+        )
+    if y.device != X.device:
+        raise ValueError(f"{owner}: y is on {y.device} but X is on {X.device}.")
+
+
+def _check_generator(X, generator, owner):
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"{owner}: generator must be a torch.Generator on X's device "
+            f"({X.device}), got {type(generator).__name__}."
+        )
+    gen_device = generator.device
+    same_index = gen_device.index is None or X.device.index is None or (
+        gen_device.index == X.device.index
+    )
+    if gen_device.type != X.device.type or not same_index:
+        raise ValueError(
+            f"{owner}: the generator is on {gen_device} but X is on {X.device}; "
+            "use a torch.Generator created on X's device."
+        )
