@@ -10,7 +10,6 @@ import contextlib
 import copy
 import numbers
 import warnings
-import weakref
 
 import numpy as np
 import pandas as pd
@@ -45,7 +44,7 @@ from ._input import is_epochs_input, labels_from_events, order_channels, read_ep
 from ._net import PRECISIONS, SkeegNet, capture_kwargs
 from .callbacks import MaxNormConstraint, TrainingAccuracy
 from .models import initialize_weights
-from .models._fused import eager_cpu, fusable_layers
+from ._fast import folded_forward
 
 # Trials per forward pass at prediction time: large enough to keep the
 # arithmetic efficient, small enough that memory stays bounded. Larger
@@ -1145,7 +1144,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         """Logits for validated float32 trials, computed in bounded batches.
 
-        Through the module's folded copy where it has one (``_folded_forward``),
+        Through the module's folded copy where it has one (``folded_forward``),
         on one thread for a few trials, and in the precision the network was
         trained in. A network trained on crops gives the logits of its crops'
         mean probabilities (:func:`skeeg._training.average_crops`), as in
@@ -1153,7 +1152,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         """
         module = self.net_.module_
         dtype = PRECISIONS[self.net_.precision]
-        forward, device = _folded_forward(module) if dtype is None else (None, None)
+        forward, device = folded_forward(module) if dtype is None else (None, None)
         if forward is None:
             module.eval()
             forward = module
@@ -1280,55 +1279,6 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         else:
             index = logits.argmax(axis=1)
         return self.classes_[index]
-
-
-# Folded evaluation functions of fitted torch modules (see ``_folded_forward``),
-# kept with the state they were folded from and dropped with the module.
-_FOLDED = weakref.WeakKeyDictionary()
-
-
-def _module_state(module):
-    """What the folded function depends on, and the module's device.
-
-    The key changes when a sub-module, parameter or buffer is replaced, a
-    tensor is modified in place (optimiser steps, ``load_state_dict``,
-    ``p.mul_(2)`` bump its version counter) or its data moved (``p.data =
-    ...``), or a hook is added: one walk, in tens of microseconds.
-    """
-    key, device, layers = [], None, [module]
-    while layers:  # a plain walk: module.modules() and .parameters() cost 3 times more
-        layer = layers.pop()
-        if layer is None:
-            continue
-        hooked = layer._forward_hooks or layer._forward_pre_hooks or layer._backward_hooks
-        key.append((id(layer), bool(hooked or layer._backward_pre_hooks)))
-        for tensors in (layer._parameters, layer._buffers):
-            for tensor in tensors.values():
-                if tensor is not None:
-                    key.append((id(tensor), tensor._version, tensor.data_ptr()))
-                    device = tensor.device if device is None else device
-        layers += layer._modules.values()
-    return key, device
-
-
-def _folded_forward(module):
-    """``(forward, device)``: the module's folded evaluation function, or None, and its device.
-
-    Models with a ``_folded`` method (EEGNet, DeepConvNet) fold batch norm
-    into their convolutions for prediction; the result is cached per module
-    and rebuilt whenever the module changes. Hooks, a GPU or layers the
-    folded code does not reproduce leave the module's own forward in charge.
-    """
-    if not hasattr(module, "_folded"):
-        return None, next(module.parameters()).device
-    key, device = _module_state(module)
-    if not eager_cpu(device, torch.float32):
-        return None, device
-    cached = _FOLDED.get(module)
-    if cached is None or cached[0] != key:
-        cached = (key, module._folded() if fusable_layers(module) else None)
-        _FOLDED[module] = cached
-    return cached[1], device
 
 
 def check_float32_range(X):
