@@ -11,7 +11,10 @@ Training batches are cropped and augmented in :meth:`SkeegNet.train_step`,
 eagerly, before the step (or the captured graph's input copy): the random
 draws then come from skeeg's own generators, never from inside a graph.
 Whole trials given to a net trained on crops are predicted by averaging
-their crops (:meth:`SkeegNet.infer`), in validation as in ``predict``.
+their crops (:meth:`SkeegNet.infer`), in validation as in ``predict``. On
+the CPU, batches of a model with registered speed kernels (EEGNet,
+DeepConvNet, ShallowFBCSPNet) run through them
+(:func:`skeeg._fast.training_forward`): the module's function in fewer passes.
 """
 
 import inspect
