@@ -16,7 +16,9 @@ Parts (``--parts``, default all):
 
 * ``train``: seconds per epoch of the reference loop, of skeeg's classifier
   (``validation_fraction=0, early_stopping=False``, a fixed ``max_epochs``)
-  and of the same plain loop on skeeg's torch module (the module's share).
+  and of the same plain loop on skeeg's torch module run through skeeg's
+  CPU kernels (``skeeg._fast.training_forward``, as the classifier runs it):
+  the share of the module and its kernels, without skorch.
 * ``channels``: the ``train`` measurement at 2, 22, 64 and 128 channels of
   640 samples (EEGMMIDB's trial length; 256 trials, batch 64), as the
   median time of one epoch (what a long fit pays per epoch), where the
@@ -58,6 +60,7 @@ from torch import nn
 
 from benchmarks._common import DEFAULT_OUT, Report
 from skeeg import DeepConvNetClassifier, EEGNetClassifier
+from skeeg._fast import training_forward
 from skeeg.models import DeepConvNet, EEGNet
 
 N_TRIALS, N_CHANNELS, N_TIMES, BATCH_SIZE, LR = 1080, 2, 750, 64, 1e-3
@@ -125,11 +128,13 @@ class Trials(nn.Module):
         return self.module(x.unsqueeze(1))
 
 
-def plain_fit(module, X, y, epochs, seed, batch_size=BATCH_SIZE, epoch_seconds=None):
+def plain_fit(module, X, y, epochs, seed, batch_size=BATCH_SIZE, epoch_seconds=None,
+              forward=None):
     """The reference loop: tensors, shuffled manual batches, Adam (all on X's device).
 
     ``epoch_seconds``, a list, receives each epoch's wall time (on a GPU,
-    synchronised at the epoch's end).
+    synchronised at the epoch's end). ``forward(module, batch)`` gives the
+    output (default: ``module(batch)``).
     """
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam(module.parameters(), lr=LR)
@@ -141,7 +146,8 @@ def plain_fit(module, X, y, epochs, seed, batch_size=BATCH_SIZE, epoch_seconds=N
         for start in range(0, len(X), batch_size):
             index = order[start : start + batch_size]
             optimizer.zero_grad()
-            criterion(module(X[index]), y[index]).backward()
+            out = module(X[index]) if forward is None else forward(module, X[index])
+            criterion(out, y[index]).backward()
             optimizer.step()
         if epoch_seconds is not None:
             if X.is_cuda:
@@ -185,7 +191,7 @@ def time_training(name, epochs, repeats, n_trials=N_TRIALS, n_channels=N_CHANNEL
     def skeeg_module(seed, seconds):
         torch.manual_seed(seed)
         plain_fit(MODULES[name](n_channels, n_times, 2), Xt, yt, epochs, seed,
-                  epoch_seconds=seconds)
+                  epoch_seconds=seconds, forward=training_forward)
 
     variants = {"reference loop": reference, "skeeg classifier": skeeg,
                 "plain loop, skeeg module": skeeg_module}

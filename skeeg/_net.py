@@ -11,7 +11,10 @@ Training batches are cropped and augmented in :meth:`SkeegNet.train_step`,
 eagerly, before the step (or the captured graph's input copy): the random
 draws then come from skeeg's own generators, never from inside a graph.
 Whole trials given to a net trained on crops are predicted by averaging
-their crops (:meth:`SkeegNet.infer`), in validation as in ``predict``.
+their crops (:meth:`SkeegNet.infer`), in validation as in ``predict``. On
+the CPU, batches of a model with registered speed kernels (EEGNet,
+DeepConvNet, ShallowFBCSPNet) run through them
+(:func:`skeeg._fast.training_forward`): the module's function in fewer passes.
 """
 
 import inspect
@@ -22,6 +25,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.utils import to_tensor
 
+from ._fast import training_forward
 from .augmentation import apply_augmentation
 from ._predict import network_logits
 from ._training import PRECISIONS, random_crops
@@ -191,11 +195,26 @@ class SkeegNet(NeuralNetClassifier):
         """The module's float32 logits for inputs of its own length, in the net's precision."""
         dtype = PRECISIONS[self.precision]
         if dtype is None:
-            return super().infer(x, **fit_params)
+            return self._forward(x, **fit_params)
         # No weight-cast cache: each weight is used once per pass, and a
         # cache would hold tensors from outside a graph capture.
         with torch.autocast(torch.device(self.device).type, dtype=dtype, cache_enabled=False):
-            return super().infer(x, **fit_params).float()
+            return self._forward(x, **fit_params).float()
+
+    def _forward(self, x, **fit_params):
+        """skorch's inference step, a tensor batch going through skeeg's CPU kernels.
+
+        The module's output as skorch computes it (``module_(x,
+        **fit_params)``), but a tensor batch without fit parameters runs
+        through :func:`skeeg._fast.training_forward`: the same function, in
+        fewer passes where a kernel is registered for the module's class.
+        """
+        if fit_params:
+            return super().infer(x, **fit_params)
+        x = to_tensor(x, device=self.device)
+        if not torch.is_tensor(x):
+            return super().infer(x)
+        return training_forward(self.module_, x)
 
     def notify(self, method_name, **cb_kwargs):
         """skorch's notification; a continued ``partial_fit`` keeps its schedulers.

@@ -12,14 +12,13 @@ graphs too.
 """
 
 import contextlib
-import weakref
 from typing import List
 
 import numpy as np
 import torch
 from scipy.special import expit, softmax
 
-from .models._fused import eager_cpu, fusable_layers
+from ._fast import folded_forward
 from ._training import PRECISIONS, Standardizer, as_tensor, average_crops, crop_starts
 from ._training import float32_defaults
 
@@ -291,51 +290,3 @@ def crop_positions(est):
     crops = fitted_crops(est)
     return None if crops is None else crop_starts(int(est.n_times_), *crops)
 
-
-# Folded evaluation functions of fitted torch modules (see ``folded_forward``),
-# kept with the state they were folded from and dropped with the module.
-_FOLDED = weakref.WeakKeyDictionary()
-
-
-def _module_state(module):
-    """What the folded function depends on, and the module's device.
-
-    The key changes when a sub-module, parameter or buffer is replaced, a
-    tensor is modified in place (optimiser steps, ``load_state_dict``,
-    ``p.mul_(2)`` bump its version counter) or its data moved (``p.data =
-    ...``), or a hook is added: one walk, in tens of microseconds.
-    """
-    key, device, layers = [], None, [module]
-    while layers:  # a plain walk: module.modules() and .parameters() cost 3 times more
-        layer = layers.pop()
-        if layer is None:
-            continue
-        hooked = layer._forward_hooks or layer._forward_pre_hooks or layer._backward_hooks
-        key.append((id(layer), bool(hooked or layer._backward_pre_hooks)))
-        for tensors in (layer._parameters, layer._buffers):
-            for tensor in tensors.values():
-                if tensor is not None:
-                    key.append((id(tensor), tensor._version, tensor.data_ptr()))
-                    device = tensor.device if device is None else device
-        layers += layer._modules.values()
-    return key, device
-
-
-def folded_forward(module):
-    """``(forward, device)``: the module's folded evaluation function, or None, and its device.
-
-    Models with a ``_folded`` method (EEGNet, DeepConvNet) fold batch norm
-    into their convolutions for prediction; the result is cached per module
-    and rebuilt whenever the module changes. Hooks, a GPU or layers the
-    folded code does not reproduce leave the module's own forward in charge.
-    """
-    if not hasattr(module, "_folded"):
-        return None, next(module.parameters()).device
-    key, device = _module_state(module)
-    if not eager_cpu(device, torch.float32):
-        return None, device
-    cached = _FOLDED.get(module)
-    if cached is None or cached[0] != key:
-        cached = (key, module._folded() if fusable_layers(module) else None)
-        _FOLDED[module] = cached
-    return cached[1], device

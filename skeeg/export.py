@@ -26,9 +26,11 @@ example ``model.onnx.json``), says what the model expects and returns: the
 class labels, channel names and count, samples per trial, sampling rate,
 input unit, the standardisation and the versions it was exported with.
 
-The network is traced through its plain layers: skeeg's CPU fast paths
-(hand-written autograd functions in EEGNet and DeepConvNet) are left out of
-the exported graph, which holds standard operators only.
+The network is traced through its own layers, which is all a module's
+``forward`` runs: skeeg's CPU speed kernels (hand-written autograd functions
+and folded copies, in ``skeeg/_fast/``) attach by model class to skeeg's
+training loop and prediction only, never to the module, so the exported
+graph holds standard operators only.
 """
 
 import contextlib
@@ -153,10 +155,6 @@ def probability_model(clf):
     )
     network.eval().requires_grad_(False)
     _hide_failing_properties(network)
-    # A module with a forward hook runs its plain layers (see
-    # skeeg.models._fused.fusable): the fused CPU code is then kept out of
-    # graphs traced by torch.export, as torch.jit.trace already keeps it.
-    network.register_forward_pre_hook(_plain_layers)
     return probability_model_of(clf, network)
 
 
@@ -192,9 +190,6 @@ def _absent(name):
     return absent
 
 
-def _plain_layers(module, args):
-    """A forward pre-hook that does nothing; its presence selects the plain layers."""
-    return None
 
 
 def to_torchscript(clf, path):

@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 import skeeg
-from skeeg import DNNClassifier, EEGNetClassifier
+from skeeg import DNNClassifier, EEGNetClassifier, _fast
 from skeeg.datasets import make_motor_imagery
 from skeeg.export import to_onnx, to_torchscript
 
@@ -108,18 +108,36 @@ def test_three_classes_without_standardization(batches, tmp_path):
         )
 
 
-def test_export_traces_the_plain_layers(batches, tmp_path, monkeypatch):
-    """EEGNet's fused CPU code (custom autograd functions) never enters an export."""
+@pytest.mark.parametrize("dynamo", [False, True], ids=["jit-trace", "torch.export"])
+def test_export_traces_the_plain_layers(batches, tmp_path, monkeypatch, dynamo):
+    """EEGNet's CPU kernels (custom autograd functions, folded copies) never enter an
+    export: the graph holds standard operators and gives predict_proba's probabilities."""
+    if dynamo:
+        pytest.importorskip("onnxscript", reason="dynamo=True needs the onnxscript package")
     clf = fitted(EEGNetClassifier)
     module_class = type(clf.net_.module_)
 
-    def refuse(self, x):
-        raise AssertionError("the fused path was traced")
+    def refuse(*args):
+        raise AssertionError("a CPU kernel was traced")
 
     expected = clf.predict_proba(batches[64])
-    monkeypatch.setattr(module_class, "_fused_forward", refuse)
-    to_torchscript(clf, tmp_path / "model.pt")
-    to_onnx(clf, tmp_path / "model.onnx")
+    monkeypatch.setitem(_fast._REGISTRY, module_class,
+                        _fast._Kernels(refuse, refuse, lambda module, x: True))
+    if not dynamo:
+        to_torchscript(clf, tmp_path / "model.pt")
+        graph = torch.jit.load(str(tmp_path / "model.pt")).inlined_graph
+        kinds = {node.kind() for node in graph.nodes()}
+        # A custom autograd function would be traced as a prim::PythonOp.
+        assert {kind.split("::")[0] for kind in kinds} <= {"aten", "prim"}
+        assert "prim::PythonOp" not in kinds
+        np.testing.assert_allclose(
+            run_torchscript(tmp_path / "model.pt", batches[64]), expected, rtol=0,
+            atol=TOLERANCE,
+        )
+    to_onnx(clf, tmp_path / "model.onnx", dynamo=dynamo)
+    onnx = pytest.importorskip("onnx", reason="the export extra installs onnx")
+    graph = onnx.load(str(tmp_path / "model.onnx")).graph
+    assert {node.domain for node in graph.node} <= {"", "ai.onnx"}  # standard operators only
     np.testing.assert_allclose(
         run_onnx(tmp_path / "model.onnx", batches[64]), expected, rtol=0, atol=TOLERANCE
     )

@@ -7,9 +7,12 @@ to be called after each optimiser step.
 
 One file per architecture, a plain ``nn.Module`` built from the helpers in
 ``_checks`` (argument validation), ``_layers`` (activations by name, length
-arithmetic) and ``_init`` (initialisation, max-norm). ``_fused`` holds the
-CPU-speed code that EEGNet and DeepConvNet opt into; a new architecture
-needs none of it.
+arithmetic) and ``_init`` (initialisation, max-norm); its ``forward`` is the
+paper's layers and nothing else. skeeg's CPU speed kernels for EEGNet,
+DeepConvNet and ShallowFBCSPNet live apart, in ``skeeg/_fast/``, which
+attaches them to these classes from outside (a registry by model class that
+skeeg's training loop and prediction consult); a new architecture needs
+none of it, and nothing here imports it.
 """
 
 from ._checks import minimum_input_length

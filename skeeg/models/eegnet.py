@@ -4,7 +4,6 @@ from collections import OrderedDict
 
 from torch import nn
 
-from . import _fused
 from ._checks import (
     check_bool,
     check_dropout,
@@ -93,12 +92,13 @@ class EEGNet(nn.Module):
     one-channel image of height ``n_channels``. Convolutions feed batch
     normalisation and so have no bias.
 
-    On the CPU, ``forward`` computes the same function as the layers above
-    with fused code (``skeeg/models/_fused.py``: fewer passes over memory,
-    batch norm folded where it is linear); hooks on the model or its layers,
-    other layer types, a GPU, tracing, export or autocast run the layers one
-    by one instead. Its gradients are first-order only; for higher orders,
-    call ``features`` then ``classifier``.
+    ``forward`` runs the layers above. skeeg's classifiers train and predict
+    it on the CPU through fused code that computes the same function in
+    fewer passes over memory, batch norm folded where it is linear
+    (``skeeg/_fast/eegnet.py``, attached to this class by
+    :func:`skeeg._fast.register`; first-order gradients only); hooks on the
+    model or its layers, other layer types, a subclass, a GPU or autocast
+    leave the layers in charge.
 
     References
     ----------
@@ -256,14 +256,8 @@ class EEGNet(nn.Module):
         -------
         logits : torch.Tensor of shape (batch, n_outputs)
         """
-        if _fused.fusable(self, x):  # the same function in fewer passes, on the CPU
-            return self._fused_forward(x)
         x = x.unsqueeze(1)  # a one-channel image of height n_channels
         return self.classifier(self.features(x))
-
-    # The CPU-speed versions of forward, kept apart (see _fused.py).
-    _fused_forward = _fused.eegnet_forward
-    _folded = _fused.fold_eegnet  # prediction (skeeg.base)
 
     def apply_max_norm(self):
         """Rescale in place the weights listed in ``max_norm_limits``.

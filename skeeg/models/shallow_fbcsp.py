@@ -5,7 +5,6 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from . import _fused
 from ._checks import check_bool, check_dropout, check_input_length, check_positive_int, check_shape
 from ._init import apply_max_norm_limits
 from ._layers import conv_output_length
@@ -88,6 +87,11 @@ class ShallowFBCSPNet(nn.Module):
     has one prediction per crop). This module classifies whole trials
     only: its linear layer reads every pooled sample. The logarithm is
     taken of ``max(x, 1e-6)`` so that it stays finite, as in braindecode.
+
+    ``forward`` runs the layers above. skeeg's classifiers train it on the
+    CPU with its two convolutions composed into one and predict through a
+    folded copy (``skeeg/_fast/shallow.py``, attached to this class by
+    :func:`skeeg._fast.register`): the same function in fewer operations.
 
     References
     ----------
@@ -188,14 +192,7 @@ class ShallowFBCSPNet(nn.Module):
         -------
         logits : torch.Tensor of shape (batch, n_outputs)
         """
-        if not torch.jit.is_scripting():  # TorchScript compiles the layers alone
-            if _fused.shallow_fusable(self, x):
-                return self._fused_forward(x)
         return self.classifier(self.features(x.unsqueeze(1)))
-
-    # The same function on the CPU, both convolutions composed into one (see
-    # skeeg.models._fused); traced and exported models run the layers above.
-    _fused_forward = _fused.shallow_forward
 
     def apply_max_norm(self):
         """Rescale in place the weights listed in ``max_norm_limits``.
