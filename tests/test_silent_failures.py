@@ -19,7 +19,6 @@ import torch
 import torch.serialization
 from skorch.callbacks import Callback, EpochScoring
 
-import skeeg
 from skeeg import (
     CNNClassifier,
     DeepConvNetClassifier,
