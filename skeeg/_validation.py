@@ -102,6 +102,11 @@ def fit_input(est, X, y, reset):
     if reset:
         return _training_trials(est, X, y)
     X = predict_input(est, X)
+    if len(X) == 0:
+        raise ValueError(
+            f"Found array with 0 trials while {type(est).__name__} continues its fit: "
+            "pass at least one trial."
+        )
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(X):
         raise ValueError(
@@ -115,7 +120,8 @@ def predict_input(est, X):
 
     One rule whatever the dtype or memory layout: a 2-D array and a 3-D
     array of one channel are the same trials, so either is accepted after a
-    fit on either.
+    fit on either. An empty batch is valid (a real-time loop may have no
+    trial to score): its predictions are empty.
     """
     check_is_fitted(est)
     trials = _plain_trials(est, X)
@@ -126,7 +132,8 @@ def predict_input(est, X):
     original = X
     check_float32_range(X)
     with np.errstate(over="ignore", invalid="ignore"):
-        X = as_trials(check_array(X, allow_nd=True, dtype=np.float32, order="C"))
+        X = as_trials(check_array(X, allow_nd=True, dtype=np.float32, order="C",
+                                  ensure_min_samples=0))
     if X.shape[1:] != (est.n_channels_, est.n_times_):
         name = type(est).__name__
         if np.ndim(original) == 2 and est.n_channels_ > 1:

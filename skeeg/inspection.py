@@ -106,9 +106,11 @@ def embed(clf, X):
             lambda layer, args, output: head_widths.append(output[0].numel())
         ))
     chunks = []
+    # An empty batch has no rows, but the width of one trial's features.
+    probe = X if len(X) else np.zeros((1, *X.shape[1:]), np.float32)
     try:
-        with evaluation.running(len(X)):
-            for _, batch in evaluation.batches(X):
+        with evaluation.running(len(probe)):
+            for _, batch in evaluation.batches(probe):
                 captured.clear()
                 head_widths.clear()
                 logits = module(batch)
@@ -143,7 +145,8 @@ def embed(clf, X):
     finally:
         for hook in hooks:
             hook.remove()
-    return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
+    features = np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
+    return features if len(X) else features[:0]
 
 
 def _final_step(estimator, X):

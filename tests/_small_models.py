@@ -1,7 +1,9 @@
 """Small, quickly trained configurations of every classifier skeeg exports.
 
-Shared by the export, serialization and inspection tests: each fitted model
-is trained once per test session and reused (read-only) by the tests.
+The one table of small networks for the whole suite: the contract, export,
+serialization and inspection tests, and every test that needs a small
+network (overriding only what it is about). A fitted model is trained once
+per test process and reused (read-only) by the tests.
 """
 
 import functools
@@ -70,6 +72,10 @@ SMALL = {
 }
 TRAINING = dict(max_epochs=1, lr=0.01, batch_size=16, random_state=0)
 
+# Settings that build another network from the same class: the contract
+# tests them as classifiers of their own.
+VARIANTS = {"EEGNetClassifier": [dict(separable="full"), dict(separable="depthwise")]}
+
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
@@ -96,9 +102,23 @@ def exported_classifiers():
 CLASSIFIERS = [cls for cls in exported_classifiers() if cls.__name__ in SMALL]
 
 
+def variants():
+    """``pytest.param(cls, params)`` of every classifier and each of its VARIANTS."""
+    return [
+        pytest.param(cls, params, id="-".join([cls.__name__, *map(str, params.values())]))
+        for cls in CLASSIFIERS
+        for params in VARIANTS.get(cls.__name__, [{}])
+    ]
+
+
+def small_params(cls, **params):
+    """The parameters of a small ``cls``: its configuration, TRAINING, then ``params``."""
+    return {**SMALL[cls.__name__], **TRAINING, **params}
+
+
 def small(cls, **params):
     """An unfitted small ``cls``."""
-    return cls(**{**SMALL[cls.__name__], **TRAINING, **params})
+    return cls(**small_params(cls, **params))
 
 
 @functools.lru_cache(maxsize=None)
@@ -110,11 +130,20 @@ def trials(n_trials=40, n_classes=2):
     return data.X, data.y
 
 
-@functools.lru_cache(maxsize=None)
-def fitted(cls):
-    """A small ``cls`` fitted on :func:`trials` (shared: do not modify it)."""
+def labelled_trials():
+    """:func:`trials` with the labels as strings, those :func:`fitted` is trained on."""
     X, y = trials()
-    return small(cls).fit(X, np.array(["left", "right"])[y])
+    return X, np.array(["left", "right"])[y]
+
+
+def fitted(cls, **params):
+    """A small ``cls`` fitted on :func:`labelled_trials` (shared: do not modify it)."""
+    return _fitted(cls, tuple(sorted(params.items())))
+
+
+@functools.lru_cache(maxsize=None)
+def _fitted(cls, params):
+    return small(cls, **dict(params)).fit(*labelled_trials())
 
 
 def check_every_classifier_has_a_configuration():

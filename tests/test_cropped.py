@@ -23,6 +23,7 @@ import skeeg._fitting
 from skeeg import DNNClassifier, EEGNetClassifier
 from skeeg._training import average_crops, crop_starts, random_crops
 from skeeg.augmentation import Transform
+from skeeg.inspection import embed
 from skeeg.serialization import load, save
 
 from _small_models import CLASSIFIERS, N_TIMES, small, trials
@@ -282,13 +283,7 @@ def test_cropped_model_exports_its_crop_averaging(tmp_path):
 
 
 def test_embed_refuses_a_cropped_model_clearly():
-    from skeeg import EEGNetClassifier
-    from skeeg.datasets import make_motor_imagery
-    from skeeg.inspection import embed
-
-    data = make_motor_imagery(n_trials=40, n_channels=3, n_times=96, random_state=0)
-    clf = EEGNetClassifier(temporal_filters=4, separable_filters=8, kernel_length=9,
-                           separable_kernel_length=5, max_epochs=1, crop_length=64,
-                           random_state=0).fit(data.X, data.y)
+    X, y = trials()
+    clf = small(EEGNetClassifier, crop_length=64).fit(X, y)
     with pytest.raises(ValueError, match="trained on crops of crop_length=64"):
-        embed(clf, data.X)
+        embed(clf, X)

@@ -8,10 +8,11 @@ from sklearn.pipeline import make_pipeline
 from skeeg import DEAPReducer, DNNClassifier, EEGNetClassifier
 from skeeg.datasets import make_motor_imagery
 
+from _small_models import small_params
+
 mne = pytest.importorskip("mne", reason="the mne extra is needed for Epochs input")
 
-SMALL = dict(temporal_filters=4, separable_filters=8, kernel_length=9, separable_kernel_length=5,
-             max_epochs=4, lr=0.01, batch_size=16, random_state=0)
+SMALL = small_params(EEGNetClassifier, max_epochs=4)
 CHANNELS = ["C3", "Cz", "C4", "Pz"]
 
 

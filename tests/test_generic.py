@@ -12,7 +12,10 @@ from sklearn.model_selection import GridSearchCV
 from skeeg import EEGClassifier
 from skeeg.datasets import make_motor_imagery
 
-TRAINING = dict(max_epochs=4, lr=0.01, batch_size=16, random_state=0)
+import _small_models
+
+# The suite's small training settings, with enough epochs for these modules to learn.
+TRAINING = dict(_small_models.TRAINING, max_epochs=4)
 
 
 class LogVariance(torch.nn.Module):

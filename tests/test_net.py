@@ -18,12 +18,13 @@ from skeeg._training import BatchIterator
 from skeeg.datasets import make_motor_imagery
 from skorch.dataset import Dataset
 
+from _small_models import small_params
+
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
-SMALL_EEGNET = dict(
-    temporal_filters=4, separable_filters=8, kernel_length=9, separable_kernel_length=5,
-    lr=0.01, batch_size=16, validation_fraction=0, early_stopping=False, random_state=0,
-)
+# EEGNet's small configuration trained on every trial; each test sets max_epochs.
+SMALL_EEGNET = small_params(EEGNetClassifier, validation_fraction=0, early_stopping=False)
+del SMALL_EEGNET["max_epochs"]
 
 
 @pytest.fixture(scope="module")

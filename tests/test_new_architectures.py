@@ -2,60 +2,35 @@
 
 The modules are checked against braindecode 0.8.1 (parameter counts,
 hard-coded below; the function itself when braindecode is installed) and
-the classifiers against skeeg's shared contract, on small networks and data
-so that the whole file runs in well under a minute.
+what is particular to their classifiers (the contract they share with every
+classifier is in test_contract.py), on small networks and data so that the
+whole file runs in well under a minute.
 """
 
 import doctest
 import importlib.metadata
-import pickle
 import re
 
 import numpy as np
 import pytest
 import torch
-from sklearn.base import clone
-from sklearn.utils.class_weight import compute_class_weight
-from skorch.callbacks import Callback
 
 from skeeg import ATCNetClassifier, EEGConformerClassifier, ShallowFBCSPNetClassifier
-from skeeg.datasets import make_motor_imagery
 from skeeg.models import ATCNet, EEGConformer, ShallowFBCSPNet
 from skeeg.models import atcnet, eegconformer, shallow_fbcsp
 
+import _small_models
+from _small_models import small, trials
+
 MODELS = (ShallowFBCSPNet, EEGConformer, ATCNet)
 CLASSIFIERS = (ShallowFBCSPNetClassifier, EEGConformerClassifier, ATCNetClassifier)
-
-# Small networks for trials of about 100 samples: they train in a fraction of a second.
-SMALL = {
-    ShallowFBCSPNet: dict(
-        temporal_filters=6, spatial_filters=6, kernel_length=9, pool_length=15, pool_stride=5
-    ),
-    EEGConformer: dict(
-        n_filters=8, kernel_length=9, pool_length=15, pool_stride=5,
-        attention_depth=1, attention_heads=2,
-    ),
-    ATCNet: dict(
-        temporal_filters=4, kernel_length=16, separable_kernel_length=4, pool_length=4,
-        separable_pool_length=4, n_windows=3, attention_head_dim=4, tcn_depth=1, tcn_filters=8,
-    ),
-}
 MODULE_OF = dict(zip(CLASSIFIERS, MODELS))
-TRAINING = dict(max_epochs=4, lr=0.01, batch_size=16, random_state=0)
+# The modules in the classifiers' small configurations (the suite's one table).
+SMALL = {module: _small_models.SMALL[cls.__name__] for cls, module in MODULE_OF.items()}
 
 
 def n_parameters(model):
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def small(cls, **params):
-    return cls(**{**SMALL[MODULE_OF[cls]], **TRAINING, **params})
-
-
-@pytest.fixture(scope="module")
-def motor():
-    data = make_motor_imagery(n_trials=40, n_channels=3, n_times=96, random_state=0)
-    return data.X, data.y
 
 
 # ---------------------------------------------------------------------------
@@ -411,92 +386,23 @@ def test_docstring_examples(module):
 
 
 # ---------------------------------------------------------------------------
-# The classifiers
+# The classifiers (the contract they share with every classifier: test_contract.py)
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)
-def test_labels_round_trip_through_classes(cls, motor):
-    X, y = motor
-    labels = np.array(["left hand", "right hand"])[y]
-    clf = small(cls).fit(X, labels)
-    assert list(clf.classes_) == ["left hand", "right hand"]
-    assert isinstance(clf.net_.module_, MODULE_OF[cls])
-    assert clf.net_.module_.n_outputs == 2
-    pred = clf.predict(X)
-    assert pred.dtype == labels.dtype and set(pred) <= set(labels)
-    proba = clf.predict_proba(X)
-    assert proba.shape == (len(X), 2)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
-    assert np.array_equal(clf.classes_[proba.argmax(axis=1)], pred)
-
-
-@pytest.mark.parametrize("cls", CLASSIFIERS)
-def test_three_classes(cls):
-    data = make_motor_imagery(n_trials=30, n_channels=3, n_times=96, n_classes=3, random_state=1)
-    y = np.array([3, 7, 11])[data.y]
-    clf = small(cls, max_epochs=1).fit(data.X, y)
-    assert list(clf.classes_) == [3, 7, 11]
-    assert clf.predict_proba(data.X).shape == (30, 3)
-
-
-@pytest.mark.parametrize("cls", CLASSIFIERS)
-def test_random_state_makes_fit_repeatable(cls, motor):
-    X, y = motor
-    first = small(cls, max_epochs=2).fit(X, y).predict_proba(X)
-    second = small(cls, max_epochs=2).fit(X, y).predict_proba(X)
-    other = small(cls, max_epochs=2, random_state=1).fit(X, y).predict_proba(X)
-    assert np.array_equal(first, second)
-    assert not np.allclose(first, other)
-
-
-@pytest.mark.parametrize("cls", CLASSIFIERS)
-def test_module_params_reach_the_module_and_clone(cls, motor):
-    X, y = motor
-    clf = small(cls, max_epochs=1, dropout=0.1)
-    assert clone(clf).get_params() == clf.get_params()
+def test_classifier_builds_its_module_with_module_params(cls):
+    X, y = trials()
+    clf = small(cls, dropout=0.1)
+    # Which module fit built, and with what dropout, no public name shows.
     module = clf.fit(X, y).net_.module_
+    assert isinstance(module, MODULE_OF[cls]) and module.n_outputs == 2
     dropouts = [m.p for m in module.modules() if type(m).__name__.startswith("Dropout")]
     assert 0.1 in dropouts
-    restored = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
-
-
-class WeightRecorder(Callback):
-    def initialize(self):
-        self.weights_ = []
-        return self
-
-    def on_epoch_end(self, net, **kwargs):
-        self.weights_.append({k: v.clone() for k, v in net.module_.state_dict().items()})
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)
-def test_early_stopping_restores_the_best_epoch(cls, motor):
-    X, y = motor
-    clf = small(cls, max_epochs=60, patience=2, lr=0.05,
-                callbacks=[("recorder", WeightRecorder())]).fit(X, y)
-    history = clf.history_
-    assert len(history) < 60, "early stopping should end training"
-    best = int(history["valid_loss"].idxmin())
-    assert len(history) - 1 - best == 2  # stopped after `patience` epochs without improvement
-    recorded = dict(clf.net_.callbacks_)["recorder"].weights_[best]
-    for name, value in clf.net_.module_.state_dict().items():
-        torch.testing.assert_close(value, recorded[name])
-
-
-@pytest.mark.parametrize("cls", CLASSIFIERS)
-def test_class_weight_reaches_the_loss(cls, motor):
-    X, y = motor
-    keep = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:8]]
-    X, y = X[keep], y[keep]
-    clf = small(cls, max_epochs=1, class_weight="balanced").fit(X, y)
-    expected = compute_class_weight("balanced", classes=np.array([0, 1]), y=y)
-    np.testing.assert_allclose(clf.net_.criterion_.weight.numpy(), expected, rtol=1e-6)
-
-
-@pytest.mark.parametrize("cls", CLASSIFIERS)
-def test_bfloat16_trains_and_predicts_on_the_cpu(cls, motor):
-    X, y = motor
+def test_bfloat16_trains_and_predicts_on_the_cpu(cls):
+    X, y = trials()
     clf = small(cls, max_epochs=2, precision="bfloat16").fit(X, y)
     assert np.isfinite(clf.history_["train_loss"]).all()
     proba = clf.predict_proba(X)
@@ -516,8 +422,8 @@ def test_too_short_trials_name_the_minimum(cls):
     (ShallowFBCSPNetClassifier, dict(max_norm=True),
      {"features.temporal_conv": 2.0, "features.spatial_conv": 2.0, "classifier": 0.5}),
 ])
-def test_max_norm_holds_after_training(cls, params, limits, motor):
-    X, y = motor
+def test_max_norm_holds_after_training(cls, params, limits):
+    X, y = trials()
     clf = small(cls, lr=0.1, max_epochs=2, **params).fit(X, y)
     assert "max_norm" in dict(clf.net_.callbacks_)
     layers = dict(clf.net_.module_.named_modules())

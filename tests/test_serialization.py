@@ -116,7 +116,8 @@ def test_parameters_of_every_kind_round_trip(tmp_path):
     assert np.array_equal(
         loaded.random_state.get_state()[1], clf.random_state.get_state()[1]
     )
-    assert loaded.net_.iterator_valid__standardize is None
+    assert loaded.standardize is False  # the network is fed X as given:
+    assert not loaded.channel_mean_.any() and loaded.scale_ == 1.0
     assert torch.equal(loaded.net_.criterion_.weight, clf.net_.criterion_.weight)
     assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 

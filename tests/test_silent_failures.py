@@ -19,36 +19,28 @@ import torch
 import torch.serialization
 from skorch.callbacks import Callback, EpochScoring
 
-import skeeg
-from skeeg import CNNClassifier, DeepConvNetClassifier, DNNClassifier, EEGNetClassifier
+from skeeg import (
+    CNNClassifier,
+    DeepConvNetClassifier,
+    DNNClassifier,
+    EEGConformerClassifier,
+    EEGNetClassifier,
+    ShallowFBCSPNetClassifier,
+)
 from skeeg._training import logits_to_proba_numpy
 from skeeg.callbacks import HeldOutScoring
 from skeeg.datasets import make_motor_imagery
 
-# Small configurations that train in a fraction of a second on 4 x 128 trials.
-SMALL = {
-    EEGNetClassifier: dict(temporal_filters=4, separable_filters=8, kernel_length=9,
-                           separable_kernel_length=5),
-    DeepConvNetClassifier: dict(n_filters=(8, 8, 8), kernel_length=5),
-    DNNClassifier: dict(hidden_sizes=(32, 16)),
-    CNNClassifier: dict(conv_filters=(4, 4), hidden_size=16),
-}
-ALL = list(SMALL)
-# The field's networks added later get the same treatment.
-for name, params in {
-    "ShallowFBCSPNetClassifier": dict(temporal_filters=8, spatial_filters=8, kernel_length=9,
-                                      pool_length=15, pool_stride=5),
-    "EEGConformerClassifier": dict(n_filters=8, kernel_length=9, pool_length=15, pool_stride=5,
-                                   attention_depth=1, attention_heads=2),
-}.items():
-    if hasattr(skeeg, name):
-        SMALL[getattr(skeeg, name)] = params
-        ALL.append(getattr(skeeg, name))
+import _small_models
+
+# Every network classifier but the newest two (ATCNet, EEGClassifier), in the
+# suite's small configurations.
+ALL = [EEGNetClassifier, DeepConvNetClassifier, DNNClassifier, CNNClassifier,
+       ShallowFBCSPNetClassifier, EEGConformerClassifier]
 
 
 def small(cls, **params):
-    return cls(**{**SMALL[cls], "max_epochs": 3, "lr": 0.01, "batch_size": 16,
-                  "random_state": 0, **params})
+    return _small_models.small(cls, **{"max_epochs": 3, **params})
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,13 @@ import torch
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 
-from skeeg import EEGNetClassifier, EuclideanAlignment
+import skeeg
+from skeeg import DeepConvNetClassifier, EEGClassifier, EEGNetClassifier, EuclideanAlignment
 from skeeg.datasets import make_motor_imagery
 
-SMALL = dict(temporal_filters=4, separable_filters=8, kernel_length=9, separable_kernel_length=5,
-             max_epochs=3, lr=0.01, batch_size=16, random_state=0)
+from _small_models import SmallNet, small, small_params
+
+SMALL = small_params(EEGNetClassifier, max_epochs=3)
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +89,6 @@ def test_group_split_avoids_a_one_class_group_when_others_would_do(subjects):
 
 
 def test_a_continued_fit_cannot_change_the_architecture(subjects, tmp_path):
-    import skeeg
-    from skeeg import DeepConvNetClassifier, EEGClassifier
-
     X, y, _ = subjects
     clf = EEGNetClassifier(**SMALL, warm_start=True).fit(X, y)
     for change, match in (({"kernel_length": 5}, "kernel_length=5, .* built with kernel_length=9"),
@@ -106,15 +105,12 @@ def test_a_continued_fit_cannot_change_the_architecture(subjects, tmp_path):
     loaded = skeeg.load(tmp_path / "model")
     with pytest.raises(ValueError, match="separable_filters=4"):
         loaded.set_params(separable_filters=4).partial_fit(X, y)
-    deep = DeepConvNetClassifier(n_filters=(4, 4), kernel_length=5, max_epochs=1,
-                                 warm_start=True).fit(X, y)
-    deep.set_params(n_filters=[4, 4]).fit(X, y)  # the same filters, as a list
-    from _small_models import SmallNet
-
-    own = EEGClassifier(SmallNet, module_params={"n_filters": 2}, max_epochs=1,
-                        warm_start=True).fit(X, y)
-    with pytest.raises(ValueError, match="module_params=.*n_filters.: 3.*built with"):
-        own.set_params(module_params__n_filters=3).fit(X, y)
+    deep = small(DeepConvNetClassifier, warm_start=True).fit(X, y)
+    deep.set_params(n_filters=list(deep.n_filters)).fit(X, y)  # the same filters, as a list
+    own = small(EEGClassifier, warm_start=True).fit(X, y)
+    assert own.module is SmallNet
+    with pytest.raises(ValueError, match="module_params=.*n_filters.: 5.*built with"):
+        own.set_params(module_params__n_filters=5).fit(X, y)
 
 
 def test_warm_start_continues_with_a_fresh_optimiser(subjects):
@@ -186,14 +182,12 @@ def test_fine_tuning_to_a_new_subject_beats_both_alternatives():
     others = subject < 3
     new = np.flatnonzero(subject == 3)
     calibration, test = new[:24], new[24:]
-    params = dict(temporal_filters=4, separable_filters=8, kernel_length=15,
-                  separable_kernel_length=5, lr=0.01, batch_size=16, random_state=0,
-                  validation_fraction=0, early_stopping=False)
-    pretrained = EEGNetClassifier(max_epochs=20, **params).fit(X[others], y[others])
+    params = dict(kernel_length=15, validation_fraction=0, early_stopping=False)
+    pretrained = small(EEGNetClassifier, max_epochs=20, **params).fit(X[others], y[others])
     frozen_score = pretrained.score(X[test], y[test])
     pretrained.set_params(warm_start=True, max_epochs=15).fit(X[calibration], y[calibration])
     tuned_score = pretrained.score(X[test], y[test])
-    alone = EEGNetClassifier(max_epochs=35, **params).fit(X[calibration], y[calibration])
+    alone = small(EEGNetClassifier, max_epochs=35, **params).fit(X[calibration], y[calibration])
     alone_score = alone.score(X[test], y[test])
     assert tuned_score > frozen_score + 0.1, (tuned_score, frozen_score)
     assert tuned_score > alone_score + 0.1, (tuned_score, alone_score)
