@@ -7,7 +7,7 @@ recorded as loadable; a user's subclass is loaded through ``trusted``.
 """
 
 _BASE = []
-_CLASSIFIERS = {}
+_CLASSIFIERS = []
 
 
 def register_base(cls):
@@ -19,7 +19,7 @@ def register_base(cls):
 def register_classifier(cls):
     """Record one of skeeg's classifier classes as loadable by name."""
     if cls.__module__.split(".")[0] == "skeeg":
-        _CLASSIFIERS[f"{cls.__module__}.{cls.__qualname__}"] = cls
+        _CLASSIFIERS.append(cls)
     return cls
 
 
@@ -34,5 +34,5 @@ def is_classifier_class(cls):
 
 
 def classifier_classes():
-    """skeeg's classifier classes, by ``module.qualname``."""
-    return dict(_CLASSIFIERS)
+    """skeeg's classifier classes, by ``module.qualname`` (their public path, read now)."""
+    return {f"{cls.__module__}.{cls.__qualname__}": cls for cls in _CLASSIFIERS}

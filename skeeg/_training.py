@@ -11,7 +11,6 @@ import warnings
 
 import numpy as np
 import torch
-from scipy.special import expit, softmax
 from torch import nn
 
 # Compute dtypes of the forward passes; None means no autocast.
@@ -505,28 +504,3 @@ def average_crops(forward, X, crop_length, crop_stride, max_crops, crops_per_pas
     if logits.shape[1] == 1:
         return (mean[:, 1] - mean[:, 0])[:, None]
     return mean
-
-
-def logits_to_proba(logits):
-    """Class probabilities from logits: sigmoid for one logit, else softmax.
-
-    Works on torch tensors (skorch calls it during training to score
-    accuracy) and returns ``(n, n_classes)`` in both cases.
-    """
-    if logits.shape[1] == 1:
-        positive = torch.sigmoid(logits)
-        return torch.cat([1 - positive, positive], dim=1)
-    return torch.softmax(logits, dim=1)
-
-
-def logits_to_proba_numpy(logits):
-    """Float64 version of :func:`logits_to_proba` for numpy logits.
-
-    scipy's ``expit`` and ``softmax`` stay finite and silent for logits of
-    any size.
-    """
-    logits = np.asarray(logits, dtype=np.float64)
-    if logits.shape[1] == 1:
-        positive = expit(logits)
-        return np.hstack([1.0 - positive, positive])
-    return softmax(logits, axis=1)

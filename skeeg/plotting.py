@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._paths import output_file
+from .inspection import embed
 
 #: Default metrics of :func:`plot_learning_curves` and their axis titles.
 METRIC_LABELS = {
@@ -503,11 +504,6 @@ def plot_embedding(
     if n_trials < 3:
         raise ValueError(f"plot_embedding needs at least 3 trials; got {n_trials}.")
     plt = _import_pyplot()
-    try:
-        from .inspection import embed
-    except ImportError as exc:  # pragma: no cover - depends on the installed version
-        raise ImportError(f"plot_embedding needs skeeg.inspection.embed: {exc}") from exc
-
     features = np.asarray(embed(clf, X), dtype=np.float64)
     if features.ndim != 2 or features.shape[0] != n_trials:
         raise ValueError(

@@ -345,3 +345,17 @@ def test_a_float64_default_dtype_changes_nothing(float64_default, tmp_path):
     same = EEGNetClassifier(kernel_length=9, max_epochs=1, random_state=0).fit(X, y)
     same.partial_fit(X, y)
     np.testing.assert_array_equal(same.predict_proba(X), proba)
+
+
+def test_gradients_switched_off_process_wide_change_nothing():
+    X, y = trials()
+    expected = EEGNetClassifier(kernel_length=9, max_epochs=1, random_state=0).fit(X, y)
+    torch.set_grad_enabled(False)
+    try:
+        clf = EEGNetClassifier(kernel_length=9, max_epochs=1, random_state=0).fit(X, y)
+        clf.partial_fit(X, y)
+        assert not torch.is_grad_enabled()
+    finally:
+        torch.set_grad_enabled(True)
+    expected.partial_fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), expected.predict_proba(X))

@@ -507,3 +507,12 @@ def test_a_trusted_module_built_without_a_skeleton_is_bounded_by_the_file(tmp_pa
     with pytest.raises(ValueError, match="larger than the weights it holds") as info:
         load(edited, trusted=[Computes])
     assert str(edited) in str(info.value)
+
+
+def test_trusted_must_be_a_list_of_classes(tmp_path):
+    X, y = trials()
+    clf = small(DNNClassifier, optimizer=_Adamish, max_epochs=1).fit(X, y)
+    save(clf, tmp_path / "m.safetensors")
+    with pytest.raises(TypeError, match=r"trusted must be a list of classes; .* Pass \[_Adamish\]"):
+        load(tmp_path / "m.safetensors", trusted=_Adamish)
+    assert type(load(tmp_path / "m.safetensors", trusted=[_Adamish])) is DNNClassifier

@@ -27,7 +27,7 @@ from skeeg import (
     EEGNetClassifier,
     ShallowFBCSPNetClassifier,
 )
-from skeeg._training import logits_to_proba_numpy
+from skeeg._predict import logits_to_proba_numpy
 from skeeg.callbacks import HeldOutScoring
 from skeeg.datasets import make_motor_imagery
 

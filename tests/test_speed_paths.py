@@ -486,7 +486,7 @@ def test_hooks_turn_folding_off(fitted):
         (np.full((2, 3, 128), np.inf, dtype=np.float32), "infinity"),
         (np.zeros((2, 3, 100), dtype=np.float32), "fitted on 3 channels x 128"),
         (np.zeros((2, 128), dtype=np.float32), "is read as one channel"),
-        (np.zeros((0, 3, 128), dtype=np.float32), "0 sample"),
+        (np.zeros((0, 3, 100), dtype=np.float32), "fitted on 3 channels x 128"),
     ],
 )
 def test_validation_messages_unchanged(fitted, X, match):

@@ -1,0 +1,111 @@
+"""The safetensors file: written atomically with a canonical header, read back checked."""
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+
+import torch
+
+from ._codec import FORMAT, FORMAT_VERSION, _InvalidFile
+
+
+def _digest(text, tensors):
+    """SHA-256 of the JSON text and of each tensor's name, dtype, shape and bytes."""
+    digest = hashlib.sha256(text.encode())
+    for name in sorted(tensors):
+        tensor = tensors[name]
+        digest.update(f"\0{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _canonical_header(data):
+    """The safetensors bytes with the header's metadata in sorted order.
+
+    safetensors writes its metadata from a hash map, in an order that
+    changes from process to process; sorted, the same model gives the same
+    bytes (and hash) whenever and wherever it is saved.
+    """
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    header = {"__metadata__": header.pop("__metadata__"), **header}  # tensors: as written
+    text = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the data stays 8-byte aligned, as safetensors pads it
+    return len(text).to_bytes(8, "little") + text + data[8 + length :]
+
+
+def _write_atomically(path, tensors, metadata):
+    from safetensors.torch import save as to_bytes
+
+    data = _canonical_header(to_bytes(tensors, metadata=metadata))
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".skeeg-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON (skeeg writes non-finite floats as tagged values)")
+
+
+def _read_file(path):
+    """``(metadata, tensors)`` of a safetensors file, on the CPU."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            head = handle.read(9)
+    except OSError as error:
+        raise _InvalidFile(f"it cannot be read ({error.strerror or error}).") from None
+    declared = int.from_bytes(head[:8], "little") if len(head) >= 8 else None
+    if declared is None or declared > size - 8 or head[8:9] != b"{":
+        what = (
+            f"its first 8 bytes declare a header of {declared} bytes in a file of {size} bytes"
+            if declared is not None else f"it has only {size} bytes"
+        )
+        raise _InvalidFile(
+            f"it is not a skeeg model file ({what}): it is truncated, or not a safetensors "
+            "file written by skeeg.serialization.save."
+        )
+    try:
+        with safe_open(path, framework="pt", device="cpu") as handle:
+            metadata = handle.metadata() or {}
+            _check_format(metadata)  # before reading any tensor
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+    except (SafetensorError, OSError, RuntimeError, ValueError) as error:
+        if isinstance(error, _InvalidFile):
+            raise
+        raise _InvalidFile(
+            f"it is truncated or not a valid safetensors file ({str(error):.200})."
+        ) from None
+    return metadata, tensors
+
+
+def _check_format(metadata):
+    if metadata.get("format") != FORMAT:
+        raise _InvalidFile(
+            "it is a safetensors file but not a skeeg model (its header metadata has no "
+            f"format {FORMAT!r}): load only reads files written by skeeg.serialization.save."
+        )
+    version = metadata.get("format_version")
+    if not isinstance(version, str) or not version.isdigit() or len(version) > 6:
+        raise _InvalidFile(f"its format version {version!r:.40} is not a number.")
+    if int(version) > FORMAT_VERSION:
+        raise _InvalidFile(
+            f"it was written in format version {version} by a newer skeeg; this skeeg reads "
+            f"up to version {FORMAT_VERSION}: upgrade skeeg."
+        )

@@ -1,0 +1,247 @@
+"""The network, loss and optimiser of a loaded model, each checked against the file."""
+
+import contextlib
+import math
+import numbers
+import warnings
+
+import numpy as np
+import torch
+
+from .._fitting import make_net
+from .._training import resolve_device
+from ._codec import _DEVICE_OPTIONS, _InvalidFile
+
+
+def _check_fitted(clf):
+    """Check the attributes the network is built from; return the number of classes."""
+    for name in ("n_channels_", "n_times_"):
+        value = getattr(clf, name, None)
+        integer = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+        if not integer or value < 1:
+            raise _InvalidFile(f"its fitted attribute {name} is {value!r:.40}, not a positive int.")
+    classes = getattr(clf, "classes_", None)
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
+        raise _InvalidFile("its classes_ is not a 1-D array of at least 2 labels.")
+    try:
+        unique = len(np.unique(classes)) == len(classes)
+    except TypeError:
+        unique = False
+    if not unique:
+        raise _InvalidFile("its classes_ holds repeated or incomparable labels.")
+    mean = getattr(clf, "channel_mean_", None)
+    scale = getattr(clf, "scale_", None)
+    if (
+        not isinstance(mean, np.ndarray)
+        or mean.dtype != np.float32
+        or mean.shape != (clf.n_channels_,)
+        or not np.isfinite(mean).all()
+    ):
+        raise _InvalidFile(
+            f"its channel_mean_ is not a finite float32 array of shape ({clf.n_channels_},)."
+        )
+    if not isinstance(scale, float) or not (math.isfinite(scale) and scale > 0):
+        raise _InvalidFile(f"its scale_ is {scale!r:.40}, not a positive float.")
+    return len(classes)
+
+
+def _load_module(clf, n_classes, tensors):
+    """The network built from the parameters, with the file's weights.
+
+    Built first on the meta device (no memory) to compare every shape and
+    dtype with the file's, so that parameters declaring a huge network are
+    refused before anything is allocated.
+    """
+    try:
+        with torch.device("meta"):
+            skeleton = clf._build_module(n_classes)
+    except (TypeError, ValueError) as error:
+        raise _InvalidFile(f"its parameters do not build a network: {error}") from None
+    except (RuntimeError, NotImplementedError):
+        # A trusted module class that computes in its constructor (braindecode's
+        # EEGNetv4 renormalises its weights) cannot be built without memory; its
+        # shapes are then compared on the real network, built below.
+        skeleton = None
+    if skeleton is not None:
+        _check_tensors(skeleton.state_dict(), "module", tensors)
+    # Without a skeleton the shapes are unknown until the network exists: its
+    # allocations are bounded by what the file's own weights take.
+    saved = sum(t.numel() * t.element_size() for n, t in tensors.items() if n.startswith("module."))
+    budget = _AllocationBudget(BUILD_BUDGET_FACTOR * saved + BUILD_BUDGET_FLOOR)
+    with torch.random.fork_rng(devices=[]), (
+        contextlib.nullcontext() if skeleton is not None else budget
+    ):
+        try:
+            module = clf._build_module(n_classes)
+        except _InvalidFile:
+            raise
+        except (TypeError, ValueError) as error:
+            raise _InvalidFile(f"its parameters do not build a network: {error}") from None
+    if skeleton is None:
+        _check_tensors(module.state_dict(), "module", tensors)
+    _load_state(module, "module", tensors)
+    return module
+
+
+# A network built without a meta skeleton may allocate this many times the
+# bytes of the file's weights, plus the floor (temporaries of its constructor).
+BUILD_BUDGET_FACTOR, BUILD_BUDGET_FLOOR = 4, 64 << 20
+_FACTORIES = {
+    torch.empty, torch.zeros, torch.ones, torch.full, torch.rand, torch.randn, torch.randint,
+    torch.empty_strided,
+}
+
+
+class _AllocationBudget(torch.overrides.TorchFunctionMode):
+    """Refuses tensor allocations beyond a byte budget, checked before each factory call."""
+
+    def __init__(self, budget):
+        super().__init__()
+        self.left = budget
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _FACTORIES:
+            shape = args[0] if args and isinstance(args[0], (tuple, list, torch.Size)) else [
+                a for a in args if isinstance(a, int) and not isinstance(a, bool)]
+            if func in (torch.full, torch.randint):
+                shape = next((a for a in args if isinstance(a, (tuple, list, torch.Size))),
+                             kwargs.get("size", ()))
+            shape = kwargs.get("size", shape)
+            dtype = kwargs.get("dtype") or torch.get_default_dtype()
+            self._spend(math.prod(int(n) for n in shape) * torch.empty((), dtype=dtype,
+                                                                       device="meta").element_size())
+        return func(*args, **kwargs)
+
+    def _spend(self, size):
+        self.left -= size
+        if self.left < 0:
+            raise _InvalidFile(
+                "its parameters build a network larger than the weights it holds (its "
+                "constructor asked for more memory than the file's tensors justify): the "
+                "file's parameters were edited, or it is not a model written by save."
+            )
+
+
+def _check_tensors(expected, prefix, tensors):
+    start = len(prefix) + 1
+    found = {name[start:]: t for name, t in tensors.items() if name.startswith(prefix + ".")}
+    for name in [*expected, *sorted(set(found) - set(expected))]:
+        if name not in found:
+            raise _InvalidFile(f"it lacks the tensor {prefix}.{name} that the network has.")
+        if name not in expected:
+            raise _InvalidFile(
+                f"it holds the tensor {prefix}.{name}, which the network built from its "
+                "parameters does not have."
+            )
+        want, got = expected[name], found[name]
+        if tuple(got.shape) != tuple(want.shape) or got.dtype != want.dtype:
+            raise _InvalidFile(
+                f"its tensor {prefix}.{name} has shape {tuple(got.shape)} and dtype "
+                f"{got.dtype}, but the network built from its parameters needs shape "
+                f"{tuple(want.shape)} and dtype {want.dtype}."
+            )
+    return found
+
+
+def _load_state(module, prefix, tensors):
+    found = _check_tensors(module.state_dict(), prefix, tensors)
+    # Weights and batch-norm statistics of a fitted network are finite (fit
+    # refuses divergence); other buffers (masks) may hold infinities.
+    checked = {name for name, _ in module.named_parameters()} | {
+        name for name, _ in module.named_buffers() if name.rsplit(".", 1)[-1].startswith("running_")
+    }
+    for name in sorted(checked & set(found)):
+        tensor = found[name]
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise _InvalidFile(
+                f"its tensor {prefix}.{name} holds NaN or infinite values, which no fit "
+                "leaves: the file was edited or damaged."
+            )
+    module.load_state_dict(found, strict=True)
+
+
+def _target_device(clf, device):
+    if device is None:
+        device = clf.device_ if isinstance(getattr(clf, "device_", None), str) else "cpu"
+        try:
+            return resolve_device(device)
+        except (TypeError, ValueError):
+            warnings.warn(
+                f"The network was trained on {device!r}, which this machine does not have; "
+                "it is loaded on the CPU. Call set_params(device='cpu') before refitting here.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return "cpu"
+    return resolve_device(device)
+
+
+def _build_net(clf, module, criterion, device):
+    """The skorch net, as ``BaseEEGClassifier.fit`` builds it, around the loaded module."""
+    return make_net(clf, module, criterion, device).initialize()
+
+
+def _load_optimizer(net, saved):
+    """Restore the optimiser's state, its tensors checked against the parameters."""
+    optimizer = net.optimizer_
+    current = optimizer.state_dict()
+    if not isinstance(saved, dict) or set(saved) != {"state", "param_groups"}:
+        raise _InvalidFile("its optimizer state is not an optimizer's state_dict.")
+    groups, state = saved["param_groups"], saved["state"]
+    if (
+        not isinstance(groups, list)
+        or len(groups) != len(current["param_groups"])
+        or not all(isinstance(g, dict) and "params" in g for g in groups)
+        or [g["params"] for g in groups] != [g["params"] for g in current["param_groups"]]
+    ):
+        raise _InvalidFile(
+            "its optimizer state does not cover the network's parameters as the optimizer "
+            "built from its parameters does."
+        )
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    if not isinstance(state, dict):
+        raise _InvalidFile("its optimizer state is not a dict.")
+    for index, entry in state.items():
+        known = isinstance(index, int) and 0 <= index < len(parameters)
+        if not known or not isinstance(entry, dict):
+            raise _InvalidFile(f"its optimizer state has an entry {index!r:.40} for no parameter.")
+        shape = tuple(parameters[index].shape)
+        for key, value in entry.items():
+            if torch.is_tensor(value) and value.ndim and tuple(value.shape) != shape:
+                raise _InvalidFile(
+                    f"its optimizer state {key!r} of parameter {index} has shape "
+                    f"{tuple(value.shape)}, but that parameter has shape {shape}."
+                )
+    for group, fresh in zip(groups, current["param_groups"]):
+        for key, value in group.items():
+            if key in fresh and key not in _DEVICE_OPTIONS and not _same_kind(value, fresh[key]):
+                raise _InvalidFile(
+                    f"its optimizer setting {key!r} is {value!r:.40}, where the optimizer "
+                    f"built from its parameters has {fresh[key]!r:.40}."
+                )
+        for key in _DEVICE_OPTIONS:
+            if key in fresh:
+                group[key] = fresh[key]
+    try:
+        optimizer.load_state_dict(saved)
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise _InvalidFile(f"its optimizer state cannot be restored ({error}).") from None
+
+
+def _same_kind(value, reference):
+    """Whether an optimiser setting read from a file is of the kind torch's own is."""
+    if isinstance(reference, bool) or reference is None:
+        return isinstance(value, bool) or value is None
+    if isinstance(reference, (int, float)) or torch.is_tensor(reference):
+        return (
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+            or torch.is_tensor(value) and value.ndim == 0
+        )
+    if isinstance(reference, (tuple, list)):
+        return (
+            isinstance(value, (tuple, list))
+            and len(value) == len(reference)
+            and all(_same_kind(v, r) for v, r in zip(value, reference))
+        )
+    return isinstance(value, type(reference))
