@@ -313,10 +313,6 @@ def test_plot_embedding_bad_input(monkeypatch):
 
 def test_plot_embedding_of_a_trained_network_separates_the_classes():
     """With skeeg.inspection's real embed: a separable synthetic set separates in 2-D."""
-    try:
-        import skeeg.inspection  # noqa: F401
-    except ImportError:
-        pytest.skip("skeeg.inspection (embed) is not in this tree yet: issue 13 point 6")
     import torch
 
     from skeeg import EEGNetClassifier
