@@ -192,7 +192,7 @@ def test_paths_as_users_write_them(tmp_path, monkeypatch):
         clf.save(tmp_path)
     with pytest.raises(FileNotFoundError, match="folder .*missing.* does not exist"):
         save(clf, tmp_path / "missing" / "model.safetensors")
-    with pytest.raises(ValueError, match="cannot be read"):
+    with pytest.raises(ValueError, match="not a regular file"):
         load(tmp_path)
     with pytest.raises(TypeError, match="str or path-like"):
         load(None)
@@ -312,7 +312,7 @@ def test_foreign_files_are_refused(tmp_path):
     _refused(other, "not a skeeg model")
     folder = tmp_path / "folder"
     folder.mkdir()
-    _refused(folder, "cannot be read")
+    _refused(folder, "not a regular file")
     _refused(tmp_path / "missing.safetensors", "cannot be read")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._json import loads as json_loads
 from ._base import get_data_dir, read_text
 from ._download import download_uea
 from ._ts import ARCHIVE_URL, read_ts
@@ -224,12 +225,17 @@ def _not_found_message(name, data_dir):
     )
 
 
+# Sampling rates a sidecar may declare, in Hz: a rate outside them is no
+# recording's (1e308 or 1e-300 would overflow or vanish in every later step).
+SFREQ_RANGE = (1e-3, 1e6)
+
+
 def _read_sfreq(path):
     """``"sfreq"`` of a ``<name>.json`` sidecar, None when there is none."""
     if not path.is_file():
         return None
     try:
-        meta = json.loads(read_text(path))
+        meta = json_loads(read_text(path))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints, deep nesting
         raise ValueError(f"{path} is not valid JSON ({type(exc).__name__}: {exc}).") from None
     if not isinstance(meta, dict):
@@ -246,10 +252,10 @@ def _read_sfreq(path):
             f"{path}: \"sfreq\" must be a number of Hz such as 256, got "
             f"{_short(sfreq)} ({type(sfreq).__name__}); fix or delete the file."
         )
-    if not math.isfinite(sfreq) or sfreq <= 0:
+    if not math.isfinite(sfreq) or not SFREQ_RANGE[0] <= sfreq <= SFREQ_RANGE[1]:
         raise ValueError(
-            f"{path}: \"sfreq\" must be a positive, finite number of Hz, got {sfreq!r}; "
-            "fix or delete the file."
+            f"{path}: \"sfreq\" must be a sampling rate between {SFREQ_RANGE[0]:g} and "
+            f"{SFREQ_RANGE[1]:g} Hz, got {sfreq!r}; fix or delete the file."
         )
     return float(sfreq)
 

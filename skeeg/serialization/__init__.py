@@ -38,6 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import __version__
 from .._fitting import build_criterion
+from .._json import loads
 from .._paths import output_file, user_path
 from .._params import check_params
 from .._registry import is_classifier, is_classifier_class
@@ -58,7 +59,7 @@ from ._codec import (
     _expect,
     _known_classes,
 )
-from ._file import _digest, _read_file, _refuse_constant, _write_atomically
+from ._file import _digest, _read_file, _write_atomically
 from ._network import (
     _build_net,
     _check_fitted,
@@ -243,7 +244,7 @@ def _load(path, device, classes):
             "the file was corrupted or edited. Use the original file."
         )
     try:
-        content = json.loads(text, parse_constant=_refuse_constant)
+        content = loads(text)
     except (ValueError, RecursionError) as error:
         raise _InvalidFile(f"its JSON content cannot be read ({str(error):.200}).") from None
     content = _expect(content, dict, "the content")

@@ -4,9 +4,15 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as to_bytes
+
+from .._json import loads
 
 from ._codec import FORMAT, FORMAT_VERSION, _InvalidFile
 
@@ -38,8 +44,6 @@ def _canonical_header(data):
 
 
 def _write_atomically(path, tensors, metadata):
-    from safetensors.torch import save as to_bytes
-
     data = _canonical_header(to_bytes(tensors, metadata=metadata))
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".skeeg-", suffix=".tmp")
@@ -57,22 +61,33 @@ def _write_atomically(path, tensors, metadata):
 # Loading
 
 
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not JSON (skeeg writes non-finite floats as tagged values)")
-
-
 def _read_file(path):
-    """``(metadata, tensors)`` of a safetensors file, on the CPU."""
-    from safetensors import SafetensorError, safe_open
+    """``(metadata, tensors)`` of a safetensors file, read once into memory, on the CPU.
 
+    Only a regular file is read (a FIFO would block, a device never end), and
+    its bytes are read once: the tensors are built from those bytes, so a
+    process rewriting the file meanwhile cannot change or crash what is
+    loaded, as it could a memory map (SIGBUS). The header is parsed here, its
+    declared length checked against the bytes read, before any tensor.
+    """
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as handle:
-            head = handle.read(9)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise _InvalidFile(f"it cannot be read ({error.strerror or error}).") from None
-    declared = int.from_bytes(head[:8], "little") if len(head) >= 8 else None
-    if declared is None or declared > size - 8 or head[8:9] != b"{":
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise _InvalidFile(
+            "it is not a regular file (a folder, FIFO, device or socket): pass the path "
+            "of a model file written by skeeg.save."
+        )
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read()
+        except OSError as error:
+            raise _InvalidFile(f"it cannot be read ({error.strerror or error}).") from None
+    size = len(data)
+    declared = int.from_bytes(data[:8], "little") if size >= 8 else None
+    if declared is None or declared > size - 8 or data[8:9] != b"{":
         what = (
             f"its first 8 bytes declare a header of {declared} bytes in a file of {size} bytes"
             if declared is not None else f"it has only {size} bytes"
@@ -82,13 +97,14 @@ def _read_file(path):
             "file written by skeeg.serialization.save."
         )
     try:
-        with safe_open(path, framework="pt", device="cpu") as handle:
-            metadata = handle.metadata() or {}
-            _check_format(metadata)  # before reading any tensor
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
-    except (SafetensorError, OSError, RuntimeError, ValueError) as error:
-        if isinstance(error, _InvalidFile):
-            raise
+        header = loads(data[8 : 8 + declared])
+    except (ValueError, RecursionError) as error:
+        raise _InvalidFile(f"its header is not valid JSON ({str(error):.200}).") from None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    _check_format(metadata if isinstance(metadata, dict) else {})  # before any tensor
+    try:
+        tensors = {name: tensor.clone() for name, tensor in load_tensors(data).items()}
+    except (SafetensorError, RuntimeError, ValueError) as error:
         raise _InvalidFile(
             f"it is truncated or not a valid safetensors file ({str(error):.200})."
         ) from None
