@@ -102,3 +102,29 @@ def test_the_header_is_parsed_strictly(model_file, tmp_path):
     path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + length :])
     out = _load_in_child(path)
     assert out.startswith("REFUSED ValueError") and "'format' appears twice" in out
+
+
+@pytest.mark.parametrize("cls, params, edit", [
+    ("EEGConformerClassifier", dict(n_filters=4, attention_heads=2, attention_depth=1),
+     ('"attention_depth":1', '"attention_depth":30000')),
+    ("ATCNetClassifier", dict(tcn_depth=1), ('"tcn_depth":1', '"tcn_depth":10000000')),
+    ("DNNClassifier", dict(hidden_sizes=(8,)),
+     ('"hidden_sizes":{"tuple":[8]}', '"hidden_sizes":{"tuple":[' + ",".join(["8"] * 300_000) + "]}")),
+])
+def test_a_declared_network_is_bounded_by_the_files_tensors(tmp_path, cls, params, edit):
+    """The network a file's parameters declare is refused before it is built."""
+    import numpy as np
+
+    import skeeg
+
+    n_times = 1125 if cls == "ATCNetClassifier" else 128
+    X = np.random.default_rng(0).standard_normal((8, 3, n_times)).astype(np.float32)
+    clf = getattr(skeeg, cls)(max_epochs=1, validation_fraction=0, early_stopping=False,
+                              **params).fit(X, np.arange(8) % 2)
+    save(clf, tmp_path / "m.safetensors")
+    old, new = edit
+    path = _edited(tmp_path / "m.safetensors", tmp_path, lambda text: text.replace(old, new, 1))
+    assert new[:40] in _read_file(path)[0]["content"]
+    out = _load_in_child(path, timeout=60)
+    assert out.startswith("REFUSED ValueError") and str(path) in out
+    assert "larger than the weights it holds" in out

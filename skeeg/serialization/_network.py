@@ -52,9 +52,21 @@ def _load_module(clf, n_classes, tensors):
     dtype with the file's, so that parameters declaring a huge network are
     refused before anything is allocated.
     """
+    saved = [t for n, t in tensors.items() if n.startswith("module.")]
+    saved_bytes = sum(t.numel() * t.element_size() for t in saved)
+    # The skeleton too is bounded by the file's own tensors, in bytes and in
+    # count: parameters declaring thousands of layers are refused after a few
+    # more tensors than the file holds, not built (minutes and gigabytes of
+    # module objects even on the meta device).
+    skeleton_budget = _AllocationBudget(
+        BUILD_BUDGET_FACTOR * saved_bytes + BUILD_BUDGET_FLOOR,
+        tensors=BUILD_TENSORS_FACTOR * len(saved) + BUILD_TENSORS_FLOOR,
+    )
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), skeleton_budget:
             skeleton = clf._build_module(n_classes)
+    except _InvalidFile:
+        raise
     except (TypeError, ValueError) as error:
         raise _InvalidFile(f"its parameters do not build a network: {error}") from None
     except (RuntimeError, NotImplementedError):
@@ -66,8 +78,7 @@ def _load_module(clf, n_classes, tensors):
         _check_tensors(skeleton.state_dict(), "module", tensors)
     # Without a skeleton the shapes are unknown until the network exists: its
     # allocations are bounded by what the file's own weights take.
-    saved = sum(t.numel() * t.element_size() for n, t in tensors.items() if n.startswith("module."))
-    budget = _AllocationBudget(BUILD_BUDGET_FACTOR * saved + BUILD_BUDGET_FLOOR)
+    budget = _AllocationBudget(BUILD_BUDGET_FACTOR * saved_bytes + BUILD_BUDGET_FLOOR)
     with torch.random.fork_rng(devices=[]), (
         contextlib.nullcontext() if skeleton is not None else budget
     ):
@@ -86,6 +97,8 @@ def _load_module(clf, n_classes, tensors):
 # A network built without a meta skeleton may allocate this many times the
 # bytes of the file's weights, plus the floor (temporaries of its constructor).
 BUILD_BUDGET_FACTOR, BUILD_BUDGET_FLOOR = 4, 64 << 20
+# ... and create at most this many tensors per tensor of the file, plus the floor.
+BUILD_TENSORS_FACTOR, BUILD_TENSORS_FLOOR = 4, 256
 _FACTORIES = {
     torch.empty, torch.zeros, torch.ones, torch.full, torch.rand, torch.randn, torch.randint,
     torch.empty_strided,
@@ -93,15 +106,20 @@ _FACTORIES = {
 
 
 class _AllocationBudget(torch.overrides.TorchFunctionMode):
-    """Refuses tensor allocations beyond a byte budget, checked before each factory call."""
+    """Refuses tensor allocations beyond a byte budget (and a count), checked before each one."""
 
-    def __init__(self, budget):
+    def __init__(self, budget, tensors=None):
         super().__init__()
         self.left = budget
+        self.tensors_left = tensors
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func in _FACTORIES:
+            if self.tensors_left is not None:
+                self.tensors_left -= 1
+                if self.tensors_left < 0:
+                    self._spend(float("inf"))
             shape = args[0] if args and isinstance(args[0], (tuple, list, torch.Size)) else [
                 a for a in args if isinstance(a, int) and not isinstance(a, bool)]
             if func in (torch.full, torch.randint):
