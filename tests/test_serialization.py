@@ -345,7 +345,8 @@ def test_absurd_declared_sizes_are_refused_without_allocating(saved, tmp_path):
     def long_trials(content):
         content["fitted"]["n_times_"] = 10**12
     _rewrite(saved, wide, long_trials)
-    _refused(wide, r"tensor module\.features\.hidden1\.linear\.weight has shape \(32, 288\)")
+    # The network it declares is refused before it is built, even on the meta device.
+    _refused(wide, "build a network larger than the weights it holds")
     assert time.perf_counter() - start < 10
 
 
