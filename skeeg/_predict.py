@@ -233,11 +233,15 @@ class ProbabilityModel(torch.nn.Module):
 
     def forward(self, trials):
         """Probabilities ``(batch, n_classes)`` of raw trials ``(batch, n_channels, n_times)``."""
+        finite = torch.isfinite(trials).flatten(1).all(dim=1, keepdim=True)
         if self.standardize:
             trials = (trials - self.offset) * self.inverse_scale
         logits = network_logits(self.network, trials, self.crops,
                                 crops_per_pass=EXPORT_CROPS_PER_PASS)
-        return logits_to_proba(logits)
+        # A trial holding NaN or infinity gets NaN probabilities, whatever the
+        # network does with them (max-pooling can drop a NaN): exported graphs
+        # cannot raise, so their output must show it.
+        return torch.where(finite, logits_to_proba(logits), torch.nan)
 
 
 class TrialChunks(torch.nn.Module):

@@ -38,6 +38,7 @@ import copy
 import inspect
 import json
 import os
+import re
 import warnings
 
 import numpy as np
@@ -259,13 +260,13 @@ def to_torchscript(clf, path):
     model = probability_model(clf)
     path = _output_files(path, ".pt")
     example = torch.zeros(2, clf.n_channels_, clf.n_times_, dtype=torch.float32)
-    with float32_defaults(), torch.no_grad(), _quiet_deprecations():
+    with float32_defaults(), torch.no_grad(), _quiet_deprecations() as warned:
         traced = torch.jit.trace(model, (example,), check_trace=False)
         checked = torch.jit.script(CheckedTrials(
             TrialChunks(traced, export_step(clf)), int(clf.n_channels_), int(clf.n_times_)
         ))
     try:
-        _check_batch_free(model, clf, checked)
+        _check_exported(model, clf, checked, warned)
     except ValueError as error:
         raise ValueError(
             f"The TorchScript export of {type(clf).__name__}'s network is wrong: {error}. "
@@ -349,12 +350,22 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
     if opset_version is None and not dynamo:
         opset_version = ONNX_OPSET
     names = dict(input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], opset_version=opset_version)
-    with float32_defaults(), torch.no_grad(), _quiet_deprecations():
+    with float32_defaults(), torch.no_grad(), _quiet_deprecations() as warned:
         if dynamo:
-            program = torch.onnx.export(
-                model, (example,), dynamo=True, verbose=False,
-                dynamic_shapes={INPUT_NAME: {0: torch.export.Dim("batch")}}, **names,
-            )
+            try:
+                program = torch.onnx.export(
+                    model, (example,), dynamo=True, verbose=False,
+                    dynamic_shapes={INPUT_NAME: {0: torch.export.Dim("batch")}}, **names,
+                )
+            except Exception as error:  # noqa: BLE001  (torch.export's errors are many kinds)
+                cause = error.__cause__ or error  # the exporter's wrapper names a step only
+                reason = re.sub(r"\x1b\[[0-9;]*m", "", str(cause)).strip().splitlines()
+                raise ValueError(
+                    f"torch.export cannot export {type(clf).__name__}'s network "
+                    f"({type(cause).__name__}: {(reason or [''])[0]:.300}). "
+                    "A branch on the trials' values in forward is the usual cause: write it "
+                    "with torch.where, or use dynamo=False (checked against the network)."
+                ) from None
             program.save(path, external_data=False)
         else:
             # torch before 2.5 has no dynamo argument; since 2.9 it defaults to True.
@@ -367,7 +378,7 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
 
     try:
         onnx.checker.check_model(path, full_check=True)
-        _check_batch_free(model, clf, _onnx_runner(path))
+        _check_exported(model, clf, _onnx_runner(path), warned)
     except Exception as error:  # noqa: BLE001  (any failure: no broken file is left)
         with contextlib.suppress(OSError):
             os.remove(path)
@@ -393,18 +404,30 @@ def _onnx_runner(path):
     return lambda trials: torch.as_tensor(session.run([OUTPUT_NAME], {INPUT_NAME: trials.numpy()})[0])
 
 
-def _check_batch_free(model, clf, run):
-    """Refuse an exported model whose output differs from the network's at batches of 1 and 3.
+def _check_exported(model, clf, run, traced=()):
+    """Refuse an exported model that does not compute what the network computes.
 
-    Tracing runs a network's Python once, on a batch of 2: a forward whose
-    code depends on the batch size would be fixed at 2 without a word.
+    A traced graph keeps one run of the network's Python, on a batch of 2
+    unit-noise trials: a forward that depends on the batch size, or that
+    branches on its input's values (``if x.abs().max() > 20``), is fixed to
+    what that run did. The exported model must match the network on batches
+    of 1 and 3, on trials a thousand times smaller and larger, and give
+    non-finite probabilities for a trial holding NaN or infinity.
+
+    Parameters
+    ----------
+    traced : sequence of warnings.WarningMessage
+        torch's tracer warnings from the export, named in the error: they
+        point at the Python line that was fixed.
     """
     if run is None:
         return
     generator = torch.Generator().manual_seed(0)
-    for batch in (1, 3):
-        trials = torch.randn(batch, clf.n_channels_, clf.n_times_, generator=generator,
-                             dtype=torch.float32)
+    cases = [(1, 1.0, "a batch of 1 trial"), (3, 1.0, "a batch of 3 trials"),
+             (3, 1e-3, "trials 1000 times smaller"), (3, 1e3, "trials 1000 times larger")]
+    for batch, amplitude, what in cases:
+        trials = amplitude * torch.randn(batch, clf.n_channels_, clf.n_times_,
+                                         generator=generator, dtype=torch.float32)
         if model.standardize:  # raw trials in the training unit
             trials = trials / model.inverse_scale + model.offset
         with torch.no_grad():
@@ -412,17 +435,42 @@ def _check_batch_free(model, clf, run):
             try:
                 got = run(trials)
             except Exception as error:  # noqa: BLE001
+                reason = " ".join(str(error).split())  # TorchScript's tracebacks span lines
                 raise ValueError(
-                    f"the exported model fails on a batch of {batch} trials ({type(error).__name__}:"
-                    f" {str(error):.200}); it was traced on 2, and the network's forward "
-                    "depends on the batch size in Python code"
+                    f"the exported model fails on {what} ({type(error).__name__}: "
+                    f"{reason:.200}){_traced_on(traced)}"
                 ) from None
         if got.shape != expected.shape or not torch.allclose(got, expected, atol=1e-4, rtol=0):
             raise ValueError(
-                f"the exported model returns {tuple(got.shape)} for a batch of {batch} trials "
-                f"where the network gives other probabilities {tuple(expected.shape)}: it was "
-                "traced on 2, and the network's forward depends on the batch size in Python code"
+                f"the exported model returns other probabilities than the network on {what} "
+                f"(shape {tuple(got.shape)} against {tuple(expected.shape)}){_traced_on(traced)}"
             )
+    trials = torch.zeros(2, clf.n_channels_, clf.n_times_, dtype=torch.float32)
+    trials[0, 0, 0] = torch.nan
+    with torch.no_grad():
+        try:
+            got = run(trials)
+        except Exception:  # noqa: BLE001  (TorchScript's own check refuses NaN: fine)
+            return
+    if torch.isfinite(got[0]).all():
+        raise ValueError("the exported model gives finite probabilities for a trial holding NaN")
+
+
+def _traced_on(traced):
+    """Why a traced graph can differ from its network, with the tracer's own words.
+
+    Warnings from skeeg's own files are left out: they are shape conditions
+    (the crops' bounds), constant for the fitted trial shape.
+    """
+    own = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    shown = [f"{w.filename}:{w.lineno}: {str(w.message).splitlines()[0]:.160}" for w in traced
+             if not os.path.abspath(w.filename).startswith(own)]
+    if shown:
+        return (": the network's forward branches on its input in Python, and a traced graph "
+                "keeps the branch its example took (torch's tracer: " + "; ".join(shown[:3])
+                + "). Write the branch with torch.where, or export with dynamo=True")
+    return (": it was traced on 2 trials, and the network's forward depends on the batch "
+            "size or on the input's values in Python code")
 
 
 def _output_files(path, suffix):
@@ -438,14 +486,24 @@ def _parameters(function):
 
 @contextlib.contextmanager
 def _quiet_deprecations():
-    with warnings.catch_warnings():
+    """Silence torch's deprecation notices; record its tracer warnings (yielded list).
+
+    A tracer warning says that a Python condition became a constant of the
+    graph: harmless for shape conditions (braindecode's asserts; the export
+    takes only the fitted trial shape), wrong for a branch on the trials'
+    values. :func:`_check_exported` tells them apart and names them.
+    """
+    traced = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
         for message in _DEPRECATION_NOTICES:
             warnings.filterwarnings("ignore", message=message)
-        # Shape conditions in a network's Python code (braindecode's asserts)
-        # become constants of the trace; they hold, as the exported model
-        # takes only the fitted trial shape.
-        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-        yield
+        yield traced
+    for w in caught:
+        if issubclass(w.category, torch.jit.TracerWarning):
+            traced.append(w)
+        else:  # anything else reaches the user as it would have
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def sidecar(clf):

@@ -101,3 +101,48 @@ def test_exported_crops_are_evaluated_in_bounded_memory():
     # time): under 1 MB here. All 14,430 crops at once took 45 MB in onnxruntime.
     assert _peak_increase("torchscript") < proba + 15
     assert _peak_increase("onnx") < proba + 15
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda cls: cls.__name__)
+def test_non_finite_trials_give_non_finite_rows_in_onnx(cls, tmp_path):
+    """DeepConvNet's max-pooling dropped NaN: its ONNX export answered ordinary probabilities."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    clf = fitted(cls)
+    X, _ = trials()
+    bad = X[:3].copy()
+    bad[0, 0, 5], bad[1, 1, 7] = np.nan, np.inf
+    to_onnx(clf, tmp_path / "m.onnx")
+    out = onnxruntime.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"trials": bad})[0]
+    assert np.isfinite(out).all(axis=1).tolist() == [False, False, True]
+    np.testing.assert_allclose(out[2], clf.predict_proba(X[2:3])[0], atol=1e-5)
+
+
+class _Branchy(torch.nn.Module):
+    """Flips its logits for loud trials: a branch on the input's values in Python."""
+
+    def __init__(self, n_channels, n_times, n_classes):
+        super().__init__()
+        self.classifier = torch.nn.Linear(n_channels * n_times, n_classes)
+
+    def forward(self, x):
+        z = self.classifier(x.flatten(1))
+        return -z if bool(x.abs().max() > 20) else z
+
+
+@pytest.mark.parametrize("export, kwargs, message", [
+    (to_torchscript, {}, "branches on its input in Python.*Converting a tensor to a Python boolean"),
+    (to_onnx, {}, "branches on its input in Python.*Converting a tensor to a Python boolean"),
+    (to_onnx, {"dynamo": True}, "torch.export cannot export EEGClassifier's network "
+                                r"\(GuardOnDataDependentSymNode"),
+], ids=["torchscript", "onnx", "onnx-dynamo"])
+def test_a_branch_on_the_input_is_an_export_error(export, kwargs, message, tmp_path):
+    from skeeg import EEGClassifier
+
+    if export is to_onnx:
+        pytest.importorskip("onnxruntime")
+    X, y = trials()
+    clf = EEGClassifier(_Branchy, max_epochs=1, validation_fraction=0,
+                        early_stopping=False).fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        export(clf, tmp_path / "m.model", **kwargs)
+    assert not (tmp_path / "m.model").exists()
