@@ -138,17 +138,21 @@ class Evaluation:
         """Evaluation mode, no autograd, the trained precision; one thread for a few trials."""
         threads = torch.get_num_threads()
         single = n_trials < SINGLE_THREAD_TRIALS and threads > 1
-        training = self.module.training
+        # The folded function has no training mode; the module's own forward
+        # runs in evaluation mode (a walk over its layers: only when needed).
+        switch = self.forward is self.module and self.module.training
         precision = (contextlib.nullcontext() if self.dtype is None else
                      torch.autocast(self.device.type, dtype=self.dtype, cache_enabled=False))
         if single:
             torch.set_num_threads(1)
         try:
-            self.module.eval()
+            if switch:
+                self.module.eval()
             with float32_defaults(), torch.inference_mode(), precision:
                 yield
         finally:
-            self.module.train(training)
+            if switch:
+                self.module.train()
             if single:
                 torch.set_num_threads(threads)
 
