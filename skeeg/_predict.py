@@ -36,7 +36,7 @@ SINGLE_THREAD_TRIALS = 8
 # Crop positions per pass of an exported graph, whose batch size is free:
 # its peak memory is that of ``batch * EXPORT_CROPS_PER_PASS`` crops, not of
 # every crop of every trial at once.
-EXPORT_CROPS_PER_PASS = 8
+EXPORT_CROPS_PER_PASS = 16
 
 
 def fitted_standardizer(est):
