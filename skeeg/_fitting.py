@@ -30,6 +30,7 @@ from skorch.callbacks import BatchScoring, Checkpoint, EpochScoring, LRScheduler
 from skorch.callbacks import PassthroughScoring
 
 from .augmentation import apply_augmentation, check_augmentation
+from ._fitted import check_fitted_state
 from .callbacks import MaxNormConstraint, TrainingAccuracy, ValidationEarlyStopping, copy_callback
 from ._heads import find_head
 from ._net import SkeegNet, capture_kwargs
@@ -71,6 +72,7 @@ def train(est, X, y, groups=None, classes=None, incremental=False):
     split or early stopping; otherwise ``max_epochs`` epochs, with them.
     """
     check_params(est)
+    device = resolve_device(est.device)
     new = not hasattr(est, "net_") or not (incremental or est.warm_start)
     if incremental and est.class_weight == "balanced":
         raise ValueError(
@@ -92,10 +94,12 @@ def train(est, X, y, groups=None, classes=None, incremental=False):
             check_same_classes(est, classes)
         y = encode_labels(est, y)
     groups = check_groups(groups, len(X))
-    check_augmentation_fits(est)
+    with float32_defaults():
+        check_augmentation_fits(est)
     if new:
         _fit_standardizer(est, X)
-    device = resolve_device(est.device)
+    else:
+        est._check_unit(X)  # trials in another unit than the fit's
     net = None if new else est.net_
     base = _base_seed(est, net)
     seed = call_seed(base, 0 if new else len(net.history))
@@ -124,11 +128,14 @@ def train(est, X, y, groups=None, classes=None, incremental=False):
         _set_early_stopping(est, net, validated)
         check_monitors(est, net, validated, incremental)
         net.stream_seed_ = seed
-        # partial_fit continues the optimiser, and so its learning-rate schedulers.
+        # partial_fit continues the optimiser, and so its learning-rate schedulers;
+        # a warm_start fit's fresh optimiser restarts them (set by _continue).
         net.keep_schedulers_ = incremental and not new
+        net.restart_schedulers_ = getattr(net, "restart_schedulers_", False) and not new
         net.max_epochs = epochs
         before = len(net.history)
         net.partial_fit(trials, None)
+        net.restart_schedulers_ = False
     net.release_training_state()
     if est.early_stopping and validated:
         _warn_if_first_epoch_kept(est, net.history[before:])
@@ -136,6 +143,7 @@ def train(est, X, y, groups=None, classes=None, incremental=False):
     est.device_ = device
     est.cuda_graph_ = net.graph_replays_ > 0
     est.history_ = history_frame(net.history)
+    check_fitted_state(est)  # what load will check a file of it against
     return est
 
 
@@ -280,10 +288,25 @@ def class_weights(est, y):
     """The loss's class weights for encoded labels ``y``, or None."""
     if est.class_weight is None:
         return None
-    weights = compute_class_weight(
-        est.class_weight, classes=est.classes_, y=est.classes_[y]
-    )
-    weights = np.asarray(weights, dtype=np.float64)
+    if est.class_weight == "balanced":
+        # scikit-learn's n_trials / (n_classes * count); a class these trials
+        # lack (a warm_start fit on a new subject) weighs 1: it has no trial.
+        counts = np.bincount(y, minlength=len(est.classes_)).astype(np.float64)
+        weights = np.ones(len(est.classes_))
+        present = counts > 0
+        weights[present] = len(y) / (len(est.classes_) * counts[present])
+    else:
+        try:
+            weights = compute_class_weight(
+                est.class_weight, classes=est.classes_, y=est.classes_[y]
+            )
+            weights = np.asarray(weights, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"class_weight={est.class_weight!r:.200} cannot weigh the classes "
+                f"{est.classes_.tolist()}: {error}. Give a dict mapping labels to numbers, "
+                "'balanced' or None."
+            ) from None
     if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
         raise ValueError(
             f"class_weight must give each class a finite, non-negative weight, not all "
@@ -526,14 +549,19 @@ def make_net(est, module, criterion, device, seed=None):
     )
     # What the module was built from: a continued fit must not change it.
     net.network_params_ = network_params(est)
+    # What a continued call compares the parameters with, to apply changes.
+    net.optimizer_settings_ = _frozen({**optimizer_kwargs})
+    net.applied_ = {"lr": est.lr, "weight_decay": est.weight_decay,
+                    "class_weight": _frozen(est.class_weight)}
+    net.callback_settings_ = _callback_settings(est)
     return net
 
 
 # ----------------------------------------------------------------------
 # A continued fit
 def network_params(est):
-    """What a continued fit cannot change: the network's own parameters and its input scaling."""
-    return _frozen({**est._network_params(), "standardize": est.standardize})
+    """What a continued fit cannot change: the network's parameters, initialisation, scaling."""
+    return _frozen({**est._network_params(), "init": est.init, "standardize": est.standardize})
 
 
 def _frozen(value):
@@ -556,8 +584,8 @@ def check_same_network(est):
         if changed:
             now = ", ".join(f"{name}={getattr(est, name)!r}" for name in changed)
             then = ", ".join(f"{name}={built[name]!r}" for name in changed)
-            what = ("its input scaling" if changed == ["standardize"]
-                    else "its architecture")
+            what = {"standardize": "its input scaling", "init": "its initialisation"}.get(
+                changed[0] if len(changed) == 1 else None, "its architecture")
             raise ValueError(
                 f"{now}, but the network being continued (warm_start=True or "
                 f"partial_fit) was built with {then}: {what} cannot change. "
@@ -574,18 +602,93 @@ def check_same_network(est):
 
 
 def _continue(est, net, y, device, incremental):
-    """Ready a fitted net for another call: device, frozen layers, optimiser, class weights."""
+    """Ready a fitted net for another call with the estimator's parameters as they are now.
+
+    What a continued call can change is applied: the batch size, precision,
+    crop stride, augmentation, callbacks and verbosity, frozen layers, the
+    device, and (where it changed) the learning rate, weight decay and fixed
+    class weights. A ``warm_start`` fit then starts a fresh optimiser, of the
+    optimiser named now (as ``MLPClassifier`` does), restarts the
+    learning-rate schedulers with it and weighs the classes of its own
+    trials; ``partial_fit`` keeps the optimiser's state, and refuses another
+    optimiser, whose state could not carry over.
+    """
     if str(net.device) != device:
         _move(net, device)
     _freeze(est, net.module_)
+    net.batch_size = est.batch_size
+    net.precision = est.precision
+    net.crop_stride = crop_stride(est)
+    net.augmentation = tuple(clone(t) for t in check_augmentation(est.augmentation))
+    if _callback_settings(est) != getattr(net, "callback_settings_", None):
+        _rebuild_callbacks(est, net)
+    optimizer, kwargs = _optimizer_settings(est, device)
     if incremental:
-        return  # partial_fit: the optimiser's state and the loss carry on
-    # A warm_start fit starts a fresh optimiser (as MLPClassifier's), with
-    # the parameters as they are now, and weighs the classes of its own trials.
-    net.lr = est.lr
-    net.initialize_optimizer()
+        if (optimizer, kwargs) != (net.optimizer, net.optimizer_settings_):
+            raise ValueError(
+                f"optimizer={est.optimizer!r}, but the network being continued by partial_fit "
+                f"trains with {net.optimizer.__name__}{net.optimizer_settings_ or ''}: "
+                "partial_fit continues the optimiser's state, which another optimiser "
+                "cannot take. Set it back, or continue with a warm_start=True fit, which "
+                "starts a fresh optimiser."
+            )
+        for name, value in (("lr", est.lr), ("weight_decay", est.weight_decay)):
+            if value != net.applied_[name]:  # changed since the last call: applied
+                for group in net.optimizer_.param_groups:
+                    group[name] = value
+                    if name == "lr" and "initial_lr" in group:
+                        group["initial_lr"] = value
+                net.applied_[name] = value
+        if _frozen(est.class_weight) != net.applied_["class_weight"]:
+            _set_class_weights(est, net, y, device)
+        return
+    _set_optimizer(est, net, optimizer, kwargs)
+    net.restart_schedulers_ = True
+    _set_class_weights(est, net, y, device)
+
+
+def _set_class_weights(est, net, y, device):
     weight = class_weights(est, y)
     net.criterion_.weight = None if weight is None else weight.to(device)
+    net.applied_["class_weight"] = _frozen(est.class_weight)
+
+
+def _optimizer_settings(est, device):
+    """The optimiser class and its keyword arguments (beyond lr) that ``est`` names now."""
+    optimizer, kwargs = resolve_optimizer(est.optimizer)
+    capture = capture_kwargs(optimizer) if str(device).startswith("cuda") else None
+    return optimizer, _frozen({**kwargs, **(capture or {})})
+
+
+def _set_optimizer(est, net, optimizer, kwargs):
+    """A fresh optimiser on the net, of the class, lr and weight decay ``est`` names now."""
+    for key in [k for k in vars(net) if k.startswith("optimizer__")]:
+        delattr(net, key)  # the previous optimiser's own arguments
+    for key, value in {**dict(kwargs), "weight_decay": est.weight_decay}.items():
+        setattr(net, f"optimizer__{key}", value)
+    net.optimizer, net.lr = optimizer, est.lr
+    net.optimizer_settings_ = kwargs
+    net.applied_ = {"lr": est.lr, "weight_decay": est.weight_decay,
+                    "class_weight": _frozen(est.class_weight)}
+    net.initialize_optimizer()
+
+
+def _callback_settings(est):
+    """What the net's callbacks are built from: the user's list and the verbosity."""
+    return (tuple(id(entry) for entry in est.callbacks or ()), id(est.callbacks),
+            min(int(est.verbose), 2))
+
+
+def _rebuild_callbacks(est, net):
+    """The net's callbacks built anew from ``est`` (a changed list or verbosity)."""
+    net.callbacks = build_callbacks(est)
+    net.verbose = int(est.verbose >= 1)
+    if est.verbose:
+        vars(net).pop("callbacks__print_log", None)
+    else:
+        net.callbacks__print_log = None
+    net.initialize_callbacks()
+    net.callback_settings_ = _callback_settings(est)
 
 
 def _move(net, device):

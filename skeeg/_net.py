@@ -59,6 +59,13 @@ def capture_kwargs(optimizer_class):
     return None
 
 
+def _fresh_scheduler(net, policy, **kwargs):
+    """skorch's scheduler for ``net``'s optimiser as at the start of a fit."""
+    # skorch's LRScheduler passes its instance attributes, this override included.
+    kwargs = {k: v for k, v in kwargs.items() if k != "last_epoch" and not k.startswith("_")}
+    return policy(net.optimizer_, **kwargs)
+
+
 def _returns(value):
     """A function of any arguments that returns ``value``."""
     return lambda *args, **kwargs: value
@@ -226,22 +233,26 @@ class SkeegNet(NeuralNetClassifier):
         schedulers with state of their own (``CosineAnnealingLR``,
         ``ReduceLROnPlateau``). The schedulers of the last call go on instead.
         """
-        if method_name != "on_train_begin" or not getattr(self, "keep_schedulers_", False):
+        keep = getattr(self, "keep_schedulers_", False)
+        restart = getattr(self, "restart_schedulers_", False)
+        if method_name != "on_train_begin" or not (keep or restart):
             return super().notify(method_name, **cb_kwargs)
-        kept = [
-            callback for _, callback in self.callbacks_
-            if isinstance(callback, LRScheduler)
-            and getattr(callback, "lr_scheduler_", None) is not None
-        ]
-        # Building a torch scheduler steps it (and the optimiser's lr): the
-        # callback gets its own scheduler back instead of a new one.
-        for callback in kept:
-            callback._get_scheduler = _returns(callback.lr_scheduler_)
+        schedulers = [c for _, c in self.callbacks_ if isinstance(c, LRScheduler)]
+        for callback in schedulers:
+            if restart:
+                # A fresh optimiser (warm_start fit): a fresh schedule, from its lr,
+                # not one resumed at the epochs run (torch refuses that, lacking
+                # the optimiser's initial_lr).
+                callback._get_scheduler = _fresh_scheduler
+            elif getattr(callback, "lr_scheduler_", None) is not None:
+                # Building a torch scheduler steps it (and the optimiser's lr): the
+                # callback gets its own scheduler back instead of a new one.
+                callback._get_scheduler = _returns(callback.lr_scheduler_)
         try:
             super().notify(method_name, **cb_kwargs)
         finally:
-            for callback in kept:
-                del callback._get_scheduler
+            for callback in schedulers:
+                vars(callback).pop("_get_scheduler", None)
         return None
 
     # ------------------------------------------------------------------

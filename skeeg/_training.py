@@ -59,6 +59,11 @@ def resolve_device(device):
             f"device={device!r} is not a device torch knows; use 'cpu', 'cuda', 'cuda:N' "
             "or 'auto'."
         ) from None
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device={str(device)!r}: skeeg trains on 'cpu' or 'cuda' ('cuda:N', or 'auto' "
+            "for a GPU when there is one)."
+        )
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={str(device)!r} was requested but no CUDA device is available; "
@@ -69,15 +74,21 @@ def resolve_device(device):
 
 @contextlib.contextmanager
 def float32_defaults():
-    """torch's default dtype float32 while skeeg builds and runs its networks.
+    """torch's defaults as skeeg states them (float32, on the CPU) while it builds and runs.
 
     A process that set ``torch.set_default_dtype(torch.float64)`` would
-    otherwise get float64 layers fed float32 trials. Restored on exit.
+    otherwise get float64 layers fed float32 trials, one that set
+    ``torch.set_default_device("meta")`` layers without memory. Restored on
+    exit. (The default device is only overridden where it is not the CPU:
+    the override intercepts every torch call.)
     """
     dtype = torch.get_default_dtype()
+    get_device = getattr(torch, "get_default_device", None)  # torch 2.3 and later
+    elsewhere = get_device is not None and get_device().type != "cpu"
     torch.set_default_dtype(torch.float32)
     try:
-        yield
+        with torch.device("cpu") if elsewhere else contextlib.nullcontext():
+            yield
     finally:
         torch.set_default_dtype(dtype)
 

@@ -425,8 +425,9 @@ def _check_exported(model, clf, run, traced=()):
     generator = torch.Generator().manual_seed(0)
     # Unit noise in the training unit, and trials 1000 times smaller and
     # larger in one batch (a few passes: dense crops make each one costly).
-    cases = [(torch.ones(1), "a batch of 1 trial"),
-             (torch.tensor([1.0, 1e-3, 1e3]), "a batch of 3 trials of amplitudes 1, 1e-3 and 1e3")]
+    cases = [(torch.ones(1, dtype=torch.float32), "a batch of 1 trial"),
+             (torch.tensor([1.0, 1e-3, 1e3], dtype=torch.float32),
+              "a batch of 3 trials of amplitudes 1, 1e-3 and 1e3")]
     for amplitudes, what in cases:
         trials = amplitudes[:, None, None] * torch.randn(
             len(amplitudes), clf.n_channels_, clf.n_times_, generator=generator,

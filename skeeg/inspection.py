@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._heads import HEAD_NAMES, find_head
-from ._predict import Evaluation
+from ._predict import Evaluation, fitted_crops
 from ._registry import is_classifier
 from ._validation import predict_input
 
@@ -81,10 +81,11 @@ def embed(clf, X):
             f"got {type(clf).__name__}."
         )
     X = predict_input(clf, X)
-    if getattr(clf, "crop_length", None) is not None:
+    crops = fitted_crops(clf)  # what the fitted network was trained on, not the parameter
+    if crops is not None:
         raise ValueError(
             f"embed reads the features of whole trials, but this {type(clf).__name__} was "
-            f"trained on crops of crop_length={clf.crop_length} samples, whose features "
+            f"trained on crops of crop_length={crops[0]} samples, whose features "
             "differ per crop: embed a classifier trained on whole trials."
         )
     # The network's own forward (not a folded copy), which calls the hooked head.

@@ -359,3 +359,88 @@ def test_gradients_switched_off_process_wide_change_nothing():
         torch.set_grad_enabled(True)
     expected.partial_fit(X, y)
     np.testing.assert_array_equal(clf.predict_proba(X), expected.predict_proba(X))
+
+
+# ----------------------------------------------------------------------
+# Parameters changed between continued calls: applied, or refused
+@pytest.mark.parametrize("policy, kwargs", [
+    (StepLR, dict(step_size=2)), (CosineAnnealingLR, dict(T_max=4)),
+])
+def test_a_warm_start_fit_restarts_its_schedulers_with_its_fresh_optimiser(policy, kwargs):
+    X, y = trials()
+    clf = DNNClassifier(optimizer="sgd", lr=1e-2, max_epochs=3, validation_fraction=0,
+                        early_stopping=False, random_state=0, warm_start=True,
+                        callbacks=[LRScheduler(policy=policy, **kwargs)])
+    clf.fit(X, y)
+    first = clf.net_.optimizer_.param_groups[0]["lr"]
+    clf.fit(X, y)  # torch refused to resume a scheduler on a fresh optimiser
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(first)
+    assert len(clf.history_) == 6
+    clf.partial_fit(X, y).set_params(warm_start=True).fit(X, y)
+    assert len(clf.history_) == 10
+
+
+def test_changed_training_parameters_reach_a_continued_fit():
+    X, y = trials()
+    clf = DNNClassifier(optimizer="sgd", lr=1e-2, batch_size=8, random_state=0)
+    clf.partial_fit(X, y)
+    clf.set_params(batch_size=20, lr=1e-3, weight_decay=0.1, class_weight={0: 1.0, 1: 2.0},
+                   augmentation=GaussianNoise(std=0.1), verbose=0,
+                   callbacks=[EpochScoring("accuracy", name="extra", on_train=True)])
+    clf.partial_fit(X, y)
+    group = clf.net_.optimizer_.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (1e-3, 0.1)
+    assert clf.history_["epoch"].tolist() == [1, 2]
+    assert len(clf.net_.history[-1]["batches"]) == 2  # 40 trials in batches of 20
+    torch.testing.assert_close(clf.net_.criterion_.weight, torch.tensor([1.0, 2.0]))
+    assert type(clf.net_.augmentation[0]) is GaussianNoise
+    assert "extra" in clf.history_
+    with pytest.raises(ValueError, match="partial_fit continues the optimiser's state"):
+        clf.set_params(optimizer="adam").partial_fit(X, y)
+    clf.set_params(warm_start=True, max_epochs=1).fit(X, y)  # a fresh optimiser may change
+    assert type(clf.net_.optimizer_) is torch.optim.Adam
+    with pytest.raises(ValueError, match="init='kaiming_uniform'.*its initialisation cannot"):
+        clf.set_params(init="kaiming_uniform").partial_fit(X, y)
+
+
+def test_balanced_weights_of_a_warm_start_fit_on_trials_lacking_a_class():
+    X, _ = trials(60)
+    y = np.array(["a", "b", "c"])[np.arange(60) % 3]
+    clf = DNNClassifier(class_weight="balanced", max_epochs=1, validation_fraction=0,
+                        early_stopping=False, random_state=0).fit(X, y)
+    keep = np.r_[np.flatnonzero(y == "a"), np.flatnonzero(y == "b")[:5]]
+    clf.set_params(warm_start=True).fit(X[keep], y[keep])
+    torch.testing.assert_close(clf.net_.criterion_.weight, torch.tensor([25 / 60, 25 / 15, 1.0]))
+    with pytest.raises(ValueError, match="class_weight=.*cannot weigh the classes"):
+        clf.set_params(class_weight={"a": "x", "b": 1, "c": 1}).fit(X, y)
+
+
+def test_embed_reads_the_fitted_crops_not_the_parameter():
+    from skeeg.inspection import embed
+
+    X, y = trials(n_times=96)
+    cropped = EEGNetClassifier(kernel_length=9, crop_length=64, max_epochs=1).fit(X, y)
+    cropped.set_params(crop_length=None)
+    with pytest.raises(ValueError, match="trained on crops of crop_length=64"):
+        embed(cropped, X[:3])
+    whole = EEGNetClassifier(kernel_length=9, max_epochs=1).fit(X, y)
+    assert embed(whole.set_params(crop_length=64), X[:3]).shape[0] == 3
+
+
+@pytest.mark.parametrize("device", ["mps", "meta", "xla"])
+def test_devices_skeeg_cannot_train_on_are_refused_before_training(device):
+    X, y = trials()
+    with pytest.raises(ValueError, match=f"device='{device}': skeeg trains on 'cpu' or 'cuda'"):
+        DNNClassifier(device=device).fit(X, y)
+
+
+def test_a_meta_default_device_changes_nothing():
+    X, y = trials()
+    expected = EEGNetClassifier(kernel_length=9, max_epochs=1, random_state=0).fit(X, y)
+    torch.set_default_device("meta")
+    try:
+        clf = EEGNetClassifier(kernel_length=9, max_epochs=1, random_state=0).fit(X, y)
+        proba = clf.predict_proba(X)
+    finally:
+        torch.set_default_device("cpu")
+    np.testing.assert_array_equal(proba, expected.predict_proba(X))

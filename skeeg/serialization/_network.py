@@ -2,47 +2,23 @@
 
 import contextlib
 import math
-import numbers
 import warnings
 
-import numpy as np
 import torch
 
+from .._fitted import check_fitted_state
 from .._fitting import make_net
 from .._training import resolve_device
 from ._codec import _DEVICE_OPTIONS, _InvalidFile
 
 
 def _check_fitted(clf):
-    """Check the attributes the network is built from; return the number of classes."""
-    for name in ("n_channels_", "n_times_"):
-        value = getattr(clf, name, None)
-        integer = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-        if not integer or value < 1:
-            raise _InvalidFile(f"its fitted attribute {name} is {value!r:.40}, not a positive int.")
-    classes = getattr(clf, "classes_", None)
-    if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
-        raise _InvalidFile("its classes_ is not a 1-D array of at least 2 labels.")
+    """Check the fitted attributes against their declaration; return the number of classes."""
     try:
-        unique = len(np.unique(classes)) == len(classes)
-    except TypeError:
-        unique = False
-    if not unique:
-        raise _InvalidFile("its classes_ holds repeated or incomparable labels.")
-    mean = getattr(clf, "channel_mean_", None)
-    scale = getattr(clf, "scale_", None)
-    if (
-        not isinstance(mean, np.ndarray)
-        or mean.dtype != np.float32
-        or mean.shape != (clf.n_channels_,)
-        or not np.isfinite(mean).all()
-    ):
-        raise _InvalidFile(
-            f"its channel_mean_ is not a finite float32 array of shape ({clf.n_channels_},)."
-        )
-    if not isinstance(scale, float) or not (math.isfinite(scale) and scale > 0):
-        raise _InvalidFile(f"its scale_ is {scale!r:.40}, not a positive float.")
-    return len(classes)
+        check_fitted_state(clf)
+    except ValueError as error:
+        raise _InvalidFile(f"{error} The file was edited, or not written by skeeg.save.") from None
+    return len(clf.classes_)
 
 
 def _load_module(clf, n_classes, tensors):
