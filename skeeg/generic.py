@@ -29,7 +29,19 @@ SQUASHING = {
     "SigmoidBackward0": ("a sigmoid", 0, 1),
     "TanhBackward0": ("a tanh", -1, 1),
     "HardsigmoidBackward0": ("a hardsigmoid", 0, 1),
+    "HardtanhBackward0": ("a hardtanh (or ReLU6)", None, None),
+    "ClampBackward1": ("a clamp", None, None),
 }
+# Operations that keep a bounded input bounded: shape changes, copies, and
+# elementwise steps whose other operand is a constant (3 * sigmoid(z)).
+_KEEPS_BOUNDS = (
+    "ViewBackward", "UnsafeViewBackward", "ReshapeAliasBackward", "AliasBackward",
+    "SliceBackward", "SelectBackward", "CloneBackward", "ExpandBackward", "PermuteBackward",
+    "TransposeBackward", "TBackward", "SqueezeBackward", "UnsqueezeBackward", "ToCopyBackward",
+    "NegBackward", "MulBackward", "DivBackward", "AddBackward", "SubBackward",
+)
+# Operations that are bounded when every input is.
+_JOINS = ("StackBackward", "CatBackward")
 
 # skeeg's uniform model signature, and braindecode's naming.
 SKEEG_SIGNATURE = ("n_channels", "n_times", "n_classes")
@@ -344,13 +356,15 @@ class EEGClassifier(BaseEEGClassifier):
         squashing = _squashing(out)
         if squashing is not None:
             function, low, high = squashing
+            bounds = "" if low is None else (
+                f" to [{low}, {high}] (a softmax over 2 classes at most "
+                f"{_bounded_probability(low, high):.2f})")
             raise ValueError(
-                f"{name}'s output comes from {function}, which bounds every logit to "
-                f"[{low}, {high}]: the softmax of such logits can never approach 0 or 1 "
-                f"(for 2 classes at most {_bounded_probability(low, high):.2f}), so training "
-                "would stall with uncertain probabilities. Return the last layer's output "
-                "as it is (skeeg trains logits with cross-entropy and applies softmax or "
-                "sigmoid in predict_proba); a final LogSoftmax is fine."
+                f"{name}'s output comes from {function}, which bounds every logit{bounds}: "
+                "the softmax of bounded logits can never approach 0 or 1, so training would "
+                "stall with uncertain probabilities. Return the last layer's output as it is "
+                "(skeeg trains logits with cross-entropy and applies softmax or sigmoid in "
+                "predict_proba); a final LogSoftmax is fine."
             )
         out = out.detach()
         if not torch.isfinite(out).all():
@@ -371,9 +385,37 @@ class EEGClassifier(BaseEEGClassifier):
 
 
 def _squashing(out):
-    """``(function, low, high)`` when ``out`` comes straight from a bounded function, else None."""
-    node = type(out.grad_fn).__name__ if out.grad_fn is not None else ""
-    return SQUASHING.get(node)
+    """``(function, low, high)`` when ``out`` comes from a bounded function, else None.
+
+    Followed back through the autograd graph across shape changes and
+    constant scalings (``torch.sigmoid(z).reshape(...)``, ``3 * tanh(z)``) and
+    joins of bounded parts (``torch.stack``); ``low`` and ``high`` are given
+    only where the output is the function's own.
+    """
+    node, direct = out.grad_fn, True
+    while node is not None:
+        name = type(node).__name__
+        if name in SQUASHING and not (
+            # A clamp bounded on one side only leaves the logits free on the other.
+            name == "ClampBackward1" and (node._saved_min is None or node._saved_max is None)
+        ):
+            function, low, high = SQUASHING[name]
+            return (function, low, high) if direct else (function, None, None)
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        if name.startswith(_JOINS) and inputs:
+            parts = [_squashing_node(n) for n in inputs]
+            return None if None in parts else (parts[0], None, None)
+        if not name.startswith(_KEEPS_BOUNDS) or len(inputs) != 1:
+            return None
+        node, direct = inputs[0], False
+    return None
+
+
+def _squashing_node(node):
+    """The bounded function behind one autograd node, or None (see :func:`_squashing`)."""
+    holder = type("Holder", (), {"grad_fn": node})()
+    found = _squashing(holder)
+    return None if found is None else found[0]
 
 
 def _bounded_probability(low, high):

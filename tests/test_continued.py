@@ -444,3 +444,29 @@ def test_a_meta_default_device_changes_nothing():
     finally:
         torch.set_default_device("cpu")
     np.testing.assert_array_equal(proba, expected.predict_proba(X))
+
+
+@pytest.mark.parametrize("function", [
+    lambda z: torch.sigmoid(z).reshape(len(z), -1),
+    lambda z: torch.sigmoid(z)[:, :],
+    lambda z: 3 * torch.sigmoid(z),
+    lambda z: torch.tanh(z).view(z.shape),
+    lambda z: torch.stack([torch.sigmoid(z[:, i]) for i in range(z.shape[1])], 1),
+    lambda z: z.clamp(-1, 1),
+    torch.nn.functional.hardtanh,
+    torch.nn.functional.relu6,
+], ids=["reshape", "slice", "scaled", "view", "stack", "clamp", "hardtanh", "relu6"])
+def test_bounded_outputs_are_found_through_reshapes_and_scalings(function):
+    X, y = trials()
+    with pytest.raises(ValueError, match="output comes from a .*, which bounds every logit"):
+        EEGClassifier(_ending_in(function), max_epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("function", [
+    lambda z: torch.sigmoid(z) + z,  # unbounded: a bounded part plus the logits
+    lambda z: z.clamp(min=0),        # bounded on one side only
+    torch.nn.functional.elu,
+], ids=["sigmoid-plus-logits", "clamp-min", "elu"])
+def test_unbounded_outputs_are_accepted(function):
+    X, y = trials()
+    EEGClassifier(_ending_in(function), max_epochs=1).fit(X, y)
