@@ -470,3 +470,29 @@ def test_bounded_outputs_are_found_through_reshapes_and_scalings(function):
 def test_unbounded_outputs_are_accepted(function):
     X, y = trials()
     EEGClassifier(_ending_in(function), max_epochs=1).fit(X, y)
+
+
+# ----------------------------------------------------------------------
+# User transforms: what they return is checked, naming them
+from skeeg.augmentation import Transform  # noqa: E402
+
+
+def _returning(make):
+    class Odd(Transform):
+        def _transform(self, X, y, generator):
+            return make(X), y
+
+    return Odd()
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda X: X[:, :1], ValueError, r"Odd returned X of shape \(2, 1, 64\)"),
+    (lambda X: X[:, :, :1], ValueError, r"Odd returned X of shape \(2, 2, 1\)"),
+    (lambda X: X[:1], ValueError, r"Odd returned X of shape \(1, 2, 64\)"),
+    (lambda X: X.double(), ValueError, "torch.float64"),
+    (lambda X: X.numpy(), TypeError, "Odd returned X as ndarray"),
+], ids=["one-channel", "one-sample", "one-trial", "float64", "numpy"])
+def test_a_transform_returning_other_trials_is_refused_before_training(make, error, message):
+    X, y = trials()
+    with pytest.raises(error, match=message):
+        DNNClassifier(max_epochs=1, augmentation=_returning(make)).fit(X, y)

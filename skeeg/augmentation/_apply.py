@@ -1,6 +1,7 @@
 """The ``augmentation`` parameter: which values it takes, and applying it to a batch."""
 
 from ._base import Transform
+from ._checks import check_output
 
 _ACCEPTED = (
     "None, a transform from skeeg.augmentation (an instance, e.g. TimeReverse()), "
@@ -117,5 +118,7 @@ def apply_augmentation(transforms, X, y, generator):
     first call).
     """
     for transform in _as_transforms(transforms):
-        X, y = transform(X, y, generator)
+        out = transform(X, y, generator)
+        check_output(type(transform).__name__, out, X, y)  # a __call__ of the user's own
+        X, y = out
     return X, y

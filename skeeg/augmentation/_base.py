@@ -4,7 +4,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .._constraints import RealRange
-from ._checks import check_batch
+from ._checks import check_batch, check_output
 
 
 def work_dtype(X):
@@ -139,6 +139,7 @@ class Transform(BaseEstimator):
         draws = torch.rand(X.shape[0], generator=generator, device=X.device)
         apply = draws < float(self.probability)
         X_t, y_t = self._transform(X, y, generator)
+        check_output(type(self).__name__, (X_t, y_t), X, y)
         X_new = torch.where(apply[:, None, None], X_t, X)
         if y is None or y_t is y:
             return X_new, y

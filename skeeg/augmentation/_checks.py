@@ -78,3 +78,29 @@ def _check_generator(X, generator, owner):
             f"{owner}: the generator is on {gen_device} but X is on {X.device}; "
             "use a torch.Generator created on X's device."
         )
+
+
+def check_output(name, out, X, y):
+    """Refuse what a transform returns unless it is a batch of the same trials' shape.
+
+    Metadata only (shape, dtype, device): nothing waits for the device. A
+    user's ``Transform`` that returned one channel or one trial would
+    otherwise be broadcast back by later arithmetic, and training go on.
+    """
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(f"augmentation: {name} returned {type(out).__name__}; a transform "
+                        "returns a pair (X, y) of tensors.")
+    new_X, new_y = out
+    if not torch.is_tensor(new_X):
+        raise TypeError(f"augmentation: {name} returned X as {type(new_X).__name__}; it must "
+                        "return a torch.Tensor.")
+    if new_X.shape != X.shape or new_X.dtype != X.dtype or new_X.device != X.device:
+        raise ValueError(
+            f"augmentation: {name} returned X of shape {tuple(new_X.shape)}, {new_X.dtype} on "
+            f"{new_X.device}, for a batch of shape {tuple(X.shape)}, {X.dtype} on {X.device}: "
+            "a transform returns trials of the batch's shape, dtype and device."
+        )
+    if y is not None and (not torch.is_tensor(new_y) or new_y.shape != y.shape):
+        got = tuple(new_y.shape) if torch.is_tensor(new_y) else type(new_y).__name__
+        raise ValueError(f"augmentation: {name} returned targets {got} for targets of shape "
+                         f"{tuple(y.shape)}: a transform keeps one row of targets per trial.")
