@@ -724,7 +724,8 @@ def check_monitors(est, net, validated, incremental):
         if isinstance(callback, (EpochScoring, BatchScoring, PassthroughScoring)) and not (
             callback.on_train
         ):
-            missing |= {callback.name, f"{callback.name}_best"}
+            name = getattr(callback, "name_", None) or callback.name  # skorch names it at init
+            missing |= {name, f"{name}_best"}
     for i, entry in enumerate(est.callbacks or []):
         callback = entry[1] if isinstance(entry, tuple) else entry
         monitor = getattr(callback, "monitor", None)

@@ -29,16 +29,19 @@ SQUASHING = {
     "SigmoidBackward0": ("a sigmoid", 0, 1),
     "TanhBackward0": ("a tanh", -1, 1),
     "HardsigmoidBackward0": ("a hardsigmoid", 0, 1),
-    "HardtanhBackward0": ("a hardtanh (or ReLU6)", None, None),
-    "ClampBackward1": ("a clamp", None, None),
+    "SoftmaxBackward0": ("a softmax", 0, 1),
+    "HardtanhBackward0": ("a hardtanh (or ReLU6)", "_saved_min_val", "_saved_max_val"),
+    "ClampBackward1": ("a clamp", "_saved_min", "_saved_max"),
 }
-# Operations that keep a bounded input bounded: shape changes, copies, and
-# elementwise steps whose other operand is a constant (3 * sigmoid(z)).
+# Bounds wider than this leave confident probabilities reachable (a softmax of
+# 2 logits that far apart gives 0.999): a clamp to [-50, 50] is a safety net.
+HARMLESS_SPAN = 7.0
+# Operations that keep a bounded input's bounds: shape changes and copies.
+# (Scalings are not followed: 100 * sigmoid(z) is no bound that matters.)
 _KEEPS_BOUNDS = (
     "ViewBackward", "UnsafeViewBackward", "ReshapeAliasBackward", "AliasBackward",
     "SliceBackward", "SelectBackward", "CloneBackward", "ExpandBackward", "PermuteBackward",
     "TransposeBackward", "TBackward", "SqueezeBackward", "UnsqueezeBackward", "ToCopyBackward",
-    "NegBackward", "MulBackward", "DivBackward", "AddBackward", "SubBackward",
 )
 # Operations that are bounded when every input is.
 _JOINS = ("StackBackward", "CatBackward")
@@ -353,12 +356,12 @@ class EEGClassifier(BaseEEGClassifier):
                 "it cannot be trained."
             )
         softmax = out.grad_fn is not None and type(out.grad_fn).__name__ == "SoftmaxBackward0"
-        squashing = _squashing(out)
+        squashing = None if softmax else _squashing(out)  # a softmax has its own message
         if squashing is not None:
             function, low, high = squashing
             bounds = "" if low is None else (
-                f" to [{low}, {high}] (a softmax over 2 classes at most "
-                f"{_bounded_probability(low, high):.2f})")
+                f" to [{low:g}, {high:g}] (a softmax over 2 classes at most "
+                f"{_bounded_probability(float(low), float(high)):.2f})")
             raise ValueError(
                 f"{name}'s output comes from {function}, which bounds every logit{bounds}: "
                 "the softmax of bounded logits can never approach 0 or 1, so training would "
@@ -387,19 +390,21 @@ class EEGClassifier(BaseEEGClassifier):
 def _squashing(out):
     """``(function, low, high)`` when ``out`` comes from a bounded function, else None.
 
-    Followed back through the autograd graph across shape changes and
-    constant scalings (``torch.sigmoid(z).reshape(...)``, ``3 * tanh(z)``) and
-    joins of bounded parts (``torch.stack``); ``low`` and ``high`` are given
-    only where the output is the function's own.
+    Followed back through the autograd graph across shape changes and joins
+    of bounded parts (``torch.sigmoid(z).reshape(...)``, ``torch.stack``). A
+    clamp or hardtanh counts where its two bounds are closer than
+    ``HARMLESS_SPAN``. ``low`` and ``high`` are given where the output is the
+    function's own.
     """
     node, direct = out.grad_fn, True
     while node is not None:
         name = type(node).__name__
-        if name in SQUASHING and not (
-            # A clamp bounded on one side only leaves the logits free on the other.
-            name == "ClampBackward1" and (node._saved_min is None or node._saved_max is None)
-        ):
+        if name in SQUASHING:
             function, low, high = SQUASHING[name]
+            if isinstance(low, str):  # bounds saved on the node
+                low, high = getattr(node, low, None), getattr(node, high, None)
+                if low is None or high is None or float(high) - float(low) > HARMLESS_SPAN:
+                    return None
             return (function, low, high) if direct else (function, None, None)
         inputs = [n for n, _ in node.next_functions if n is not None]
         if name.startswith(_JOINS) and inputs:

@@ -201,6 +201,9 @@ def test_callbacks_watching_validation_keys_need_a_validation_split(callback):
 
 def test_a_validation_score_is_a_validation_key():
     X, y = trials()
+    unnamed = [EpochScoring("f1"), EarlyStopping(monitor="f1")]  # skorch names it "f1"
+    with pytest.raises(ValueError, match=r"callbacks\[1\] \(EarlyStopping\) monitors 'f1'"):
+        DNNClassifier(validation_fraction=0, early_stopping=False, callbacks=unnamed).fit(X, y)
     callbacks = [EpochScoring("accuracy", name="my_acc", on_train=False),
                  EarlyStopping(monitor="my_acc", lower_is_better=False)]
     with pytest.raises(ValueError, match=r"callbacks\[1\] \(EarlyStopping\) monitors 'my_acc'"):
@@ -449,13 +452,13 @@ def test_a_meta_default_device_changes_nothing():
 @pytest.mark.parametrize("function", [
     lambda z: torch.sigmoid(z).reshape(len(z), -1),
     lambda z: torch.sigmoid(z)[:, :],
-    lambda z: 3 * torch.sigmoid(z),
+    lambda z: torch.softmax(z, 1).reshape(len(z), -1)[:, :],
     lambda z: torch.tanh(z).view(z.shape),
     lambda z: torch.stack([torch.sigmoid(z[:, i]) for i in range(z.shape[1])], 1),
     lambda z: z.clamp(-1, 1),
     torch.nn.functional.hardtanh,
     torch.nn.functional.relu6,
-], ids=["reshape", "slice", "scaled", "view", "stack", "clamp", "hardtanh", "relu6"])
+], ids=["reshape", "slice", "softmax-sliced", "view", "stack", "clamp", "hardtanh", "relu6"])
 def test_bounded_outputs_are_found_through_reshapes_and_scalings(function):
     X, y = trials()
     with pytest.raises(ValueError, match="output comes from a .*, which bounds every logit"):
@@ -465,8 +468,13 @@ def test_bounded_outputs_are_found_through_reshapes_and_scalings(function):
 @pytest.mark.parametrize("function", [
     lambda z: torch.sigmoid(z) + z,  # unbounded: a bounded part plus the logits
     lambda z: z.clamp(min=0),        # bounded on one side only
+    lambda z: z.clamp(-50, 50),      # a safety net: confident probabilities stay reachable
+    lambda z: torch.nn.functional.hardtanh(z, -100, 100),
+    lambda z: torch.ones_like(z) / torch.sigmoid(z),  # unbounded
+    lambda z: 100 * torch.sigmoid(z),  # scalings are not followed: this bound is harmless
     torch.nn.functional.elu,
-], ids=["sigmoid-plus-logits", "clamp-min", "elu"])
+], ids=["sigmoid-plus-logits", "clamp-min", "wide-clamp", "wide-hardtanh", "inverse",
+        "scaled", "elu"])
 def test_unbounded_outputs_are_accepted(function):
     X, y = trials()
     EEGClassifier(_ending_in(function), max_epochs=1).fit(X, y)
@@ -496,3 +504,34 @@ def test_a_transform_returning_other_trials_is_refused_before_training(make, err
     X, y = trials()
     with pytest.raises(error, match=message):
         DNNClassifier(max_epochs=1, augmentation=_returning(make)).fit(X, y)
+
+
+
+def test_a_loaded_user_module_with_gradients_switched_off(tmp_path):
+    from skeeg import load
+
+    X, y = trials()
+    module = _ending_in(lambda z: z)
+    clf = EEGClassifier(module, max_epochs=1, random_state=0).fit(X, y)
+    clf.save(tmp_path / "m.safetensors")
+    torch.set_grad_enabled(False)
+    try:
+        loaded = load(tmp_path / "m.safetensors", trusted=[module])
+    finally:
+        torch.set_grad_enabled(True)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_exports_under_a_meta_default_device(tmp_path):
+    from skeeg.export import to_onnx, to_torchscript
+
+    X, y = trials()
+    clf = DNNClassifier(max_epochs=1, random_state=0).fit(X, y)
+    torch.set_default_device("meta")
+    try:
+        to_torchscript(clf, tmp_path / "m.pt")
+        to_onnx(clf, tmp_path / "m.onnx")
+    finally:
+        torch.set_default_device("cpu")
+    out = torch.jit.load(tmp_path / "m.pt")(torch.as_tensor(X))
+    np.testing.assert_allclose(out.numpy(), clf.predict_proba(X), atol=1e-5)

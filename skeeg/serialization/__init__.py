@@ -261,7 +261,7 @@ def _load(path, device, classes):
         budget=max(ARRAY_BUDGET_FLOOR, ARRAY_BUDGET_PER_CHARACTER * len(text)),
     )
     try:
-        with float32_defaults():
+        with float32_defaults(), torch.enable_grad():  # a module's checks need autograd
             return _rebuild(content, tensors, decode, device)
     except RecursionError:
         raise _InvalidFile("its JSON content is nested too deeply.") from None
