@@ -486,12 +486,13 @@ def _compare_exported(model, clf, run, traced):
 def _traced_on(traced):
     """Why a traced graph can differ from its network, with the tracer's own words.
 
-    Warnings from skeeg's own files are left out: they are shape conditions
-    (the crops' bounds), constant for the fitted trial shape.
+    Warnings from skeeg's own files are left out (shape conditions: the crops'
+    bounds, constant for the fitted trial shape), and so are torch's own.
     """
     own = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    torchs = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
     shown = [f"{w.filename}:{w.lineno}: {str(w.message).splitlines()[0]:.160}" for w in traced
-             if not os.path.abspath(w.filename).startswith(own)]
+             if not os.path.abspath(w.filename).startswith((own, torchs))]
     if shown:
         return (": the network's forward branches on its input in Python, and a traced graph "
                 "keeps the branch its example took (torch's tracer: " + "; ".join(shown[:3])

@@ -445,7 +445,7 @@ def test_a_meta_default_device_changes_nothing():
         clf = EEGNetClassifier(kernel_length=9, max_epochs=1, random_state=0).fit(X, y)
         proba = clf.predict_proba(X)
     finally:
-        torch.set_default_device("cpu")
+        torch.set_default_device(None)
     np.testing.assert_array_equal(proba, expected.predict_proba(X))
 
 
@@ -532,6 +532,6 @@ def test_exports_under_a_meta_default_device(tmp_path):
         to_torchscript(clf, tmp_path / "m.pt")
         to_onnx(clf, tmp_path / "m.onnx")
     finally:
-        torch.set_default_device("cpu")
+        torch.set_default_device(None)
     out = torch.jit.load(tmp_path / "m.pt")(torch.as_tensor(X))
     np.testing.assert_allclose(out.numpy(), clf.predict_proba(X), atol=1e-5)
