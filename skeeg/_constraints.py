@@ -14,9 +14,9 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import InvalidParameterError, Interval
+from sklearn.utils._param_validation import InvalidParameterError, Interval, Options, StrOptions
 
-__all__ = ["IntRange", "RealPair", "RealRange", "refuse"]
+__all__ = ["IntRange", "Names", "PositiveInts", "RealPair", "RealRange", "refuse"]
 
 
 def _as_float(value):
@@ -120,3 +120,44 @@ def refuse(owner, name, requirement, value):
         f"The {name!r} parameter of {type(owner).__name__} must be {requirement}. "
         f"Got {value!r} instead."
     )
+
+
+class PositiveInts(Options):
+    """A non-empty sequence (tuple, list, 1-D array) of positive integers, not bools.
+
+    An ``Options`` in form only: scikit-learn's validation takes no other
+    kinds of constraint objects.
+    """
+
+    def __init__(self):
+        super().__init__(object, set())
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, (str, bytes)) or not hasattr(val, "__iter__"):
+            return False
+        if isinstance(val, np.ndarray) and val.ndim != 1:
+            return False
+        items = list(val)
+        return bool(items) and all(
+            isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) and v >= 1
+            for v in items
+        )
+
+    def __str__(self):
+        return "a non-empty sequence of positive integers"
+
+
+class Names(StrOptions):
+    """One of ``options``, compared after ``normalize`` (case and underscores, say)."""
+
+    def __init__(self, options, normalize=lambda name: name.replace("_", "").lower()):
+        super().__init__(set(options))
+        self.names, self.normalize = tuple(options), normalize
+        self._known = {normalize(option) for option in options}
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, str) and self.normalize(val) in self._known
+
+    def __str__(self):
+        return f"a str among {list(self.names)} (any case)"
+

@@ -53,6 +53,13 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        # The architecture's arguments are declared once, by the module, and
+        # join the training parameters in the classifier's table.
+        module_table = getattr(cls._module_class, "_parameter_constraints", None)
+        if module_table is not None and "_parameter_constraints" not in vars(cls):
+            cls._parameter_constraints = {
+                **TRAINING, **{name: module_table[name] for name in cls._module_params}
+            }
         register_classifier(cls)
 
     def __init__(

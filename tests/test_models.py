@@ -270,7 +270,8 @@ def test_activation_in_model(model_name, name, expected):
 
 @pytest.mark.parametrize("model_name", list(SMALL))
 def test_unknown_activation_in_model(model_name):
-    with pytest.raises(ValueError, match="activation must be one of"):
+    with pytest.raises(ValueError, match=r"'activation' parameter of \w+ must be a str among "
+                       r"\['elu', 'relu', 'leaky_relu'\] \(any case\)"):
         build_small(model_name, activation="sigmoid")
 
 
@@ -422,19 +423,19 @@ def test_gradients_reach_every_parameter(model_name):
 @pytest.mark.parametrize(
     "model_class, kwargs, match",
     [
-        (EEGNet, dict(separable="pointwise"), '"full" or "depthwise"'),
-        (EEGNet, dict(temporal_filters=0), "temporal_filters must be a positive"),
-        (EEGNet, dict(kernel_length=5.0), "kernel_length must be a positive integer"),
-        (EEGNet, dict(dropout=1.0), r"dropout must be a number in \[0, 1\)"),
-        (EEGNet, dict(max_norm="yes"), "max_norm must be True or False"),
-        (DeepConvNet, dict(n_filters=()), "n_filters must be a non-empty sequence"),
-        (DeepConvNet, dict(n_filters=(25, 0)), "n_filters must be a non-empty"),
-        (DeepConvNet, dict(n_filters=25), "n_filters must be a non-empty sequence"),
-        (DeepConvNet, dict(bias=None), "bias must be True or False"),
-        (DNN, dict(hidden_sizes="abc"), "hidden_sizes must be a non-empty sequence"),
-        (DNN, dict(input_dropout=-0.1), "input_dropout must be a number"),
-        (CNN, dict(pool_size=True), "pool_size must be a positive integer"),
-        (CNN, dict(conv_dropout=2), "conv_dropout must be a number"),
+        (EEGNet, dict(separable="pointwise"), r"'separable' parameter of EEGNet must be a str among"),
+        (EEGNet, dict(temporal_filters=0), r"'temporal_filters' parameter of EEGNet must be an integer in the range \[1, inf\)"),
+        (EEGNet, dict(kernel_length=5.0), r"'kernel_length' parameter of EEGNet must be an integer"),
+        (EEGNet, dict(dropout=1.0), r"'dropout' parameter of EEGNet must be a real number in the range \[0.0, 1.0\)"),
+        (EEGNet, dict(max_norm="yes"), r"'max_norm' parameter of EEGNet must be an instance of 'bool'"),
+        (DeepConvNet, dict(n_filters=()), "'n_filters' parameter of DeepConvNet must be a non-empty sequence"),
+        (DeepConvNet, dict(n_filters=(25, 0)), "'n_filters' parameter of DeepConvNet must be a non-empty"),
+        (DeepConvNet, dict(n_filters=25), "'n_filters' parameter of DeepConvNet must be a non-empty sequence"),
+        (DeepConvNet, dict(bias=None), "'bias' parameter of DeepConvNet must be an instance of 'bool'"),
+        (DNN, dict(hidden_sizes="abc"), "'hidden_sizes' parameter of DNN must be a non-empty sequence"),
+        (DNN, dict(input_dropout=-0.1), "'input_dropout' parameter of DNN must be a real number"),
+        (CNN, dict(pool_size=True), "'pool_size' parameter of CNN must be an integer"),
+        (CNN, dict(conv_dropout=2), "'conv_dropout' parameter of CNN must be a real number"),
     ],
 )
 def test_invalid_arguments(model_class, kwargs, match):

@@ -201,15 +201,15 @@ def test_minimum_n_times(model_class, kwargs, expected):
 @pytest.mark.parametrize(
     "model_class, kwargs, match",
     [
-        (ShallowFBCSPNet, dict(pool_stride=0), "pool_stride must be a positive integer"),
-        (ShallowFBCSPNet, dict(dropout=1.0), r"dropout must be a number in \[0, 1\)"),
-        (ShallowFBCSPNet, dict(max_norm="yes"), "max_norm must be True or False"),
+        (ShallowFBCSPNet, dict(pool_stride=0), "'pool_stride' parameter of ShallowFBCSPNet must be an integer"),
+        (ShallowFBCSPNet, dict(dropout=1.0), r"'dropout' parameter of ShallowFBCSPNet must be a real"),
+        (ShallowFBCSPNet, dict(max_norm="yes"), "'max_norm' parameter of ShallowFBCSPNet must be"),
         (EEGConformer, dict(attention_heads=3), "attention_heads=3 must divide n_filters=40"),
-        (EEGConformer, dict(attention_depth=0), "attention_depth must be a positive integer"),
-        (EEGConformer, dict(attention_dropout=-0.1), "attention_dropout must be a number"),
-        (ATCNet, dict(n_windows=0), "n_windows must be a positive integer"),
-        (ATCNet, dict(tcn_kernel_length=2.5), "tcn_kernel_length must be a positive integer"),
-        (ATCNet, dict(concat=1), "concat must be True or False"),
+        (EEGConformer, dict(attention_depth=0), "'attention_depth' parameter of EEGConformer must be an integer"),
+        (EEGConformer, dict(attention_dropout=-0.1), "'attention_dropout' parameter of EEGConformer must be a real number"),
+        (ATCNet, dict(n_windows=0), "'n_windows' parameter of ATCNet must be an integer"),
+        (ATCNet, dict(tcn_kernel_length=2.5), "'tcn_kernel_length' parameter of ATCNet must be an integer"),
+        (ATCNet, dict(concat=1), "'concat' parameter of ATCNet must be an instance of 'bool'"),
     ],
 )
 def test_invalid_arguments(model_class, kwargs, match):

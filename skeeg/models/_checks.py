@@ -1,11 +1,50 @@
 """Validation of the arguments of the skeeg architectures.
 
-Each check returns the value in its plain Python type or raises a
-``ValueError`` that names the argument; :func:`check_input_length` also
-gives the smallest ``n_times`` a stack of layers accepts.
+Each model declares its keyword arguments in a scikit-learn table
+(``_parameter_constraints``, made of the constraints below) and checks them
+with :func:`validate_arguments`; its classifier shares the same entries.
+:func:`check_shape` checks the data's dimensions, and
+:func:`check_input_length` gives the smallest ``n_times`` a stack of layers
+accepts.
 """
 
 import numbers
+
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
+
+from .._constraints import IntRange, Names, PositiveInts, RealRange
+
+# The constraints the models' tables are made of (each model declares its
+# arguments in ``_parameter_constraints``, which its classifier shares).
+POSITIVE = [IntRange(1, None, closed="left")]
+POSITIVES = [PositiveInts()]
+DROPOUT = [RealRange(0, 1, closed="left")]
+BOOLEAN = ["boolean"]
+
+
+def names(*options):
+    """A choice among ``options``, in any case, with or without underscores."""
+    return [Names(options)]
+
+
+def options(*values):
+    """One of ``values``, exactly."""
+    return [StrOptions(set(values))]
+
+
+def validate_arguments(module, arguments):
+    """Check a model's keyword arguments against its table, as its classifier does.
+
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        (a ``ValueError`` and a ``TypeError``) naming the argument, the
+        model and what the argument may be.
+    """
+    table = type(module)._parameter_constraints
+    validate_parameter_constraints(
+        table, {name: arguments[name] for name in table}, caller_name=type(module).__name__
+    )
 
 
 def check_shape(n_channels, n_times, n_classes):
@@ -27,33 +66,6 @@ def check_positive_int(value, name):
     if not _is_int(value):
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
-
-
-def check_positive_ints(values, name):
-    """Return ``values`` as a tuple of ints, or raise if it is not a
-    non-empty sequence of positive integers."""
-    is_sequence = hasattr(values, "__iter__") and not isinstance(values, (str, bytes))
-    items = tuple(values) if is_sequence else ()
-    if not items or not all(_is_int(item) for item in items):
-        raise ValueError(
-            f"{name} must be a non-empty sequence of positive integers, got {values!r}."
-        )
-    return tuple(int(item) for item in items)
-
-
-def check_dropout(value, name):
-    """Return ``value`` as a float, or raise if it is not in [0, 1)."""
-    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not (is_number and 0 <= value < 1):
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}.")
-    return float(value)
-
-
-def check_bool(value, name):
-    """Return ``value``, or raise if it is not True or False."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}.")
-    return value
 
 
 def check_input_length(length, output_length, name, description):

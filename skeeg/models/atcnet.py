@@ -6,7 +6,14 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ._checks import check_bool, check_dropout, check_input_length, check_positive_int, check_shape
+from ._checks import (
+    BOOLEAN,
+    DROPOUT,
+    POSITIVE,
+    check_input_length,
+    check_shape,
+    validate_arguments,
+)
 from ._init import apply_max_norm_limits
 from ._layers import pool_output_length
 
@@ -163,6 +170,27 @@ class ATCNet(nn.Module):
     (17, 13)
     """
 
+    # Each argument and what it may be: checked here and by the classifier.
+    _parameter_constraints = {
+        "temporal_filters": POSITIVE,
+        "depth_multiplier": POSITIVE,
+        "kernel_length": POSITIVE,
+        "separable_kernel_length": POSITIVE,
+        "pool_length": POSITIVE,
+        "separable_pool_length": POSITIVE,
+        "dropout": DROPOUT,
+        "n_windows": POSITIVE,
+        "attention_heads": POSITIVE,
+        "attention_head_dim": POSITIVE,
+        "attention_dropout": DROPOUT,
+        "tcn_depth": POSITIVE,
+        "tcn_kernel_length": POSITIVE,
+        "tcn_filters": POSITIVE,
+        "tcn_dropout": DROPOUT,
+        "concat": BOOLEAN,
+        "max_norm": BOOLEAN,
+    }
+
     def __init__(
         self,
         n_channels,
@@ -188,28 +216,25 @@ class ATCNet(nn.Module):
         max_norm=True,
     ):
         super().__init__()
+        validate_arguments(self, locals())
         n_channels, n_times, n_classes = check_shape(n_channels, n_times, n_classes)
-        f1 = check_positive_int(temporal_filters, "temporal_filters")
-        d = check_positive_int(depth_multiplier, "depth_multiplier")
-        kernel_length = check_positive_int(kernel_length, "kernel_length")
-        separable_kernel_length = check_positive_int(
-            separable_kernel_length, "separable_kernel_length"
-        )
-        pool_length = check_positive_int(pool_length, "pool_length")
-        separable_pool_length = check_positive_int(
-            separable_pool_length, "separable_pool_length"
-        )
-        dropout = check_dropout(dropout, "dropout")
-        n_windows = check_positive_int(n_windows, "n_windows")
-        attention_heads = check_positive_int(attention_heads, "attention_heads")
-        attention_head_dim = check_positive_int(attention_head_dim, "attention_head_dim")
-        attention_dropout = check_dropout(attention_dropout, "attention_dropout")
-        tcn_depth = check_positive_int(tcn_depth, "tcn_depth")
-        tcn_kernel_length = check_positive_int(tcn_kernel_length, "tcn_kernel_length")
-        tcn_filters = check_positive_int(tcn_filters, "tcn_filters")
-        tcn_dropout = check_dropout(tcn_dropout, "tcn_dropout")
-        concat = check_bool(concat, "concat")
-        max_norm = check_bool(max_norm, "max_norm")
+        f1 = int(temporal_filters)
+        d = int(depth_multiplier)
+        kernel_length = int(kernel_length)
+        separable_kernel_length = int(separable_kernel_length)
+        pool_length = int(pool_length)
+        separable_pool_length = int(separable_pool_length)
+        dropout = float(dropout)
+        n_windows = int(n_windows)
+        attention_heads = int(attention_heads)
+        attention_head_dim = int(attention_head_dim)
+        attention_dropout = float(attention_dropout)
+        tcn_depth = int(tcn_depth)
+        tcn_kernel_length = int(tcn_kernel_length)
+        tcn_filters = int(tcn_filters)
+        tcn_dropout = float(tcn_dropout)
+        concat = bool(concat)
+        max_norm = bool(max_norm)
 
         def output_steps(length):
             # "same" convolutions keep the length; the poolings divide it.

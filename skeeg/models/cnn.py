@@ -5,13 +5,15 @@ from collections import OrderedDict
 from torch import nn
 
 from ._checks import (
-    check_dropout,
+    DROPOUT,
+    POSITIVE,
+    POSITIVES,
     check_input_length,
-    check_positive_int,
-    check_positive_ints,
     check_shape,
+    names,
+    validate_arguments,
 )
-from ._layers import conv_output_length, get_activation, pool_output_length
+from ._layers import ACTIVATIONS, conv_output_length, get_activation, pool_output_length
 
 
 class CNN(nn.Module):
@@ -91,6 +93,19 @@ class CNN(nn.Module):
     4021777
     """
 
+    # Each argument and what it may be: checked here and by the classifier.
+    _parameter_constraints = {
+        "activation": names(*ACTIVATIONS),
+        "conv_filters": POSITIVES,
+        "kernel_size": POSITIVE,
+        "pool_size": POSITIVE,
+        "hidden_size": POSITIVE,
+        "input_dropout": DROPOUT,
+        "conv_dropout": DROPOUT,
+        "dropout": DROPOUT,
+        "hidden_dropout": DROPOUT,
+    }
+
     def __init__(
         self,
         n_channels,
@@ -108,15 +123,16 @@ class CNN(nn.Module):
         hidden_dropout=0.25,
     ):
         super().__init__()
+        validate_arguments(self, locals())
         n_channels, n_times, n_classes = check_shape(n_channels, n_times, n_classes)
-        conv_filters = check_positive_ints(conv_filters, "conv_filters")
-        kernel_size = check_positive_int(kernel_size, "kernel_size")
-        pool_size = check_positive_int(pool_size, "pool_size")
-        hidden_size = check_positive_int(hidden_size, "hidden_size")
-        input_dropout = check_dropout(input_dropout, "input_dropout")
-        conv_dropout = check_dropout(conv_dropout, "conv_dropout")
-        dropout = check_dropout(dropout, "dropout")
-        hidden_dropout = check_dropout(hidden_dropout, "hidden_dropout")
+        conv_filters = tuple(int(v) for v in conv_filters)
+        kernel_size = int(kernel_size)
+        pool_size = int(pool_size)
+        hidden_size = int(hidden_size)
+        input_dropout = float(input_dropout)
+        conv_dropout = float(conv_dropout)
+        dropout = float(dropout)
+        hidden_dropout = float(hidden_dropout)
 
         # Both image axes go through the same convolutions and pooling.
         def output_length(length):

@@ -5,15 +5,17 @@ from collections import OrderedDict
 from torch import nn
 
 from ._checks import (
-    check_bool,
-    check_dropout,
+    BOOLEAN,
+    DROPOUT,
+    POSITIVE,
+    POSITIVES,
     check_input_length,
-    check_positive_int,
-    check_positive_ints,
     check_shape,
+    names,
+    validate_arguments,
 )
 from ._init import apply_max_norm_limits
-from ._layers import conv_output_length, get_activation, pool_output_length
+from ._layers import ACTIVATIONS, conv_output_length, get_activation, pool_output_length
 
 
 class DeepConvNet(nn.Module):
@@ -105,6 +107,17 @@ class DeepConvNet(nn.Module):
     150577
     """
 
+    # Each argument and what it may be: checked here and by the classifier.
+    _parameter_constraints = {
+        "activation": names(*ACTIVATIONS),
+        "n_filters": POSITIVES,
+        "kernel_length": POSITIVE,
+        "pool_length": POSITIVE,
+        "dropout": DROPOUT,
+        "bias": BOOLEAN,
+        "max_norm": BOOLEAN,
+    }
+
     def __init__(
         self,
         n_channels,
@@ -120,13 +133,14 @@ class DeepConvNet(nn.Module):
         max_norm=False,
     ):
         super().__init__()
+        validate_arguments(self, locals())
         n_channels, n_times, n_classes = check_shape(n_channels, n_times, n_classes)
-        n_filters = check_positive_ints(n_filters, "n_filters")
-        kernel_length = check_positive_int(kernel_length, "kernel_length")
-        pool_length = check_positive_int(pool_length, "pool_length")
-        dropout = check_dropout(dropout, "dropout")
-        bias = check_bool(bias, "bias")
-        max_norm = check_bool(max_norm, "max_norm")
+        n_filters = tuple(int(v) for v in n_filters)
+        kernel_length = int(kernel_length)
+        pool_length = int(pool_length)
+        dropout = float(dropout)
+        bias = bool(bias)
+        max_norm = bool(max_norm)
 
         def output_times(length):
             for _ in n_filters:

@@ -4,8 +4,14 @@ from collections import OrderedDict
 
 from torch import nn
 
-from ._checks import check_dropout, check_positive_ints, check_shape
-from ._layers import get_activation
+from ._checks import (
+    DROPOUT,
+    POSITIVES,
+    check_shape,
+    names,
+    validate_arguments,
+)
+from ._layers import ACTIVATIONS, get_activation
 
 
 class DNN(nn.Module):
@@ -71,6 +77,14 @@ class DNN(nn.Module):
     18847501
     """
 
+    # Each argument and what it may be: checked here and by the classifier.
+    _parameter_constraints = {
+        "activation": names(*ACTIVATIONS),
+        "hidden_sizes": POSITIVES,
+        "input_dropout": DROPOUT,
+        "dropout": DROPOUT,
+    }
+
     def __init__(
         self,
         n_channels,
@@ -83,10 +97,11 @@ class DNN(nn.Module):
         dropout=0.5,
     ):
         super().__init__()
+        validate_arguments(self, locals())
         n_channels, n_times, n_classes = check_shape(n_channels, n_times, n_classes)
-        hidden_sizes = check_positive_ints(hidden_sizes, "hidden_sizes")
-        input_dropout = check_dropout(input_dropout, "input_dropout")
-        dropout = check_dropout(dropout, "dropout")
+        hidden_sizes = tuple(int(v) for v in hidden_sizes)
+        input_dropout = float(input_dropout)
+        dropout = float(dropout)
 
         self.n_channels = n_channels
         self.n_times = n_times

@@ -6,7 +6,13 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ._checks import check_dropout, check_input_length, check_positive_int, check_shape
+from ._checks import (
+    DROPOUT,
+    POSITIVE,
+    check_input_length,
+    check_shape,
+    validate_arguments,
+)
 from ._layers import conv_output_length
 from .shallow_fbcsp import strided_pool_length
 
@@ -126,6 +132,18 @@ class EEGConformer(nn.Module):
     61
     """
 
+    # Each argument and what it may be: checked here and by the classifier.
+    _parameter_constraints = {
+        "n_filters": POSITIVE,
+        "kernel_length": POSITIVE,
+        "pool_length": POSITIVE,
+        "pool_stride": POSITIVE,
+        "dropout": DROPOUT,
+        "attention_depth": POSITIVE,
+        "attention_heads": POSITIVE,
+        "attention_dropout": DROPOUT,
+    }
+
     def __init__(
         self,
         n_channels,
@@ -142,15 +160,16 @@ class EEGConformer(nn.Module):
         attention_dropout=0.5,
     ):
         super().__init__()
+        validate_arguments(self, locals())
         n_channels, n_times, n_classes = check_shape(n_channels, n_times, n_classes)
-        n_filters = check_positive_int(n_filters, "n_filters")
-        kernel_length = check_positive_int(kernel_length, "kernel_length")
-        pool_length = check_positive_int(pool_length, "pool_length")
-        pool_stride = check_positive_int(pool_stride, "pool_stride")
-        dropout = check_dropout(dropout, "dropout")
-        attention_depth = check_positive_int(attention_depth, "attention_depth")
-        attention_heads = check_positive_int(attention_heads, "attention_heads")
-        attention_dropout = check_dropout(attention_dropout, "attention_dropout")
+        n_filters = int(n_filters)
+        kernel_length = int(kernel_length)
+        pool_length = int(pool_length)
+        pool_stride = int(pool_stride)
+        dropout = float(dropout)
+        attention_depth = int(attention_depth)
+        attention_heads = int(attention_heads)
+        attention_dropout = float(attention_dropout)
         if n_filters % attention_heads:
             raise ValueError(
                 f"attention_heads={attention_heads} must divide n_filters={n_filters}: "

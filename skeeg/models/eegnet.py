@@ -5,14 +5,17 @@ from collections import OrderedDict
 from torch import nn
 
 from ._checks import (
-    check_bool,
-    check_dropout,
+    BOOLEAN,
+    DROPOUT,
+    POSITIVE,
     check_input_length,
-    check_positive_int,
     check_shape,
+    names,
+    options,
+    validate_arguments,
 )
 from ._init import apply_max_norm_limits
-from ._layers import conv_output_length, get_activation, pool_output_length
+from ._layers import ACTIVATIONS, conv_output_length, get_activation, pool_output_length
 
 SEPARABLE_MODES = ("full", "depthwise")
 
@@ -118,6 +121,21 @@ class EEGNet(nn.Module):
     17874
     """
 
+    # Each argument and what it may be: checked here and by the classifier.
+    _parameter_constraints = {
+        "activation": names(*ACTIVATIONS),
+        "separable": options(*SEPARABLE_MODES),
+        "temporal_filters": POSITIVE,
+        "depth_multiplier": POSITIVE,
+        "separable_filters": POSITIVE,
+        "kernel_length": POSITIVE,
+        "separable_kernel_length": POSITIVE,
+        "pool_length": POSITIVE,
+        "separable_pool_length": POSITIVE,
+        "dropout": DROPOUT,
+        "max_norm": BOOLEAN,
+    }
+
     def __init__(
         self,
         n_channels,
@@ -137,24 +155,17 @@ class EEGNet(nn.Module):
         max_norm=False,
     ):
         super().__init__()
+        validate_arguments(self, locals())
         n_channels, n_times, n_classes = check_shape(n_channels, n_times, n_classes)
-        if separable not in SEPARABLE_MODES:
-            raise ValueError(
-                f'separable must be "full" or "depthwise", got {separable!r}.'
-            )
-        f1 = check_positive_int(temporal_filters, "temporal_filters")
-        d = check_positive_int(depth_multiplier, "depth_multiplier")
-        f2 = check_positive_int(separable_filters, "separable_filters")
-        kernel_length = check_positive_int(kernel_length, "kernel_length")
-        separable_kernel_length = check_positive_int(
-            separable_kernel_length, "separable_kernel_length"
-        )
-        pool_length = check_positive_int(pool_length, "pool_length")
-        separable_pool_length = check_positive_int(
-            separable_pool_length, "separable_pool_length"
-        )
-        dropout = check_dropout(dropout, "dropout")
-        max_norm = check_bool(max_norm, "max_norm")
+        f1 = int(temporal_filters)
+        d = int(depth_multiplier)
+        f2 = int(separable_filters)
+        kernel_length = int(kernel_length)
+        separable_kernel_length = int(separable_kernel_length)
+        pool_length = int(pool_length)
+        separable_pool_length = int(separable_pool_length)
+        dropout = float(dropout)
+        max_norm = bool(max_norm)
 
         def output_times(length):
             length = conv_output_length(length, kernel_length, kernel_length // 2)

@@ -5,7 +5,14 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ._checks import check_bool, check_dropout, check_input_length, check_positive_int, check_shape
+from ._checks import (
+    BOOLEAN,
+    DROPOUT,
+    POSITIVE,
+    check_input_length,
+    check_shape,
+    validate_arguments,
+)
 from ._init import apply_max_norm_limits
 from ._layers import conv_output_length
 
@@ -112,6 +119,17 @@ class ShallowFBCSPNet(nn.Module):
     46084
     """
 
+    # Each argument and what it may be: checked here and by the classifier.
+    _parameter_constraints = {
+        "temporal_filters": POSITIVE,
+        "spatial_filters": POSITIVE,
+        "kernel_length": POSITIVE,
+        "pool_length": POSITIVE,
+        "pool_stride": POSITIVE,
+        "dropout": DROPOUT,
+        "max_norm": BOOLEAN,
+    }
+
     def __init__(
         self,
         n_channels,
@@ -127,14 +145,15 @@ class ShallowFBCSPNet(nn.Module):
         max_norm=False,
     ):
         super().__init__()
+        validate_arguments(self, locals())
         n_channels, n_times, n_classes = check_shape(n_channels, n_times, n_classes)
-        temporal_filters = check_positive_int(temporal_filters, "temporal_filters")
-        spatial_filters = check_positive_int(spatial_filters, "spatial_filters")
-        kernel_length = check_positive_int(kernel_length, "kernel_length")
-        pool_length = check_positive_int(pool_length, "pool_length")
-        pool_stride = check_positive_int(pool_stride, "pool_stride")
-        dropout = check_dropout(dropout, "dropout")
-        max_norm = check_bool(max_norm, "max_norm")
+        temporal_filters = int(temporal_filters)
+        spatial_filters = int(spatial_filters)
+        kernel_length = int(kernel_length)
+        pool_length = int(pool_length)
+        pool_stride = int(pool_stride)
+        dropout = float(dropout)
+        max_norm = bool(max_norm)
 
         def output_times(length):
             length = conv_output_length(length, kernel_length)
