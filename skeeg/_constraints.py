@@ -129,8 +129,9 @@ class PositiveInts(Options):
     kinds of constraint objects.
     """
 
-    def __init__(self):
+    def __init__(self, maximum=None):
         super().__init__(object, set())
+        self.maximum = maximum
 
     def is_satisfied_by(self, val):
         if isinstance(val, (str, bytes)) or not hasattr(val, "__iter__"):
@@ -140,11 +141,13 @@ class PositiveInts(Options):
         items = list(val)
         return bool(items) and all(
             isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) and v >= 1
+            and (self.maximum is None or v <= self.maximum)
             for v in items
         )
 
     def __str__(self):
-        return "a non-empty sequence of positive integers"
+        bound = "" if self.maximum is None else f" up to {self.maximum}"
+        return f"a non-empty sequence of positive integers{bound}"
 
 
 class Names(StrOptions):

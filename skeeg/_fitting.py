@@ -34,6 +34,7 @@ from ._fitted import check_fitted_state
 from .callbacks import MaxNormConstraint, TrainingAccuracy, ValidationEarlyStopping, copy_callback
 from ._heads import find_head
 from ._net import SkeegNet, capture_kwargs
+from ._constraints import Names
 from ._params import check_params
 from ._predict import logits_to_proba
 from ._training import (
@@ -560,14 +561,24 @@ def make_net(est, module, criterion, device, seed=None):
 # ----------------------------------------------------------------------
 # A continued fit
 def network_params(est):
-    """What a continued fit cannot change: the network's parameters, initialisation, scaling."""
-    return _frozen({**est._network_params(), "init": est.init, "standardize": est.standardize})
+    """What a continued fit cannot change: the network's parameters, initialisation, scaling.
+
+    Names that the table compares in any case (activations) are compared so.
+    """
+    params = _frozen({**est._network_params(), "init": est.init, "standardize": est.standardize})
+    for name, value in params.items():
+        for constraint in est._parameter_constraints.get(name, ()):
+            if isinstance(constraint, Names) and isinstance(value, str):
+                params[name] = constraint.normalize(value)
+    return params
 
 
 def _frozen(value):
-    """``value`` with lists as tuples and numpy scalars as Python ones, for comparison."""
+    """``value`` with lists and arrays as tuples, numpy scalars as Python ones, to compare."""
     if isinstance(value, dict):
         return {key: _frozen(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, (list, tuple)):
         return tuple(_frozen(item) for item in value)
     if isinstance(value, np.generic):

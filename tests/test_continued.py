@@ -535,3 +535,58 @@ def test_exports_under_a_meta_default_device(tmp_path):
         torch.set_default_device(None)
     out = torch.jit.load(tmp_path / "m.pt")(torch.as_tensor(X))
     np.testing.assert_allclose(out.numpy(), clf.predict_proba(X), atol=1e-5)
+
+
+# ----------------------------------------------------------------------
+# Architecture parameters in the tables (third fresh-eyes pass)
+@pytest.mark.parametrize("build, message", [
+    (lambda: EEGNetClassifier(temporal_filters=10**30), "'temporal_filters' parameter of "
+     r"EEGNetClassifier must be an integer in the range \[1, 16777216\]"),
+    (lambda: EEGNetClassifier(kernel_length=10**30), "'kernel_length' parameter"),
+    (lambda: DNNClassifier(hidden_sizes=(10**30,)), "'hidden_sizes' parameter of DNNClassifier "
+     "must be a non-empty sequence of positive integers up to 16777216"),
+], ids=["filters", "kernel", "hidden-sizes"])
+def test_sizes_no_network_could_hold_are_refused_naming_them(build, message):
+    X, y = trials()
+    with pytest.raises(ValueError, match=message):
+        build().fit(X, y)
+
+
+def test_stacked_depths_are_bounded():
+    from skeeg.models import ATCNet, EEGConformer
+
+    with pytest.raises(ValueError, match=r"'tcn_depth' parameter of ATCNet must be an integer "
+                                         r"in the range \[1, 16\]"):
+        ATCNet(3, 1125, 2, tcn_depth=20)
+    with pytest.raises(ValueError, match=r"'attention_depth' parameter of EEGConformer"):
+        EEGConformer(3, 256, 2, attention_depth=10**30)
+    with pytest.raises(ValueError, match="n_classes must be an integer from 2 to"):
+        EEGConformer(3, 256, 10**30)
+
+
+def test_array_and_case_variants_of_unchanged_parameters_continue():
+    from skeeg import DeepConvNetClassifier
+
+    X, y = trials(n_times=128)
+    clf = DeepConvNetClassifier(n_filters=np.array([2, 2]), kernel_length=3, max_epochs=1)
+    clf.partial_fit(X, y).partial_fit(X, y)
+    assert len(clf.history_) == 2
+    clf = EEGNetClassifier(kernel_length=9, max_epochs=1, warm_start=True).fit(X, y)
+    clf.set_params(activation="ELU").fit(X, y)  # the same activation, as the table reads it
+    assert len(clf.history_) == 2
+
+
+def test_skeegs_own_modules_and_fractions_save_and_load(tmp_path):
+    from fractions import Fraction
+
+    from skeeg import load
+    from skeeg.models import EEGNet
+
+    X, y = trials(n_times=128)
+    clf = EEGClassifier(EEGNet, module_params={"kernel_length": 9}, max_epochs=1).fit(X, y)
+    clf.save(tmp_path / "generic.safetensors")
+    np.testing.assert_array_equal(load(tmp_path / "generic.safetensors").predict_proba(X),
+                                  clf.predict_proba(X))
+    clf = EEGNetClassifier(kernel_length=9, dropout=Fraction(1, 4), max_epochs=1).fit(X, y)
+    clf.save(tmp_path / "fraction.safetensors")
+    assert load(tmp_path / "fraction.safetensors").dropout == Fraction(1, 4)

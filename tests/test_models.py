@@ -424,7 +424,7 @@ def test_gradients_reach_every_parameter(model_name):
     "model_class, kwargs, match",
     [
         (EEGNet, dict(separable="pointwise"), r"'separable' parameter of EEGNet must be a str among"),
-        (EEGNet, dict(temporal_filters=0), r"'temporal_filters' parameter of EEGNet must be an integer in the range \[1, inf\)"),
+        (EEGNet, dict(temporal_filters=0), r"'temporal_filters' parameter of EEGNet must be an integer in the range \[1, 16777216\]"),
         (EEGNet, dict(kernel_length=5.0), r"'kernel_length' parameter of EEGNet must be an integer"),
         (EEGNet, dict(dropout=1.0), r"'dropout' parameter of EEGNet must be a real number in the range \[0.0, 1.0\)"),
         (EEGNet, dict(max_norm="yes"), r"'max_norm' parameter of EEGNet must be an instance of 'bool'"),
@@ -450,8 +450,8 @@ def test_invalid_arguments(model_class, kwargs, match):
         ((0, 200, 2), "n_channels must be a positive integer"),
         ((2.5, 200, 2), "n_channels must be a positive integer"),
         ((8, -1, 2), "n_times must be a positive integer"),
-        ((8, 200, 1), "n_classes must be an integer >= 2"),
-        ((8, 200, True), "n_classes must be an integer >= 2"),
+        ((8, 200, 1), "n_classes must be an integer from 2 to"),
+        ((8, 200, True), "n_classes must be an integer from 2 to"),
     ],
 )
 def test_invalid_shape(model_class, shape, match):

@@ -346,7 +346,8 @@ def test_absurd_declared_sizes_are_refused_without_allocating(saved, tmp_path):
         content["fitted"]["n_times_"] = 10**12
     _rewrite(saved, wide, long_trials)
     # The network it declares is refused before it is built, even on the meta device.
-    _refused(wide, "build a network larger than the weights it holds")
+    _refused(wide, "build a network larger than the weights it holds|n_times must be a "
+                   "positive integer up to")
     assert time.perf_counter() - start < 10
 
 

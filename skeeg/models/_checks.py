@@ -16,8 +16,15 @@ from .._constraints import IntRange, Names, PositiveInts, RealRange
 
 # The constraints the models' tables are made of (each model declares its
 # arguments in ``_parameter_constraints``, which its classifier shares).
-POSITIVE = [IntRange(1, None, closed="left")]
-POSITIVES = [PositiveInts()]
+# Sizes (filters, kernel lengths, units) up to 2**24: beyond, no network fits
+# in memory, and torch's allocator would fail with no parameter named.
+MAX_SIZE = 1 << 24
+POSITIVE = [IntRange(1, MAX_SIZE, closed="both")]
+POSITIVES = [PositiveInts(MAX_SIZE)]
+# Stacked blocks: a transformer of 64 layers is already far beyond EEG data;
+# a temporal convolutional network's dilation doubles with each block.
+DEPTH = [IntRange(1, 64, closed="both")]
+TCN_DEPTH = [IntRange(1, 16, closed="both")]
 DROPOUT = [RealRange(0, 1, closed="left")]
 BOOLEAN = ["boolean"]
 
@@ -57,14 +64,16 @@ def check_shape(n_channels, n_times, n_classes):
     n_channels = check_positive_int(n_channels, "n_channels")
     n_times = check_positive_int(n_times, "n_times")
     if not _is_int(n_classes, minimum=2):
-        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
+        raise ValueError(
+            f"n_classes must be an integer from 2 to {MAX_SIZE}, got {n_classes!r}."
+        )
     return n_channels, n_times, int(n_classes)
 
 
 def check_positive_int(value, name):
     """Return ``value`` as an int, or raise if it is not a positive integer."""
     if not _is_int(value):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        raise ValueError(f"{name} must be a positive integer up to {MAX_SIZE}, got {value!r}.")
     return int(value)
 
 
@@ -133,4 +142,4 @@ def quoted(names):
 
 def _is_int(value, minimum=1):
     is_integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    return is_integer and value >= minimum
+    return is_integer and minimum <= value <= MAX_SIZE

@@ -8,6 +8,7 @@ from torch import nn
 
 from ._checks import (
     DROPOUT,
+    DEPTH,
     POSITIVE,
     check_input_length,
     check_shape,
@@ -139,7 +140,7 @@ class EEGConformer(nn.Module):
         "pool_length": POSITIVE,
         "pool_stride": POSITIVE,
         "dropout": DROPOUT,
-        "attention_depth": POSITIVE,
+        "attention_depth": DEPTH,
         "attention_heads": POSITIVE,
         "attention_dropout": DROPOUT,
     }

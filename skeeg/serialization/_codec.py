@@ -1,5 +1,6 @@
 """JSON coding of a model file's plain values, and the limits on what a file may declare."""
 
+import fractions
 import math
 import numbers
 import re
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import augmentation
+from .. import augmentation, models
 from .._registry import classifier_classes
 from ..augmentation import Transform
 
@@ -41,7 +42,7 @@ class _InvalidFile(ValueError):
 #
 # JSON's own types carry None, booleans, ints, finite floats, strings and
 # lists. Everything else is a JSON object with exactly one key, its tag:
-# {"float": "nan"}, {"tuple": [...]}, {"dict": [[key, value], ...]},
+# {"float": "nan"}, {"fraction": [1, 4]}, {"tuple": [...]}, {"dict": [[key, value], ...]},
 # {"ndarray": {"dtype": "<f4", "shape": [3], "data": [...]}},
 # {"scalar": {"dtype": "<i8", "value": 3}}, {"class": "torch.optim.adam.Adam"},
 # {"device": "cuda:0"}, {"random_state": [...]}, {"tensor": "optimizer.0"},
@@ -67,6 +68,8 @@ def _encode(value, where, tensors=None):
         return int(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else {"float": repr(value)}
+    if isinstance(value, fractions.Fraction):  # the tables accept them as real numbers
+        return {"fraction": [value.numerator, value.denominator]}
     if isinstance(value, tuple):
         return {"tuple": [_encode(item, f"{where}[{i}]", tensors) for i, item in enumerate(value)]}
     if isinstance(value, list):
@@ -143,6 +146,7 @@ def _known_classes(trusted):
     known = classifier_classes()
     for module, base in (
         (augmentation, Transform),
+        (models, torch.nn.Module),  # skeeg's own networks, as EEGClassifier's module
         (torch.optim, torch.optim.Optimizer),
     ):
         for value in vars(module).values():
@@ -188,6 +192,14 @@ class _Decoder:
         if content not in ("nan", "inf", "-inf"):
             raise _InvalidFile(f"{where} is not a float ({content!r}).")
         return float(content)
+
+    def _decode_fraction(self, content, where):
+        parts = _expect(content, list, where)
+        if (len(parts) != 2 or not all(isinstance(p, int) and not isinstance(p, bool)
+                                       for p in parts) or parts[1] <= 0
+                or max(abs(parts[0]), parts[1]) > 1 << 64):
+            raise _InvalidFile(f"{where} is not a fraction ({str(parts):.80}).")
+        return fractions.Fraction(*parts)
 
     def _decode_tuple(self, content, where):
         return tuple(self(_expect(content, list, where), where))
