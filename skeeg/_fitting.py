@@ -23,7 +23,6 @@ import pandas as pd
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from skorch.callbacks import BatchScoring, Checkpoint, EpochScoring, LRScheduler, ProgressBar
@@ -48,6 +47,7 @@ from ._training import (
     float32_defaults,
     resolve_device,
     resolve_optimizer,
+    split_validation,
 )
 from ._validation import (
     check_groups,
@@ -322,103 +322,6 @@ def build_criterion(est, y, n_outputs):
     if n_outputs == 1:
         return WeightedBCEWithLogits(weight=weight)
     return SoftTargetCrossEntropy(weight=weight)
-
-
-def split_validation(est, y, seed, groups=None):
-    """Stratified split of the training trials: ``(train, valid)`` indices.
-
-    Both are None when ``validation_fraction`` is 0. With ``groups``, the
-    validation part is one fold of ``StratifiedGroupKFold`` with
-    ``round(1 / validation_fraction)`` folds (fewer when there are fewer
-    groups): whole groups, stratified by class as far as they allow.
-    ``validation_groups_`` records them.
-
-    Raises
-    ------
-    ValueError
-        If either part would miss a class, or there are too few groups.
-    """
-    est.validation_groups_ = None
-    fraction = est.validation_fraction
-    if fraction == 0:
-        return None, None
-    n_trials, n_classes = len(y), len(est.classes_)
-    n_valid = int(np.ceil(fraction * n_trials))
-    counts = np.bincount(y, minlength=n_classes)
-    if groups is not None:
-        train, valid = _group_split(est, y, seed, groups, fraction)
-    elif counts.min() >= 2 and n_classes <= n_valid <= n_trials - n_classes:
-        splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
-        train, valid = next(splitter.split(np.zeros(n_trials), y))
-    else:
-        train = valid = np.array([], dtype=np.int64)
-    missing = {
-        part: est.classes_[np.bincount(y[index], minlength=n_classes) == 0].tolist()
-        for part, index in (("training", train), ("validation", valid))
-    }
-    if not len(train):
-        raise ValueError(
-            f"Too few trials for a stratified validation split: validation_fraction="
-            f"{fraction} of {n_trials} trials asks for {n_valid} validation trials, and "
-            f"with {n_classes} classes of {counts.tolist()} trials each part needs at least "
-            f"one trial of every class (and each class 2 trials): pass more trials, change "
-            "validation_fraction, or set validation_fraction=0 and early_stopping=False."
-        )
-    if any(missing.values()):
-        smallest = est.classes_[counts.argmin()].tolist()
-        raise ValueError(
-            f"Too few trials for a stratified validation split: "
-            f"validation_fraction={fraction} of {n_trials} trials leaves "
-            f"{len(valid)} for validation and {len(train)} "
-            f"for training, and the stratified split cannot put every class in both: "
-            + "; ".join(f"the {part} part has no trial of {labels}"
-                        for part, labels in missing.items() if labels)
-            + f". The smallest class ({smallest!r}) has {counts.min()} trials. Each part "
-            "needs at least one trial of every class: pass more trials of the rare "
-            "classes, change validation_fraction, or set validation_fraction=0 and "
-            "early_stopping=False."
-            + (" With groups, the validation part is made of whole groups: a class "
-               "that only some groups hold may land on one side only."
-               if groups is not None else "")
-        )
-    return train, valid
-
-
-def _group_split(est, y, seed, groups, fraction):
-    """The first fold of whole groups, in the seeded order, with every class on both sides."""
-    n_trials, n_classes = len(y), len(est.classes_)
-    names = np.unique(groups)
-    if len(names) < 2:
-        raise ValueError(
-            f"groups holds one group ({names.tolist()[0]!r}), so no validation "
-            "split can hold out whole groups: pass trials of 2 or more groups, or "
-            "set validation_fraction=0 and early_stopping=False."
-        )
-    n_splits = min(len(names), max(2, round(1 / fraction)))
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        # Classes with fewer trials than folds are the caller's data, checked below.
-        warnings.filterwarnings("ignore", message="The least populated class")
-        folds = list(splitter.split(np.zeros(n_trials), y, groups))
-    # A group holding one class only must not become the validation part
-    # while other groups would do.
-    complete = [
-        (train, valid) for train, valid in folds
-        if all(np.bincount(y[part], minlength=n_classes).min() > 0 for part in (train, valid))
-    ]
-    if not complete:
-        raise ValueError(
-            f"No validation split of whole groups puts every class on both sides: "
-            f"none of the {n_splits} folds of the {len(names)} groups (a fold holds "
-            f"about 1/{n_splits} of the trials) has trials of all classes "
-            f"{est.classes_.tolist()} in both the training and the validation "
-            "part; a class that only some groups hold lands on one side only. Pass "
-            "groups that each hold several classes, or set validation_fraction=0 "
-            "and early_stopping=False."
-        )
-    train, valid = complete[0]
-    est.validation_groups_ = np.unique(groups[valid])
-    return train, valid
 
 
 def _check_batch_norm(est, module, n_train):

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from benchmarks import _common
-from skeeg._fitting import split_validation
+from skeeg._training import split_validation
 from skeeg._validation import encode_labels, learn_classes
 from skeeg import EEGNetClassifier
 from skeeg.callbacks import HeldOutScoring

@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils import check_random_state
 
-import skeeg._fitting
+import skeeg._training
 from skeeg import DNNClassifier, EEGNetClassifier
 from skeeg._training import average_crops, crop_starts, random_crops
 from skeeg.augmentation import Transform
@@ -188,7 +188,7 @@ def test_predict_validation_and_skorch_average_the_same_crops(cls, stride):
     # The validation loss and accuracy are those of predict_proba on the
     # validation trials: the log-loss of the crops' mean probabilities.
     seed = check_random_state(0).randint(np.iinfo(np.int32).max)
-    _, valid = skeeg._fitting.split_validation(clf, clf._label_encoder.transform(y), seed)
+    _, valid = skeeg._training.split_validation(clf, clf._label_encoder.transform(y), seed)
     last = clf.history_.iloc[-1]
     assert last.valid_loss == pytest.approx(log_loss(y[valid], proba[valid]), rel=1e-5)
     assert last.valid_acc == pytest.approx(accuracy_score(y[valid], clf.predict(X[valid])))
