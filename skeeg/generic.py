@@ -356,7 +356,8 @@ class EEGClassifier(BaseEEGClassifier):
                 "it cannot be trained."
             )
         softmax = out.grad_fn is not None and type(out.grad_fn).__name__ == "SoftmaxBackward0"
-        squashing = None if softmax else _squashing(out)  # a softmax has its own message
+        # A softmax has its own message, below.
+        squashing = None if softmax else _squashing(out.grad_fn)
         if squashing is not None:
             function, low, high = squashing
             bounds = "" if low is None else (
@@ -387,8 +388,8 @@ class EEGClassifier(BaseEEGClassifier):
             )
 
 
-def _squashing(out):
-    """``(function, low, high)`` when ``out`` comes from a bounded function, else None.
+def _squashing(node):
+    """``(function, low, high)`` when the autograd ``node`` is a bounded function's, else None.
 
     Followed back through the autograd graph across shape changes and joins
     of bounded parts (``torch.sigmoid(z).reshape(...)``, ``torch.stack``). A
@@ -396,7 +397,7 @@ def _squashing(out):
     ``HARMLESS_SPAN``. ``low`` and ``high`` are given where the output is the
     function's own.
     """
-    node, direct = out.grad_fn, True
+    direct = True
     while node is not None:
         name = type(node).__name__
         if name in SQUASHING:
@@ -408,19 +409,12 @@ def _squashing(out):
             return (function, low, high) if direct else (function, None, None)
         inputs = [n for n, _ in node.next_functions if n is not None]
         if name.startswith(_JOINS) and inputs:
-            parts = [_squashing_node(n) for n in inputs]
-            return None if None in parts else (parts[0], None, None)
+            parts = [_squashing(n) for n in inputs]
+            return None if None in parts else (parts[0][0], None, None)
         if not name.startswith(_KEEPS_BOUNDS) or len(inputs) != 1:
             return None
         node, direct = inputs[0], False
     return None
-
-
-def _squashing_node(node):
-    """The bounded function behind one autograd node, or None (see :func:`_squashing`)."""
-    holder = type("Holder", (), {"grad_fn": node})()
-    found = _squashing(holder)
-    return None if found is None else found[0]
 
 
 def _bounded_probability(low, high):
