@@ -152,6 +152,22 @@ TRAINING_PARAMS_DOC = """\
         synthetic trials (256 samples, crops of 128: stride 1, 129 crops,
         and stride 64, 3 crops, within a point of each other over 3 seeds).
         1 averages every crop, at ``n_times - crop_length + 1`` passes.
+    n_members : int, default=1
+        Networks trained in this one fit (1 to 1024): each built like the
+        others with its own initialisation and its own dropout and
+        augmentation draws (all from ``random_state``; member 0 draws what a
+        fit with ``n_members=1`` draws), trained on the same batches, each by
+        its own loss, so each gets the gradient it would get alone.
+        ``predict_proba`` is their soft vote (the mean of their
+        probabilities), in both exports too. With early stopping each
+        member keeps its own best epoch on the shared validation split, and
+        training stops when every member's patience has run out.
+        ``history_`` adds ``train_loss_m{i}`` and ``valid_loss_m{i}`` per
+        member; ``train_loss`` is their mean, ``valid_loss`` and
+        ``valid_acc`` are the vote's. A seed ensemble at the cost of one
+        fit's data handling; each member costs its own parameters and
+        activations, and a number of members whose estimated memory exceeds
+        what the device has free is refused with the estimate.
 """
 
 

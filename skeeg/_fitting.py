@@ -15,6 +15,7 @@ augmentation, dropout).
 """
 
 import contextlib
+import copy
 import threading
 import warnings
 
@@ -30,8 +31,10 @@ from skorch.callbacks import PassthroughScoring
 
 from .augmentation import apply_augmentation, check_augmentation
 from ._fitted import check_fitted_state
-from .callbacks import MaxNormConstraint, TrainingAccuracy, ValidationEarlyStopping, copy_callback
+from .callbacks import MaxNormConstraint, MemberLosses, MembersEarlyStopping, TrainingAccuracy
+from .callbacks import ValidationEarlyStopping, copy_callback
 from ._heads import find_head
+from ._members import MemberLoss, Members, member_seeds
 from ._net import SkeegNet, capture_kwargs
 from ._constraints import Names
 from ._params import check_params
@@ -61,7 +64,8 @@ from ._validation import (
 FIRST_EPOCH_WARNING_EPOCHS = 10
 # skeeg's own callbacks, by name, as a clash is reported.
 OWN_CALLBACKS = {"train_acc": "TrainingAccuracy", "max_norm": "MaxNormConstraint",
-                 "early_stopping": "EarlyStopping", "progress_bar": "ProgressBar"}
+                 "early_stopping": "EarlyStopping", "progress_bar": "ProgressBar",
+                 "member_losses": "MemberLosses"}
 # History keys that only an epoch with a validation split records.
 VALIDATION_KEYS = ("valid_loss", "valid_loss_best", "valid_acc", "valid_acc_best")
 
@@ -116,7 +120,7 @@ def train(est, X, y, groups=None, classes=None, incremental=False):
     epochs = 1 if incremental else est.max_epochs
     with float32_defaults(), torch.enable_grad(), random_stream(seed, device):
         if new:
-            module = est._build_network(len(est.classes_))
+            module = build_network(est, len(est.classes_), base, len(trials))
             _check_batch_norm(est, module, len(y) if train_index is None else len(train_index))
             _freeze(est, module)
             net = make_net(est, module, build_criterion(est, y, module.n_outputs), device, base)
@@ -124,6 +128,8 @@ def train(est, X, y, groups=None, classes=None, incremental=False):
         else:
             _check_batch_norm(est, net.module_, len(y) if train_index is None else len(train_index))
             _continue(est, net, y, device, incremental)
+            if isinstance(net.module_, Members):
+                net.module_.seed(member_seeds(seed, net.module_.n_members))
         validated = valid is not None
         net.train_split = IndexSplit(train_index, valid) if validated else None
         _set_early_stopping(est, net, validated)
@@ -317,11 +323,95 @@ def class_weights(est, y):
 
 
 def build_criterion(est, y, n_outputs):
-    """The loss: cross-entropy (or binary, for one logit) with ``class_weight``."""
+    """The loss: cross-entropy (or binary, for one logit) with ``class_weight``; per member."""
     weight = class_weights(est, y)
     if n_outputs == 1:
-        return WeightedBCEWithLogits(weight=weight)
-    return SoftTargetCrossEntropy(weight=weight)
+        criterion = WeightedBCEWithLogits(weight=weight)
+    else:
+        criterion = SoftTargetCrossEntropy(weight=weight)
+    return criterion if est.n_members == 1 else MemberLoss(criterion)
+
+
+def build_network(est, n_classes, seed, n_trials):
+    """The network of a new fit: the estimator's own, or ``n_members`` of them.
+
+    Member 0 is built from torch's global generator (seeded with the fit's
+    ``seed``), as a single network is; each other member from a generator
+    of its own (:func:`skeeg._members.member_seeds`), whose state then
+    carries on into its dropout draws. Members are refused before they are
+    built when their estimated memory exceeds what the device has free.
+    """
+    first = est._build_network(n_classes)
+    if est.n_members == 1:
+        return first
+    check_member_memory(est, first, n_trials)
+    networks, states = [first], []
+    for member_seed in member_seeds(seed, est.n_members):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(member_seed)
+            networks.append(est._build_network(n_classes))
+            states.append(torch.get_rng_state())
+    members = Members(networks)
+    members.generators_ = [torch.Generator() for _ in states]
+    for generator, state in zip(members.generators_, states):
+        generator.set_state(state)
+    return members
+
+
+def check_member_memory(est, network, n_trials):
+    """Refuse ``n_members`` networks whose estimated training memory exceeds the device's.
+
+    Each member holds its weights, their gradients, the optimiser's state
+    (two tensors per weight for Adam), early stopping's copy of its best
+    weights, and the activations of a batch kept for the backward pass
+    (measured on two trials and scaled to ``batch_size``).
+    """
+    weights = sum(p.numel() * p.element_size() for p in network.parameters())
+    weights += sum(b.numel() * b.element_size() for b in network.buffers())
+    batch = min(int(est.batch_size), int(n_trials))
+    activations = _activation_bytes(est, network) * batch / 2
+    estimate = est.n_members * (5 * weights + activations)
+    device = resolve_device(est.device)
+    free = free_memory(device)
+    if free is not None and estimate > free:
+        raise ValueError(
+            f"n_members={est.n_members} {type(network).__name__} networks need about "
+            f"{estimate / 2**30:.2f} GiB to train ({(5 * weights + activations) / 2**20:.1f} "
+            f"MiB each: weights, gradients, optimiser state and the activations of a batch "
+            f"of {batch}), but {device} has {free / 2**30:.2f} GiB free. Use fewer members, "
+            "a smaller batch_size, or fit them in several classifiers."
+        )
+
+
+def _activation_bytes(est, network):
+    """Bytes autograd keeps for the backward pass of one forward on two trials."""
+    saved = [0]
+
+    def pack(tensor):
+        saved[0] += tensor.numel() * tensor.element_size()
+        return tensor
+
+    network = copy.deepcopy(network)  # the pass updates batch-norm statistics
+    trials = torch.zeros(2, est.n_channels_, module_n_times(est),
+                         device=next(network.parameters()).device)
+    with torch.random.fork_rng(devices=[]), torch.enable_grad():
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            network(trials)
+    return saved[0]
+
+
+def free_memory(device):
+    """Bytes free on ``device`` (a CUDA device's, else the system's available memory), or None."""
+    if str(device).startswith("cuda"):
+        return torch.cuda.mem_get_info(torch.device(device))[0]
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def _check_batch_norm(est, module, n_train):
@@ -380,9 +470,10 @@ def build_callbacks(est):
         callbacks.append(("max_norm", MaxNormConstraint()))
     # Always present, switched on per call (see _set_early_stopping): a net
     # continued by partial_fit or a fit without validation has it off.
-    callbacks.append(
-        ("early_stopping", ValidationEarlyStopping(patience=est.patience, active=False))
-    )
+    if est.n_members > 1:  # records what the members' early stopping reads: first
+        callbacks.append(("member_losses", MemberLosses()))
+    stopping = ValidationEarlyStopping if est.n_members == 1 else MembersEarlyStopping
+    callbacks.append(("early_stopping", stopping(patience=est.patience, active=False)))
     if est.verbose >= 2:
         callbacks.append(("progress_bar", ProgressBar()))
     own = {name: OWN_CALLBACKS[name] for name, _ in callbacks}
@@ -468,7 +559,8 @@ def network_params(est):
 
     Names that the table compares in any case (activations) are compared so.
     """
-    params = _frozen({**est._network_params(), "init": est.init, "standardize": est.standardize})
+    params = _frozen({**est._network_params(), "init": est.init, "standardize": est.standardize,
+                      "n_members": est.n_members})
     for name, value in params.items():
         for constraint in est._parameter_constraints.get(name, ()):
             if isinstance(constraint, Names) and isinstance(value, str):

@@ -6,6 +6,8 @@ what enters it.
 
 import torch
 
+from ._members import Members
+
 # Attributes that hold the classifier head, in the order they are looked
 # for: skeeg's networks name it ``classifier`` (ATCNet: a ModuleList of one
 # linear layer per sliding window, or one for the concatenated windows);
@@ -37,6 +39,8 @@ def find_head(module, purpose="embed"):
     ValueError
         If the network has neither a named head nor a last linear layer.
     """
+    if isinstance(module, Members):  # every member's head, in order
+        return [head for network in module.networks for head in find_head(network, purpose)]
     for name in HEAD_NAMES:
         head = getattr(module, name, None)
         if isinstance(head, torch.nn.ModuleList) and len(head) > 0:

@@ -23,10 +23,12 @@ import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from ._fast import training_forward
 from .augmentation import apply_augmentation
+from ._members import n_members, vote
 from ._predict import network_logits
 from ._training import PRECISIONS, random_crops
 
@@ -275,7 +277,7 @@ class SkeegNet(NeuralNetClassifier):
         self.optimizer_.zero_grad(set_to_none=True)
         super().on_train_end(net, **kwargs)
 
-    def _generator(self, stream, device):
+    def _generator(self, stream, device, member=0):
         """The generator of one stream of random numbers on ``device``, seeded on first use.
 
         Seeded from this call's seed (``stream_seed_``, set by the fit
@@ -283,7 +285,7 @@ class SkeegNet(NeuralNetClassifier):
         one), else from ``random_seed``.
         """
         generators = self.__dict__.setdefault("generators_", {})
-        key = (stream, str(device))
+        key = (stream, str(device), member)
         if key not in generators:
             seed = getattr(self, "stream_seed_", None)
             if seed is None:
@@ -292,7 +294,9 @@ class SkeegNet(NeuralNetClassifier):
                 seed = int(torch.randint(2**31 - 1, ()))
             # Distinct, well-mixed seeds per stream: torch's global generator
             # (batch order, dropout) is seeded with ``seed`` itself.
-            state = np.random.SeedSequence([int(seed), _STREAMS[stream]]).generate_state(2)
+            # Member 0's draws are a single network's; the others' their own.
+            entropy = [int(seed), _STREAMS[stream]] + ([member] if member else [])
+            state = np.random.SeedSequence(entropy).generate_state(2)
             generators[key] = torch.Generator(device=device).manual_seed(
                 int(state[0]) << 32 | int(state[1])
             )
@@ -318,16 +322,63 @@ class SkeegNet(NeuralNetClassifier):
         if length is not None and X.shape[-1] > length:
             X = random_crops(X, length, self._generator("crop", X.device))
         transforms = getattr(self, "augmentation", ())
-        if transforms:
-            one_hot = torch.nn.functional.one_hot(y, len(self.classes)).to(X.dtype)
+        if not transforms:
+            return X, y
+        one_hot = torch.nn.functional.one_hot(y, len(self.classes)).to(X.dtype)
+        members = n_members(self.module_)
+        if members == 1:
             X, targets = apply_augmentation(
                 transforms, X, one_hot, self._generator("augmentation", X.device)
             )
-            if targets is not one_hot:
-                y = targets
-        return X, y
+            return X, (y if targets is one_hot else targets)
+        # Each member its own draws: (n_members, batch, ...) trials, and targets
+        # per member where a transform mixed them.
+        drawn = [apply_augmentation(transforms, X, one_hot,
+                                    self._generator("augmentation", X.device, member))
+                 for member in range(members)]
+        X = torch.stack([trials for trials, _ in drawn])
+        if all(targets is one_hot for _, targets in drawn):
+            return X, y
+        return X, torch.stack([targets for _, targets in drawn])
 
     def train_step(self, batch, **fit_params):
+        """One optimiser step (see :meth:`step`), reported as one network's.
+
+        With members, callbacks get the vote's logits and the mean of the
+        members' losses; each member's loss is in ``criterion_.last_``.
+        """
+        step = self.step(batch, **fit_params)
+        members = n_members(self.module_)
+        if members == 1:
+            return step
+        return {**step, "loss": step["loss"] / members, "y_pred": vote(step["y_pred"])}
+
+    def validation_step(self, batch, **fit_params):
+        """skorch's validation step; with members, the vote's loss and each member's.
+
+        Each member's logits are computed as a single network's would be
+        (crops averaged per member), its loss kept in ``criterion_.last_``
+        for its own early stopping; the step's loss and logits are the
+        vote's.
+        """
+        members = n_members(self.module_)
+        if members == 1:
+            return super().validation_step(batch, **fit_params)
+        self._set_training(False)
+        X, y = unpack_data(batch)
+        with torch.no_grad():
+            outputs = []
+            for member in range(members):
+                with self.module_.selected(member):
+                    outputs.append(self.infer(X, **fit_params))
+            stacked = torch.stack(outputs)
+            y = to_tensor(y, device=self.device)
+            self.criterion_(stacked, y)  # the members' own losses
+            logits = vote(stacked)
+            loss = self.get_loss(logits, y, X=X, training=False)
+        return {"loss": loss, "y_pred": logits}
+
+    def step(self, batch, **fit_params):
         """One optimiser step: eager, a warm-up before a capture, or a graph replay.
 
         The batch is cropped and augmented first (:meth:`training_batch`),

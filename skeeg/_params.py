@@ -27,6 +27,9 @@ from .models._init import INITIALIZATIONS
 __all__ = ["TRAINING", "check_params", "check_combinations"]
 
 
+# Networks one fit may train (n_members).
+MAX_MEMBERS = 1024
+
 # The classifiers' training parameters. A subclass adds its own entries.
 TRAINING = {
     "max_epochs": [IntRange(1, None, closed="left")],
@@ -51,6 +54,9 @@ TRAINING = {
     "augmentation": "no_validation",  # transforms and lists of them: check_augmentation
     "crop_length": [None, IntRange(1, None, closed="left")],
     "crop_stride": [None, IntRange(1, None, closed="left")],
+    # Bounded so that a typo cannot ask for millions of networks; memory is
+    # checked against the device when the members are built.
+    "n_members": [IntRange(1, MAX_MEMBERS, closed="both")],
 }
 
 

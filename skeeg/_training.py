@@ -512,8 +512,31 @@ def average_crops(forward, X, crop_length, crop_stride, max_crops, crops_per_pas
         crops = torch.stack([X[..., s : s + crop_length] for s in chunk], dim=1)
         logits = forward(crops.flatten(0, 1)).float()
         parts.append(log_probabilities(logits).unflatten(0, (batch, len(chunk))))
-    mean = torch.logsumexp(torch.cat(parts, dim=1), dim=1) - math.log(len(starts))
-    if logits.shape[1] == 1:
+    return mean_probability_logits(torch.cat(parts, dim=1), logits.shape[1])
+
+
+def mean_probability_logits(log_probabilities, n_outputs):
+    """Logits of a mean of probabilities, computed from log-probabilities.
+
+    The mean of crops' predictions (:func:`average_crops`) and of members'
+    (the soft vote of ``n_members``): ``log(mean p)`` for several classes,
+    whose softmax is the mean probability, or ``log(mean p1) - log(mean
+    p0)`` for one logit, whose sigmoid is. ``logsumexp`` keeps every
+    probability from underflowing to a log of 0.
+
+    Parameters
+    ----------
+    log_probabilities : torch.Tensor of shape (batch, k, n_classes)
+        Log-probabilities of the ``k`` predictions averaged per trial.
+    n_outputs : int
+        Logits of the network: 1 (binary, sigmoid) or ``n_classes``.
+
+    Returns
+    -------
+    logits : torch.Tensor of shape (batch, n_outputs)
+    """
+    mean = torch.logsumexp(log_probabilities, dim=1) - math.log(log_probabilities.shape[1])
+    if n_outputs == 1:
         return (mean[:, 1] - mean[:, 0])[:, None]
     return mean
 

@@ -87,6 +87,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         augmentation=None,
         crop_length=None,
         crop_stride=None,
+        n_members=1,
     ):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -110,6 +111,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         self.augmentation = augmentation
         self.crop_length = crop_length
         self.crop_stride = crop_stride
+        self.n_members = n_members
 
     def __setstate__(self, state):
         # skorch maps a net trained on a GPU to the CPU when no GPU is

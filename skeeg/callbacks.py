@@ -224,6 +224,95 @@ class ValidationEarlyStopping(EarlyStopping):
             super().on_train_end(net, **kwargs)
 
 
+class MembersEarlyStopping(ValidationEarlyStopping):
+    """Early stopping for each member of ``n_members`` networks on its own validation loss.
+
+    Member ``i`` follows skorch's rule on ``valid_loss_m{i}`` (recorded by
+    :class:`MemberLosses`): an epoch improves when its loss is below the best
+    by skorch's relative threshold; after ``patience`` epochs without one the
+    member's choice is final (later epochs are not considered, as training
+    alone would have stopped). Training stops when every member's choice is
+    final, and each member gets its own best epoch's weights back.
+
+    Attributes
+    ----------
+    member_best_epochs_ : list of int
+        Per member, the epoch whose weights it ends with (after training).
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        if self.active:
+            self.members_ = [
+                {"threshold": self.dynamic_threshold_, "misses": 0, "epoch": None,
+                 "weights": None, "final": False}
+                for _ in net.module_.networks
+            ]
+
+    def on_epoch_end(self, net, **kwargs):
+        if not self.active:
+            return
+        for index, member in enumerate(self.members_):
+            if member["final"]:
+                continue
+            score = net.history[-1, f"valid_loss_m{index}"]
+            if score < member["threshold"]:
+                member.update(misses=0, threshold=self._calc_new_threshold(score),
+                              epoch=net.history[-1, "epoch"],
+                              weights=copy.deepcopy(net.module_.networks[index].state_dict()))
+            else:
+                member["misses"] += 1
+            member["final"] = member["misses"] >= self.patience
+        if all(member["final"] for member in self.members_):
+            if net.verbose:
+                self._sink(f"Stopping since every member's validation loss has not improved "
+                           f"in its last {self.patience} epochs.", verbose=net.verbose)
+            raise KeyboardInterrupt
+
+    def on_train_end(self, net, **kwargs):
+        if not self.active:
+            return
+        last = net.history[-1, "epoch"]
+        for index, member in enumerate(self.members_):
+            if member["weights"] is not None and member["epoch"] != last:
+                net.module_.networks[index].load_state_dict(member["weights"])
+        self.member_best_epochs_ = [member["epoch"] for member in self.members_]
+        self.best_epoch_ = max((e for e in self.member_best_epochs_ if e is not None), default=None)
+
+    def release(self):
+        """Drop the copies of the members' best weights (restored at the end of training)."""
+        self.members_ = None
+
+
+class MemberLosses(Callback):
+    """Each member's training and validation loss per epoch: ``train_loss_m{i}``, ``valid_loss_m{i}``.
+
+    Averaged over the epoch's batches, weighted by their trials, as skorch
+    averages ``train_loss`` and ``valid_loss``; read from the members' loss
+    (:class:`skeeg._members.MemberLoss`), in float64, on the device, once
+    per epoch.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.sums_, self.counts_ = {}, {}
+
+    def on_batch_end(self, net, batch, training=False, **kwargs):
+        losses = getattr(net.criterion_, "last_", None)
+        if losses is None:
+            return
+        n = len(batch[0])
+        self.sums_[training] = self.sums_.get(training, 0) + losses.double() * n
+        self.counts_[training] = self.counts_.get(training, 0) + n
+        net.criterion_.last_ = None
+
+    def on_epoch_end(self, net, **kwargs):
+        for training, prefix in ((True, "train"), (False, "valid")):
+            if self.counts_.get(training):
+                means = (self.sums_[training] / self.counts_[training]).tolist()
+                for index, value in enumerate(means):
+                    net.history.record(f"{prefix}_loss_m{index}", value)
+
+
 def copy_callback(entry, i):
     """A fresh copy of a user's callback for one fit.
 

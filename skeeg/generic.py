@@ -153,6 +153,7 @@ class EEGClassifier(BaseEEGClassifier):
         augmentation=None,
         crop_length=None,
         crop_stride=None,
+        n_members=1,
     ):
         self.module = module
         self.module_params = module_params
@@ -179,6 +180,7 @@ class EEGClassifier(BaseEEGClassifier):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            n_members=n_members,
         )
 
     def set_params(self, **params):

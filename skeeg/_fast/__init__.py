@@ -34,6 +34,7 @@ from collections import namedtuple
 import torch
 from torch import nn
 
+from .._members import Members, vote
 from ..models import DeepConvNet, EEGNet, ShallowFBCSPNet
 from ._applies import fusable
 from .deepconvnet import deepconvnet_forward, fold_deepconvnet
@@ -140,3 +141,19 @@ def folded_forward(module):
 register(EEGNet, forward=eegnet_forward, folded=fold_eegnet)
 register(DeepConvNet, forward=deepconvnet_forward, folded=fold_deepconvnet)
 register(ShallowFBCSPNet, forward=shallow_forward, folded=fold_shallow, applies=shallow_fusable)
+
+
+def _members_forward(module, x):
+    """Every member through its own kernel (see :class:`skeeg._members.Members`)."""
+    return module.run(x, training_forward)
+
+
+def _fold_members(module):
+    """The vote of the members' folded functions, or None where one member cannot fold."""
+    folds = [folded_forward(network)[0] for network in module.networks]
+    if any(fold is None for fold in folds):
+        return None
+    return lambda x: vote(torch.stack([fold(x) for fold in folds]))
+
+
+register(Members, forward=_members_forward, folded=_fold_members, applies=lambda module, x: True)

@@ -163,6 +163,7 @@ class ATCNetClassifier(BaseEEGClassifier):
         augmentation=None,
         crop_length=None,
         crop_stride=None,
+        n_members=1,
     ):
         self.temporal_filters = temporal_filters
         self.depth_multiplier = depth_multiplier
@@ -204,4 +205,5 @@ class ATCNetClassifier(BaseEEGClassifier):
             augmentation=augmentation,
             crop_length=crop_length,
             crop_stride=crop_stride,
+            n_members=n_members,
         )

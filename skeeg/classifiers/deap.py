@@ -85,6 +85,7 @@ class DNNClassifier(BaseEEGClassifier):
         augmentation=None,
         crop_length=None,
         crop_stride=None,
+        n_members=1,
     ):
         self.activation = activation
         self.hidden_sizes = hidden_sizes
@@ -113,6 +114,7 @@ class DNNClassifier(BaseEEGClassifier):
             augmentation=augmentation,
             crop_length=crop_length,
             crop_stride=crop_stride,
+            n_members=n_members,
         )
 
 
@@ -223,6 +225,7 @@ class CNNClassifier(BaseEEGClassifier):
         augmentation=None,
         crop_length=None,
         crop_stride=None,
+        n_members=1,
     ):
         self.activation = activation
         self.conv_filters = conv_filters
@@ -256,6 +259,7 @@ class CNNClassifier(BaseEEGClassifier):
             augmentation=augmentation,
             crop_length=crop_length,
             crop_stride=crop_stride,
+            n_members=n_members,
         )
 
 

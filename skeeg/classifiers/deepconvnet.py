@@ -106,6 +106,7 @@ class DeepConvNetClassifier(BaseEEGClassifier):
         augmentation=None,
         crop_length=None,
         crop_stride=None,
+        n_members=1,
     ):
         self.activation = activation
         self.n_filters = n_filters
@@ -137,4 +138,5 @@ class DeepConvNetClassifier(BaseEEGClassifier):
             augmentation=augmentation,
             crop_length=crop_length,
             crop_stride=crop_stride,
+            n_members=n_members,
         )

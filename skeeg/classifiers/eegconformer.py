@@ -130,6 +130,7 @@ class EEGConformerClassifier(BaseEEGClassifier):
         augmentation=None,
         crop_length=None,
         crop_stride=None,
+        n_members=1,
     ):
         self.n_filters = n_filters
         self.kernel_length = kernel_length
@@ -162,4 +163,5 @@ class EEGConformerClassifier(BaseEEGClassifier):
             augmentation=augmentation,
             crop_length=crop_length,
             crop_stride=crop_stride,
+            n_members=n_members,
         )

@@ -142,6 +142,7 @@ class EEGNetClassifier(BaseEEGClassifier):
         augmentation=None,
         crop_length=None,
         crop_stride=None,
+        n_members=1,
     ):
         self.activation = activation
         self.separable = separable
@@ -177,4 +178,5 @@ class EEGNetClassifier(BaseEEGClassifier):
             augmentation=augmentation,
             crop_length=crop_length,
             crop_stride=crop_stride,
+            n_members=n_members,
         )

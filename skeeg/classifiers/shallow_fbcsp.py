@@ -124,6 +124,7 @@ class ShallowFBCSPNetClassifier(BaseEEGClassifier):
         augmentation=None,
         crop_length=None,
         crop_stride=None,
+        n_members=1,
     ):
         self.temporal_filters = temporal_filters
         self.spatial_filters = spatial_filters
@@ -155,4 +156,5 @@ class ShallowFBCSPNetClassifier(BaseEEGClassifier):
             augmentation=augmentation,
             crop_length=crop_length,
             crop_stride=crop_stride,
+            n_members=n_members,
         )

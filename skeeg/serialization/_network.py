@@ -8,6 +8,7 @@ import torch
 
 from .._fitted import check_fitted_state
 from .._fitting import make_net
+from .._members import Members
 from .._training import resolve_device
 from ._codec import _DEVICE_OPTIONS, _InvalidFile
 
@@ -19,6 +20,13 @@ def _check_fitted(clf):
     except ValueError as error:
         raise _InvalidFile(f"{error} The file was edited, or not written by skeeg.save.") from None
     return len(clf.classes_)
+
+
+def _network_of(clf, n_classes):
+    """The classifier's network, unfitted: its module, or ``n_members`` of them."""
+    if clf.n_members == 1:
+        return clf._build_module(n_classes)
+    return Members([clf._build_module(n_classes) for _ in range(clf.n_members)])
 
 
 def _load_module(clf, n_classes, tensors):
@@ -40,7 +48,7 @@ def _load_module(clf, n_classes, tensors):
     )
     try:
         with torch.device("meta"), skeleton_budget:
-            skeleton = clf._build_module(n_classes)
+            skeleton = _network_of(clf, n_classes)
     except _InvalidFile:
         raise
     except (TypeError, ValueError) as error:
@@ -59,7 +67,7 @@ def _load_module(clf, n_classes, tensors):
         contextlib.nullcontext() if skeleton is not None else budget
     ):
         try:
-            module = clf._build_module(n_classes)
+            module = _network_of(clf, n_classes)
         except _InvalidFile:
             raise
         except (TypeError, ValueError) as error:

@@ -1,0 +1,177 @@
+"""Several networks of one architecture trained in one fit: ``n_members``.
+
+A classifier with ``n_members > 1`` trains :class:`Members`, that many
+networks built like its own, each with its own initialisation and its own
+dropout and augmentation draws, on the same batches. The loss is the sum of
+the members' losses (:class:`MemberLoss`): a member's parameters appear in
+its own term only, so each gets exactly the gradient it would get alone on
+that batch, and an element-wise optimiser (Adam, SGD, RMSprop...) steps each
+as it would step it alone. Prediction is the soft vote: the mean of the
+members' class probabilities, returned as the logits of that mean
+(:func:`skeeg._training.mean_probability_logits`), so that every path that
+reads logits (``predict``, validation, crops, both exports) takes the vote
+as it would one network's output.
+
+Random numbers. Member 0 draws from torch's global generator, as a single
+network does, so it is the network a fit with ``n_members=1`` and the same
+``random_state`` trains (to float rounding). The other members draw their
+initialisation and dropout from generators of their own, seeded from the
+fit's seed and their index (:func:`member_seeds`), swapped in around their
+forward pass on the CPU. On a GPU they draw in turn from the device's one
+generator (a CUDA graph cannot switch generators), repeatably but not as a
+fit of their own would.
+"""
+
+import contextlib
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._training import log_probabilities, mean_probability_logits
+
+
+def member_seeds(base, n_members):
+    """Seeds of members 1.. of a fit whose seed is ``base`` (member 0 uses ``base`` itself)."""
+    seeds = np.random.SeedSequence([int(base), 0x6D656D]).generate_state(max(n_members - 1, 0))
+    return [int(seed & 0x7FFFFFFF) for seed in seeds]
+
+
+class Members(nn.Module):
+    """Networks of one architecture evaluated on the same trials; their soft vote.
+
+    Parameters
+    ----------
+    networks : sequence of torch.nn.Module
+        The members, each mapping ``(batch, n_channels, n_times)`` to logits
+        ``(batch, n_outputs)`` with the same ``n_outputs``.
+
+    Notes
+    -----
+    In training mode ``forward`` returns every member's logits, ``(n_members,
+    batch, n_outputs)``, for :class:`MemberLoss`; in evaluation mode the
+    vote, ``(batch, n_outputs)``, unless :meth:`selected` picks one member.
+    An input of shape ``(n_members, batch, n_channels, n_times)`` gives each
+    member its own trials (augmentation drawn per member).
+    """
+
+    def __init__(self, networks):
+        super().__init__()
+        self.networks = nn.ModuleList(networks)
+        outputs = {int(network.n_outputs) for network in self.networks}
+        if len(outputs) != 1:
+            raise ValueError(f"members must have one number of outputs; got {sorted(outputs)}.")
+        self.n_outputs = outputs.pop()
+        self.n_members = len(self.networks)
+        self.only = None  # a member picked by selected()
+        self.generators_ = None  # set by seed(): members 1.. draw from their own
+
+    def seed(self, seeds):
+        """Give members 1.. generators of their own, seeded with ``seeds`` (one each)."""
+        self.generators_ = [torch.Generator().manual_seed(int(s)) for s in seeds]
+
+    @contextlib.contextmanager
+    def selected(self, index):
+        """Within the block, evaluation returns member ``index``'s logits alone."""
+        self.only = index
+        try:
+            yield
+        finally:
+            self.only = None
+
+    @contextlib.contextmanager
+    def drawing(self, index, device):
+        """Member ``index``'s random draws: its own generator on the CPU, swapped in."""
+        generators = self.generators_
+        if index == 0 or generators is None or torch.device(device).type != "cpu":
+            yield
+            return
+        generator = generators[index - 1]
+        saved = torch.get_rng_state()
+        torch.set_rng_state(generator.get_state())
+        try:
+            yield
+        finally:
+            generator.set_state(torch.get_rng_state())
+            torch.set_rng_state(saved)
+
+    def run(self, x, member_forward):
+        """The output described in the class notes, each member through ``member_forward``.
+
+        ``member_forward(network, x)`` runs one member: its own layers
+        (``forward``) or skeeg's CPU kernels (:mod:`skeeg._fast`).
+        """
+        if self.only is not None:
+            return member_forward(self.networks[self.only], x)
+        own = x.dim() == 4 and x.shape[0] == self.n_members
+        outputs = []
+        for index, network in enumerate(self.networks):
+            with self.drawing(index, x.device):
+                outputs.append(member_forward(network, x[index] if own else x))
+        stacked = torch.stack(outputs)
+        return stacked if self.training else vote(stacked)
+
+    def forward(self, x):
+        return self.run(x, _own_forward)
+
+    def apply_max_norm(self):
+        """Each member's max-norm limits (see the models' ``apply_max_norm``)."""
+        for network in self.networks:
+            network.apply_max_norm()
+
+
+def _own_forward(network, x):
+    return network(x)
+
+
+def vote(stacked):
+    """Logits of the members' mean probabilities: ``(n_members, batch, n)`` -> ``(batch, n)``."""
+    logs = torch.stack([log_probabilities(logits.float()) for logits in stacked], dim=1)
+    return mean_probability_logits(logs, stacked.shape[-1])
+
+
+def n_members(module):
+    """Members in ``module``: its ``n_members``, else 1."""
+    return getattr(module, "n_members", 1) if isinstance(module, Members) else 1
+
+
+class MemberLoss(nn.Module):
+    """The sum of the members' losses; a single network's loss for one output.
+
+    Parameters
+    ----------
+    criterion : torch.nn.Module
+        The loss of one network: ``(logits, targets) -> scalar``.
+
+    Notes
+    -----
+    Stacked logits ``(n_members, batch, n_outputs)`` give the sum of each
+    member's ``criterion`` (targets shared, or ``(n_members, batch,
+    n_classes)`` soft targets per member); the members' losses are kept,
+    detached, in ``last_`` ``(n_members,)``. Logits ``(batch, n_outputs)``
+    (the vote) give ``criterion`` on them.
+    """
+
+    def __init__(self, criterion):
+        super().__init__()
+        self.criterion = criterion
+        self.last_ = None
+
+    @property
+    def weight(self):
+        return self.criterion.weight
+
+    @weight.setter
+    def weight(self, value):
+        self.criterion.weight = value
+
+    def forward(self, logits, targets):
+        if logits.dim() == 2:
+            return self.criterion(logits, targets)
+        own = targets.dim() == 3
+        losses = torch.stack([
+            self.criterion(member, targets[index] if own else targets)
+            for index, member in enumerate(logits)
+        ])
+        self.last_ = losses.detach()
+        return losses.sum()
