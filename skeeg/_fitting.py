@@ -15,7 +15,6 @@ augmentation, dropout).
 """
 
 import contextlib
-import copy
 import threading
 import warnings
 
@@ -24,7 +23,6 @@ import pandas as pd
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from skorch.callbacks import BatchScoring, Checkpoint, EpochScoring, LRScheduler, ProgressBar
 from skorch.callbacks import PassthroughScoring
@@ -34,7 +32,7 @@ from ._fitted import check_fitted_state
 from .callbacks import MaxNormConstraint, MemberLosses, MembersEarlyStopping, TrainingAccuracy
 from .callbacks import ValidationEarlyStopping, copy_callback
 from ._heads import find_head
-from ._members import MemberLoss, Members, member_seeds
+from ._members import MemberLoss, Members, build_network, draw_seed, member_seeds
 from ._net import SkeegNet, capture_kwargs
 from ._constraints import Names
 from ._params import check_params
@@ -48,6 +46,7 @@ from ._training import (
     WeightedBCEWithLogits,
     as_tensor,
     float32_defaults,
+    module_n_times,
     resolve_device,
     resolve_optimizer,
     split_validation,
@@ -70,11 +69,15 @@ OWN_CALLBACKS = {"train_acc": "TrainingAccuracy", "max_norm": "MaxNormConstraint
 VALIDATION_KEYS = ("valid_loss", "valid_loss_best", "valid_acc", "valid_acc_best")
 
 
-def train(est, X, y, groups=None, classes=None, incremental=False):
+def train(est, X, y, groups=None, classes=None, incremental=False, members=None):
     """Fit ``est`` (a new fit), or continue its fit; the one routine behind fit and partial_fit.
 
     ``incremental`` (``partial_fit``) trains one epoch, without a validation
     split or early stopping; otherwise ``max_epochs`` epochs, with them.
+    ``members`` (a new fit of ``n_members`` networks only; what
+    :class:`skeeg.model_selection.PackedSearchCV` passes) gives each member
+    its own ``random_state``, ``lr`` and ``weight_decay``, as dicts; the
+    first member's are the estimator's own.
     """
     check_params(est)
     device = resolve_device(est.device)
@@ -120,10 +123,11 @@ def train(est, X, y, groups=None, classes=None, incremental=False):
     epochs = 1 if incremental else est.max_epochs
     with float32_defaults(), torch.enable_grad(), random_stream(seed, device):
         if new:
-            module = build_network(est, len(est.classes_), base, len(trials))
+            module = build_network(est, len(est.classes_), base, len(trials), members)
             _check_batch_norm(est, module, len(y) if train_index is None else len(train_index))
             _freeze(est, module)
-            net = make_net(est, module, build_criterion(est, y, module.n_outputs), device, base)
+            criterion = build_criterion(est, y, module.n_outputs)
+            net = make_net(est, module, criterion, device, base, members)
             net.initialize()
         else:
             _check_batch_norm(est, net.module_, len(y) if train_index is None else len(train_index))
@@ -164,7 +168,7 @@ def _base_seed(est, net):
     """The fit's seed: drawn from ``random_state`` by a new fit, kept by the net after."""
     base = None if net is None else getattr(net, "random_seed", None)
     if base is None:  # a new fit, or a net loaded from a file (random_state gives it back)
-        base = int(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
+        base = draw_seed(est.random_state)
     return base
 
 
@@ -253,11 +257,6 @@ def crop_stride(est):
     return int(est.crop_stride)
 
 
-def module_n_times(est):
-    """The input length the network is built for: ``crop_length``, else ``n_times_``."""
-    return est.n_times_ if est.crop_length is None else int(est.crop_length)
-
-
 def check_augmentation_fits(est):
     """Run the transforms once on two blank trials of the training shape.
 
@@ -330,88 +329,6 @@ def build_criterion(est, y, n_outputs):
     else:
         criterion = SoftTargetCrossEntropy(weight=weight)
     return criterion if est.n_members == 1 else MemberLoss(criterion)
-
-
-def build_network(est, n_classes, seed, n_trials):
-    """The network of a new fit: the estimator's own, or ``n_members`` of them.
-
-    Member 0 is built from torch's global generator (seeded with the fit's
-    ``seed``), as a single network is; each other member from a generator
-    of its own (:func:`skeeg._members.member_seeds`), whose state then
-    carries on into its dropout draws. Members are refused before they are
-    built when their estimated memory exceeds what the device has free.
-    """
-    first = est._build_network(n_classes)
-    if est.n_members == 1:
-        return first
-    check_member_memory(est, first, n_trials)
-    networks, states = [first], []
-    for member_seed in member_seeds(seed, est.n_members):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(member_seed)
-            networks.append(est._build_network(n_classes))
-            states.append(torch.get_rng_state())
-    members = Members(networks)
-    members.generators_ = [torch.Generator() for _ in states]
-    for generator, state in zip(members.generators_, states):
-        generator.set_state(state)
-    return members
-
-
-def check_member_memory(est, network, n_trials):
-    """Refuse ``n_members`` networks whose estimated training memory exceeds the device's.
-
-    Each member holds its weights, their gradients, the optimiser's state
-    (two tensors per weight for Adam), early stopping's copy of its best
-    weights, and the activations of a batch kept for the backward pass
-    (measured on two trials and scaled to ``batch_size``).
-    """
-    weights = sum(p.numel() * p.element_size() for p in network.parameters())
-    weights += sum(b.numel() * b.element_size() for b in network.buffers())
-    batch = min(int(est.batch_size), int(n_trials))
-    activations = _activation_bytes(est, network) * batch / 2
-    estimate = est.n_members * (5 * weights + activations)
-    device = resolve_device(est.device)
-    free = free_memory(device)
-    if free is not None and estimate > free:
-        raise ValueError(
-            f"n_members={est.n_members} {type(network).__name__} networks need about "
-            f"{estimate / 2**30:.2f} GiB to train ({(5 * weights + activations) / 2**20:.1f} "
-            f"MiB each: weights, gradients, optimiser state and the activations of a batch "
-            f"of {batch}), but {device} has {free / 2**30:.2f} GiB free. Use fewer members, "
-            "a smaller batch_size, or fit them in several classifiers."
-        )
-
-
-def _activation_bytes(est, network):
-    """Bytes autograd keeps for the backward pass of one forward on two trials."""
-    saved = [0]
-
-    def pack(tensor):
-        saved[0] += tensor.numel() * tensor.element_size()
-        return tensor
-
-    network = copy.deepcopy(network)  # the pass updates batch-norm statistics
-    trials = torch.zeros(2, est.n_channels_, module_n_times(est),
-                         device=next(network.parameters()).device)
-    with torch.random.fork_rng(devices=[]), torch.enable_grad():
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-            network(trials)
-    return saved[0]
-
-
-def free_memory(device):
-    """Bytes free on ``device`` (a CUDA device's, else the system's available memory), or None."""
-    if str(device).startswith("cuda"):
-        return torch.cuda.mem_get_info(torch.device(device))[0]
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def _check_batch_norm(est, module, n_train):
@@ -491,13 +408,19 @@ def build_callbacks(est):
     return callbacks
 
 
-def make_net(est, module, criterion, device, seed=None):
+def make_net(est, module, criterion, device, seed=None, settings=None):
     """The skorch net that trains ``module`` (not yet initialised).
 
     ``seed`` is the fit's seed; each call's random streams derive from it
-    (:func:`call_seed`).
+    (:func:`call_seed`). ``settings`` (see :func:`train`) gives each member
+    an optimiser parameter group of its own ``lr`` and ``weight_decay``.
     """
     optimizer, optimizer_kwargs = resolve_optimizer(est.optimizer)
+    if settings is not None:
+        optimizer_kwargs = {**optimizer_kwargs, "param_groups": [
+            (f"networks.{index}.*", {"lr": member["lr"], "weight_decay": member["weight_decay"]})
+            for index, member in enumerate(settings)
+        ]}
     on_gpu = str(device).startswith("cuda")
     # On a GPU the optimiser is built capturable whenever it can be, so
     # that graphed and eager training run the same arithmetic.

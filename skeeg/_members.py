@@ -23,12 +23,20 @@ fit of their own would.
 """
 
 import contextlib
+import copy
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 from torch import nn
 
-from ._training import log_probabilities, mean_probability_logits
+from ._training import log_probabilities, mean_probability_logits, module_n_times
+from ._training import resolve_device
+
+
+def draw_seed(random_state):
+    """The seed a new fit draws from ``random_state``."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 def member_seeds(base, n_members):
@@ -175,3 +183,120 @@ class MemberLoss(nn.Module):
         ])
         self.last_ = losses.detach()
         return losses.sum()
+
+
+# ----------------------------------------------------------------------
+# Members of a classifier's fit
+def build_network(est, n_classes, seed, n_trials, settings=None):
+    """The network of a new fit: the estimator's own, or ``n_members`` of them.
+
+    Member 0 is built from torch's global generator (seeded with the fit's
+    ``seed``), as a single network is; each other member from a generator
+    of its own (:func:`skeeg._members.member_seeds`), whose state then
+    carries on into its dropout draws. With ``settings`` (see :func:`train`),
+    member ``i`` is built from the seed a fit with its ``random_state``
+    would draw. Members are refused before they are built when their
+    estimated memory exceeds what the device has free.
+    """
+    first = est._build_network(n_classes)
+    if est.n_members == 1:
+        return first
+    check_member_memory(est, first, n_trials)
+    networks, states = [first], []
+    seeds = (member_seeds(seed, est.n_members) if settings is None else
+             [draw_seed(member["random_state"]) for member in settings[1:]])
+    for member_seed in seeds:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(member_seed)
+            networks.append(est._build_network(n_classes))
+            states.append(torch.get_rng_state())
+    members = Members(networks)
+    members.generators_ = [torch.Generator() for _ in states]
+    for generator, state in zip(members.generators_, states):
+        generator.set_state(state)
+    return members
+
+
+def member_estimator(est, index, settings=None):
+    """Member ``index`` of a fitted ``n_members`` classifier, as a fitted classifier of one network.
+
+    Shares the member's weights (no copy): for scoring one member, as
+    :class:`skeeg.model_selection.PackedSearchCV` does. ``settings`` (that
+    member's ``random_state``, ``lr`` and ``weight_decay``) become its
+    parameters.
+    """
+    view = copy.copy(est)
+    view.n_members = 1
+    for name, value in (settings or {}).items():
+        setattr(view, name, value)
+    net = object.__new__(type(est.net_))  # skorch's copy would pickle the module
+    net.__dict__.update(est.net_.__dict__)
+    net.module_ = est.net_.module_.networks[index]
+    net.criterion_ = est.net_.criterion_.criterion
+    view.net_ = net
+    keep = [c for c in est.history_.columns if not c.endswith(tuple(
+        f"_m{i}" for i in range(est.n_members)))]
+    view.history_ = est.history_[keep].assign(
+        train_loss=est.history_[f"train_loss_m{index}"],
+        **({"valid_loss": est.history_[f"valid_loss_m{index}"]}
+           if f"valid_loss_m{index}" in est.history_ else {}),
+    )
+    return view
+
+
+def check_member_memory(est, network, n_trials):
+    """Refuse ``n_members`` networks whose estimated training memory exceeds the device's.
+
+    Each member holds its weights, their gradients, the optimiser's state
+    (two tensors per weight for Adam), early stopping's copy of its best
+    weights, and the activations of a batch kept for the backward pass
+    (measured on two trials and scaled to ``batch_size``).
+    """
+    weights = sum(p.numel() * p.element_size() for p in network.parameters())
+    weights += sum(b.numel() * b.element_size() for b in network.buffers())
+    batch = min(int(est.batch_size), int(n_trials))
+    activations = _activation_bytes(est, network) * batch / 2
+    estimate = est.n_members * (5 * weights + activations)
+    device = resolve_device(est.device)
+    free = free_memory(device)
+    if free is not None and estimate > free:
+        raise ValueError(
+            f"n_members={est.n_members} {type(network).__name__} networks need about "
+            f"{estimate / 2**30:.2f} GiB to train ({(5 * weights + activations) / 2**20:.1f} "
+            f"MiB each: weights, gradients, optimiser state and the activations of a batch "
+            f"of {batch}), but {device} has {free / 2**30:.2f} GiB free. Use fewer members, "
+            "a smaller batch_size, or fit them in several classifiers."
+        )
+
+
+def _activation_bytes(est, network):
+    """Bytes autograd keeps for the backward pass of one forward on two trials."""
+    saved = [0]
+
+    def pack(tensor):
+        saved[0] += tensor.numel() * tensor.element_size()
+        return tensor
+
+    network = copy.deepcopy(network)  # the pass updates batch-norm statistics
+    trials = torch.zeros(2, est.n_channels_, module_n_times(est),
+                         device=next(network.parameters()).device)
+    with torch.random.fork_rng(devices=[]), torch.enable_grad():
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            network(trials)
+    return saved[0]
+
+
+def free_memory(device):
+    """Bytes free on ``device`` (a CUDA device's, else the system's available memory), or None."""
+    if str(device).startswith("cuda"):
+        return torch.cuda.mem_get_info(torch.device(device))[0]
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+

@@ -401,6 +401,11 @@ def log_probabilities(logits):
 
 # ----------------------------------------------------------------------
 # Cropped training and prediction
+def module_n_times(est):
+    """The input length the network is built for: ``crop_length``, else ``n_times_``."""
+    return est.n_times_ if est.crop_length is None else int(est.crop_length)
+
+
 def crop_starts(n_times, crop_length, crop_stride):
     """First samples of the crops a trial is predicted from.
 

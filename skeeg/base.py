@@ -23,6 +23,7 @@ from ._docs import TRAINING_PARAMS_DOC, fill_training_doc
 from ._input import is_epochs_input, labels_from_events, read_epochs
 from ._params import TRAINING
 from ._registry import register_base, register_classifier
+from ._training import module_n_times
 from ._validation import predict_input
 from .models import initialize_weights
 from .serialization import save as _save
@@ -162,7 +163,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         except (ValueError, TypeError):
             raise
         except Exception as error:
-            length = _fitting.module_n_times(self)
+            length = module_n_times(self)
             what = (f"crop_length={length} samples (cropped training builds the network for "
                     "crops): is that below the network's minimum input length?"
                     if self.crop_length is not None else f"n_times={length} samples")
@@ -172,7 +173,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             ) from error
 
     def _build_module(self, n_classes):
-        n_times = _fitting.module_n_times(self)
+        n_times = module_n_times(self)
         try:
             module = self._module_class(
                 self.n_channels_, n_times, n_classes, **self._module_kwargs()

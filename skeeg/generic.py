@@ -17,7 +17,7 @@ from torch.nn.parameter import is_lazy
 
 from .base import BaseEEGClassifier
 from ._docs import fill_training_doc
-from ._fitting import module_n_times
+from ._training import module_n_times
 from ._params import TRAINING
 from .models import initialize_weights
 

@@ -1,0 +1,406 @@
+"""A grid search that trains candidates as members of one fit: :class:`PackedSearchCV`.
+
+EEG searches train many small networks (seeds x folds x grid points). The
+candidates of a grid that differ only in ``random_state``, ``lr`` or
+``weight_decay`` build the same network and read the same batches: they are
+trained together, as the members of one ``n_members`` fit per fold (see the
+``n_members`` parameter of skeeg's classifiers), each member by its own loss,
+optimiser settings and early stopping, and scored alone. The search's
+results are :class:`~sklearn.model_selection.GridSearchCV`'s.
+"""
+
+import numbers
+import time
+import warnings
+from collections import defaultdict
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, indexable
+
+from . import _fitting
+from ._members import member_estimator
+from .base import BaseEEGClassifier
+
+__all__ = ["PackedSearchCV", "PACKABLE"]
+
+# What members of one fit may differ by: the rest builds the network or
+# decides the batches, which members share.
+PACKABLE = ("random_state", "lr", "weight_decay")
+
+
+class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Exhaustive search over a grid, training candidates that differ only in seeds and rates as one fit.
+
+    Candidates whose parameters differ only in ``random_state``, ``lr`` and
+    ``weight_decay`` (:data:`PACKABLE`) are trained, on each fold, as the
+    members of one fit of ``n_members`` networks (at most ``max_members``
+    per fit); every other difference gives separate fits. Each member is
+    built from the seed its own ``random_state`` gives a fit, optimised with
+    its own ``lr`` and ``weight_decay``, stopped early on its own validation
+    loss and scored alone. The members of a fit share its batches: the
+    order, validation split, crops and augmentation of the first candidate's
+    ``random_state``. Where those draws cannot matter (one ``random_state``,
+    no dropout or augmentation) every candidate trains exactly as it would
+    alone, and the search chooses what ``GridSearchCV`` chooses.
+
+    Parameters
+    ----------
+    estimator : skeeg classifier
+        A classifier of skeeg's (``EEGNetClassifier``, ``EEGClassifier``...)
+        with ``n_members=1``.
+    param_grid : dict or list of dicts
+        As for ``GridSearchCV``.
+    scoring : str, callable, list, tuple or dict, default=None
+        As for ``GridSearchCV``; None is the classifier's ``score``
+        (accuracy).
+    n_jobs : int, default=None
+        Fits run in parallel (one per fold and pack), as for ``GridSearchCV``.
+    refit : bool or str, default=True
+        Refit the best candidate on the whole data (a fit of its own),
+        as ``best_estimator_``. With several metrics, the metric's name.
+    cv : int, cross-validation generator or iterable, default=None
+        As for ``GridSearchCV`` (5-fold stratified by default).
+    verbose : int, default=0
+        Above 0, the packs are listed (or that nothing could be packed).
+    pre_dispatch : int or str, default="2*n_jobs"
+        As for ``GridSearchCV``.
+    error_score : "raise" or float, default=np.nan
+        The score of every candidate of a fit that failed (with a
+        ``FitFailedWarning``), or "raise".
+    return_train_score : bool, default=False
+        Also score each candidate on its training folds.
+    max_members : int, default=16
+        Members per fit at most: larger packs are split. Each member costs
+        its own parameters and activations.
+
+    Attributes
+    ----------
+    cv_results_ : dict of ndarrays
+        As ``GridSearchCV``'s: ``params``, ``param_<name>``,
+        ``split<k>_test_<metric>``, ``mean_test_<metric>``,
+        ``std_test_<metric>``, ``rank_test_<metric>`` (``score`` for a single
+        metric), the same for training scores, and ``mean_fit_time`` (a
+        packed fit's time shared equally among its members),
+        ``std_fit_time``, ``mean_score_time``, ``std_score_time``; also
+        ``pack``, the index of the fit each candidate was trained in.
+    best_estimator_, best_params_, best_score_, best_index_, refit_time_
+        As ``GridSearchCV``'s.
+    scorer_ : callable or dict
+    n_splits_ : int
+    packs_ : list of list of int
+        The candidates trained together, by index into ``params``.
+    multimetric_ : bool
+
+    Examples
+    --------
+    >>> from skeeg import EEGNetClassifier
+    >>> from skeeg.model_selection import PackedSearchCV
+    >>> from skeeg.datasets import make_motor_imagery
+    >>> data = make_motor_imagery(n_trials=60, n_channels=3, n_times=128, random_state=0)
+    >>> search = PackedSearchCV(
+    ...     EEGNetClassifier(max_epochs=2, kernel_length=15),
+    ...     {"lr": [1e-3, 3e-3], "random_state": [0, 1]}, cv=2,
+    ... ).fit(data.X, data.y)
+    >>> search.packs_
+    [[0, 1, 2, 3]]
+    """
+
+    _parameter_constraints = {
+        "estimator": [BaseEEGClassifier],
+        "param_grid": [dict, list],
+        "scoring": [None, str, callable, list, tuple, dict],
+        "n_jobs": [None, Interval(numbers.Integral, None, None, closed="neither")],
+        "refit": ["boolean", str],
+        "cv": ["cv_object"],
+        "verbose": ["verbose"],
+        "pre_dispatch": [numbers.Integral, str],
+        "error_score": [StrOptions({"raise"}), numbers.Real],
+        "return_train_score": ["boolean"],
+        "max_members": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None, refit=True,
+                 cv=None, verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
+                 return_train_score=False, max_members=16):
+        self.estimator = estimator
+        self.param_grid = param_grid
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.refit = refit
+        self.cv = cv
+        self.verbose = verbose
+        self.pre_dispatch = pre_dispatch
+        self.error_score = error_score
+        self.return_train_score = return_train_score
+        self.max_members = max_members
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # ------------------------------------------------------------------
+    def fit(self, X, y=None, *, groups=None):
+        """Score every candidate on every fold, training packable ones together; refit the best.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times) or mne.Epochs
+            EEG trials, as the estimator takes them.
+        y : array-like of shape (n_trials,), default=None
+            Labels (None only for Epochs).
+        groups : array-like of shape (n_trials,), default=None
+            Group of each trial, for a group-aware ``cv`` (``GroupKFold``...).
+
+        Returns
+        -------
+        self : object
+
+        Raises
+        ------
+        ValueError
+            If ``estimator`` has ``n_members`` other than 1, the grid is
+            empty or names a parameter the estimator lacks, or ``refit``
+            names no metric.
+        """
+        self._validate_params()
+        estimator = self.estimator
+        if estimator.n_members != 1:
+            raise ValueError(
+                f"PackedSearchCV packs candidates as the members of one fit; the estimator "
+                f"has n_members={estimator.n_members}: give it n_members=1 (a grid over "
+                "n_members is searched as any other parameter, unpacked)."
+            )
+        candidates = list(ParameterGrid(self.param_grid))
+        known = estimator.get_params()
+        for params in candidates:
+            unknown = sorted(set(params) - set(known))
+            if unknown:
+                raise ValueError(
+                    f"param_grid names {unknown}, which {type(estimator).__name__} does not "
+                    f"take; its parameters are {sorted(known)}."
+                )
+        if not candidates:
+            raise ValueError("param_grid holds no candidate.")
+        X, y, groups = indexable(X, y, groups)
+        cv = check_cv(self.cv, y, classifier=is_classifier(estimator))
+        splits = list(cv.split(X, y, groups))
+        scorers = check_scoring(estimator, self.scoring)
+        self.multimetric_ = isinstance(self.scoring, (list, tuple, dict))
+        self._check_refit()
+        packs = pack_candidates(candidates, self.max_members)
+        self._report_packs(packs, candidates, len(splits))
+        jobs = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)(
+            delayed(_fit_pack)(
+                clone(estimator), candidates, pack, X, y, train, test, scorers,
+                self.return_train_score, self.error_score,
+            )
+            for pack in packs for train, test in splits
+        )
+        results = defaultdict(dict)
+        for (pack, fold), outcome in zip(
+            ((pack, fold) for pack in packs for fold in range(len(splits))), jobs
+        ):
+            for index, record in zip(pack, outcome):
+                results[index][fold] = record
+        self.packs_ = packs
+        self.n_splits_ = len(splits)
+        self.scorer_ = scorers
+        self.cv_results_ = self._results(candidates, packs, results)
+        self._choose_best(candidates)
+        if self.refit:
+            start = time.perf_counter()
+            self.best_estimator_ = clone(estimator).set_params(**self.best_params_).fit(X, y)
+            self.refit_time_ = time.perf_counter() - start
+            self.classes_ = self.best_estimator_.classes_
+        return self
+
+    def _check_refit(self):
+        if self.multimetric_ and self.refit is not False and not (
+            isinstance(self.refit, str) and self.refit in _metric_names(self.scoring)
+        ):
+            raise ValueError(
+                f"With several metrics, refit must name one of {_metric_names(self.scoring)} "
+                f"(the metric the best candidate is chosen by), or be False; got {self.refit!r}."
+            )
+
+    def _report_packs(self, packs, candidates, n_splits):
+        if not self.verbose:
+            return
+        if all(len(pack) == 1 for pack in packs):
+            print(f"PackedSearchCV: no two of the {len(candidates)} candidates differ only in "
+                  f"{', '.join(PACKABLE)}: each is fitted alone, as GridSearchCV would, on "
+                  f"{n_splits} folds.")
+            return
+        print(f"PackedSearchCV: {len(candidates)} candidates in {len(packs)} fits per fold "
+              f"({n_splits} folds): packs of {[len(pack) for pack in packs]} members.")
+
+    def _results(self, candidates, packs, results):
+        n, folds = len(candidates), self.n_splits_
+        metrics = _metric_names(self.scoring) if self.multimetric_ else ["score"]
+        out = {}
+        for kind in ("fit_time", "score_time"):
+            times = np.array([[results[i][k]["times"][kind] for k in range(folds)]
+                              for i in range(n)])
+            out[f"mean_{kind}"], out[f"std_{kind}"] = times.mean(1), times.std(1)
+        names = sorted({name for params in candidates for name in params})
+        for name in names:
+            column = np.ma.MaskedArray(np.empty(n, dtype=object), mask=True)
+            for i, params in enumerate(candidates):
+                if name in params:
+                    column[i] = params[name]
+            out[f"param_{name}"] = column
+        out["params"] = candidates
+        sets = ("test", "train") if self.return_train_score else ("test",)
+        for which in sets:
+            for metric in metrics:
+                scores = np.array([[results[i][k][which][metric] for k in range(folds)]
+                                   for i in range(n)], dtype=np.float64)
+                for k in range(folds):
+                    out[f"split{k}_{which}_{metric}"] = scores[:, k]
+                out[f"mean_{which}_{metric}"] = scores.mean(1)
+                out[f"std_{which}_{metric}"] = scores.std(1)
+                if which == "test":
+                    out[f"rank_test_{metric}"] = _rank(scores.mean(1))
+        pack_of = np.empty(n, dtype=np.int64)
+        for p, pack in enumerate(packs):
+            pack_of[pack] = p
+        out["pack"] = pack_of
+        return out
+
+    def _choose_best(self, candidates):
+        if self.refit is False:
+            return
+        metric = self.refit if self.multimetric_ else "score"
+        ranks = self.cv_results_[f"rank_test_{metric}"]
+        self.best_index_ = int(np.flatnonzero(ranks == ranks.min())[0])
+        self.best_params_ = candidates[self.best_index_]
+        self.best_score_ = float(self.cv_results_[f"mean_test_{metric}"][self.best_index_])
+
+    # ------------------------------------------------------------------
+    # The refitted best estimator's methods, as GridSearchCV offers them
+    def _best(self):
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_
+
+    def _has_best(self):
+        return bool(self.refit)
+
+    @available_if(_has_best)
+    def predict(self, X):
+        """``best_estimator_.predict(X)``."""
+        return self._best().predict(X)
+
+    @available_if(_has_best)
+    def predict_proba(self, X):
+        """``best_estimator_.predict_proba(X)``."""
+        return self._best().predict_proba(X)
+
+    @available_if(_has_best)
+    def score(self, X, y=None):
+        """The refit metric of ``best_estimator_`` on ``X``, ``y``."""
+        scorer = self.scorer_
+        if self.multimetric_:
+            return scorer(self._best(), X, y)[self.refit]
+        return scorer(self._best(), X, y)
+
+
+def pack_candidates(candidates, max_members):
+    """Indices of the candidates trained together: equal but for :data:`PACKABLE`, in order.
+
+    Parameters compare by equality (``==``, with numpy arrays compared whole),
+    so that transforms and lists group as they are written in the grid.
+    """
+    packs = []
+    keys = []
+    for index, params in enumerate(candidates):
+        key = {name: value for name, value in params.items() if name not in PACKABLE}
+        for pack, other in zip(packs, keys):
+            if len(pack) < max_members and _same(key, other):
+                pack.append(index)
+                break
+        else:
+            packs.append([index])
+            keys.append(key)
+    return packs
+
+
+def _same(a, b):
+    if a.keys() != b.keys():
+        return False
+    for name in a:
+        try:
+            equal = a[name] is b[name] or bool(np.all(a[name] == b[name]))
+        except (TypeError, ValueError):
+            equal = False
+        if not equal or type(a[name]) is not type(b[name]):
+            return False
+    return True
+
+
+def _fit_pack(estimator, candidates, pack, X, y, train, test, scorers, train_score, error_score):
+    """Fit one pack of candidates on one fold; each member's scores and times."""
+    base = {**candidates[pack[0]]}
+    estimator.set_params(**base)
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    settings = [
+        {name: candidates[i].get(name, getattr(estimator, name)) for name in PACKABLE}
+        for i in pack
+    ]
+    start = time.perf_counter()
+    try:
+        if len(pack) == 1:
+            estimator.fit(X_train, y_train)
+            fitted = [estimator]
+        else:
+            estimator.set_params(n_members=len(pack))
+            _fitting.train(estimator, X_train, y_train, members=settings)
+            fitted = [member_estimator(estimator, i, s) for i, s in enumerate(settings)]
+    except Exception as error:  # noqa: BLE001 - reported as GridSearchCV reports it
+        if error_score == "raise":
+            raise
+        warnings.warn(
+            f"A packed fit of candidates {pack} failed; their scores are "
+            f"error_score={error_score}: {type(error).__name__}: {error}",
+            FitFailedWarning,
+            stacklevel=2,
+        )
+        failed = defaultdict(lambda: error_score)
+        return [{"test": failed, "train": failed,
+                 "times": {"fit_time": 0.0, "score_time": 0.0}} for _ in pack]
+    fit_time = (time.perf_counter() - start) / len(pack)
+    records = []
+    for member in fitted:
+        start = time.perf_counter()
+        record = {"test": _scores(scorers, member, X_test, y_test)}
+        score_time = time.perf_counter() - start
+        if train_score:
+            record["train"] = _scores(scorers, member, X_train, y_train)
+        record["times"] = {"fit_time": fit_time, "score_time": score_time}
+        records.append(record)
+    return records
+
+
+def _scores(scorers, estimator, X, y):
+    value = scorers(estimator, X, y)
+    return dict(value) if isinstance(value, dict) else {"score": float(value)}
+
+
+def _metric_names(scoring):
+    return sorted(scoring)
+
+
+def _rank(means):
+    """Ranks as GridSearchCV gives them: 1 for the best mean, ties share the lowest, NaN last."""
+    filled = np.where(np.isnan(means), -np.inf, means)
+    return np.array([1 + int(np.sum(filled > value)) for value in filled], dtype=np.int32)

@@ -1,0 +1,116 @@
+"""PackedSearchCV: candidates that differ only in seeds and rates trained as members of one fit."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import GridSearchCV, GroupKFold
+
+from skeeg import EEGNetClassifier
+from skeeg.datasets import make_motor_imagery
+from skeeg.model_selection import PackedSearchCV, pack_candidates
+
+SMALL = dict(kernel_length=15, separable_kernel_length=7, temporal_filters=4,
+             depth_multiplier=1, separable_filters=8, max_epochs=2, batch_size=16,
+             pool_length=2, separable_pool_length=4)
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = make_motor_imagery(n_trials=32, n_channels=2, n_times=64, random_state=0)
+    return d.X, d.y
+
+
+def test_packed_search_chooses_what_grid_search_chooses(data):
+    X, y = data
+    # One random_state and no dropout: the members' draws cannot matter, so each
+    # trains exactly as it would alone.
+    est = EEGNetClassifier(dropout=0.0, random_state=0, **SMALL)
+    grid = {"lr": [1e-3, 1e-2], "weight_decay": [0.0, 0.1]}  # 4 members
+    packed = PackedSearchCV(est, grid, cv=2).fit(X, y)
+    plain = GridSearchCV(est, grid, cv=2).fit(X, y)
+    assert packed.packs_ == [[0, 1, 2, 3]]
+    for k in range(2):
+        np.testing.assert_array_equal(packed.cv_results_[f"split{k}_test_score"],
+                                      plain.cv_results_[f"split{k}_test_score"])
+    np.testing.assert_array_equal(packed.cv_results_["rank_test_score"],
+                                  plain.cv_results_["rank_test_score"])
+    assert packed.best_params_ == plain.best_params_
+    assert packed.best_score_ == plain.best_score_
+    assert set(plain.cv_results_) <= set(packed.cv_results_)
+    np.testing.assert_array_equal(packed.predict_proba(X), plain.predict_proba(X))
+    assert packed.score(X, y) == plain.score(X, y)
+
+
+def test_members_take_their_own_seed(data):
+    X, y = data
+    est = EEGNetClassifier(dropout=0.0, **SMALL)
+    grid = {"random_state": [0, 1, 2]}
+    packed = PackedSearchCV(est, grid, cv=2).fit(X, y)
+    assert packed.packs_ == [[0, 1, 2]]
+    scores = packed.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all()
+    # Member 0 (random_state=0) is the candidate's own fit, bitwise.
+    plain = GridSearchCV(est, {"random_state": [0]}, cv=2).fit(X, y)
+    assert scores[0] == plain.cv_results_["mean_test_score"][0]
+
+
+def test_nothing_to_pack_runs_as_grid_search_and_says_so(data, capsys):
+    X, y = data
+    est = EEGNetClassifier(random_state=0, **{**SMALL, "kernel_length": 9})
+    grid = {"pool_length": [2, 3], "dropout": [0.0, 0.5]}
+    packed = PackedSearchCV(est, grid, cv=2, verbose=1).fit(X, y)
+    assert "fitted alone" in capsys.readouterr().out
+    assert packed.packs_ == [[0], [1], [2], [3]]
+    plain = GridSearchCV(est, grid, cv=2).fit(X, y)
+    np.testing.assert_array_equal(packed.cv_results_["mean_test_score"],
+                                  plain.cv_results_["mean_test_score"])
+
+
+def test_packs_respect_max_members_and_other_parameters():
+    candidates = [{"lr": lr, "pool_length": p} for p in (2, 4) for lr in (1, 2, 3)]
+    assert pack_candidates(candidates, 16) == [[0, 1, 2], [3, 4, 5]]
+    assert pack_candidates(candidates, 2) == [[0, 1], [2], [3, 4], [5]]
+    # Equal values of other types do not pack: 2 and 2.0 build the same network,
+    # but the grid says them differently.
+    assert pack_candidates([{"lr": 1, "pool_length": 2}, {"lr": 2, "pool_length": 2.0}],
+                           4) == [[0], [1]]
+
+
+def test_several_metrics_groups_and_train_scores(data):
+    X, y = data
+    groups = np.arange(len(y)) % 4
+    search = PackedSearchCV(
+        EEGNetClassifier(random_state=0, **SMALL), {"lr": [1e-3, 1e-2]},
+        scoring=["accuracy", "balanced_accuracy"], refit="balanced_accuracy",
+        cv=GroupKFold(2), return_train_score=True,
+    ).fit(X, y, groups=groups)
+    for key in ("mean_test_accuracy", "rank_test_balanced_accuracy",
+                "split1_train_balanced_accuracy", "mean_fit_time", "std_score_time"):
+        assert search.cv_results_[key].shape == (2,)
+    assert search.best_score_ == search.cv_results_["mean_test_balanced_accuracy"].max()
+
+
+def test_failed_packs_get_error_score_or_raise(data):
+    X, y = data
+    est = EEGNetClassifier(**SMALL)
+    grid = {"pool_length": [2, 200], "lr": [1e-3, 1e-2]}
+    with pytest.warns(FitFailedWarning, match="packed fit"):
+        search = PackedSearchCV(est, grid, cv=2, refit=False).fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    failed = np.array([params["pool_length"] == 200 for params in search.cv_results_["params"]])
+    assert np.isnan(scores[failed]).all() and np.isfinite(scores[~failed]).all()
+    with pytest.raises(ValueError, match="pool_length=200"):
+        PackedSearchCV(est, grid, cv=2, error_score="raise").fit(X, y)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(estimator=EEGNetClassifier(n_members=2)), "n_members=1"),
+    (dict(param_grid={"nope": [1]}), "nope"),
+    (dict(scoring=["accuracy", "f1"], refit=True), "refit must name"),
+    (dict(max_members=0), "max_members"),
+])
+def test_bad_searches_are_refused(data, kwargs, match):
+    X, y = data
+    args = dict(estimator=EEGNetClassifier(**SMALL), param_grid={"lr": [1e-3]}, cv=2)
+    with pytest.raises(ValueError, match=match):
+        PackedSearchCV(**{**args, **kwargs}).fit(X, y)
