@@ -103,19 +103,27 @@ class Members(nn.Module):
             generator.set_state(torch.get_rng_state())
             torch.set_rng_state(saved)
 
-    def run(self, x, member_forward):
+    def run(self, x, member_forward, together=None):
         """The output described in the class notes, each member through ``member_forward``.
 
         ``member_forward(network, x)`` runs one member: its own layers
         (``forward``) or skeeg's CPU kernels (:mod:`skeeg._fast`).
+        ``together(networks, x, drawing)``, where given, runs every member
+        on trials they share at once (a list of logits; None where it cannot),
+        with ``drawing(i)`` around member ``i``'s random draws.
         """
         if self.only is not None:
             return member_forward(self.networks[self.only], x)
         own = x.dim() == 4 and x.shape[0] == self.n_members
-        outputs = []
-        for index, network in enumerate(self.networks):
-            with self.drawing(index, x.device):
-                outputs.append(member_forward(network, x[index] if own else x))
+        outputs = None
+        if together is not None and not own:
+            outputs = together(list(self.networks), x,
+                               lambda index: self.drawing(index, x.device))
+        if outputs is None:
+            outputs = []
+            for index, network in enumerate(self.networks):
+                with self.drawing(index, x.device):
+                    outputs.append(member_forward(network, x[index] if own else x))
         stacked = torch.stack(outputs)
         return stacked if self.training else vote(stacked)
 

@@ -8,6 +8,7 @@ import torch
 from sklearn.model_selection import GridSearchCV
 
 import skeeg
+import skeeg._members
 from skeeg import DeepConvNetClassifier, EEGClassifier, EEGNetClassifier
 from skeeg.augmentation import GaussianNoise, Mixup
 from skeeg.datasets import make_motor_imagery
@@ -190,7 +191,7 @@ def test_bad_n_members_is_refused(data, bad):
 
 def test_members_beyond_free_memory_are_refused_with_the_estimate(data, monkeypatch):
     X, y = data
-    monkeypatch.setattr(skeeg._fitting, "free_memory", lambda device: 10 * 2**20)
+    monkeypatch.setattr(skeeg._members, "free_memory", lambda device: 10 * 2**20)
     with pytest.raises(ValueError, match=r"n_members=40 .* GiB .* 0\.01 GiB free"):
         EEGNetClassifier(n_members=40, max_epochs=1, **SMALL).fit(X, y)
     EEGNetClassifier(n_members=1, max_epochs=1, **SMALL).fit(X, y)  # one network: not checked
@@ -238,3 +239,25 @@ def test_grid_search_over_n_members(data):
                           {"n_members": [1, 2]}, cv=2).fit(X, y)
     assert search.best_estimator_.n_members in (1, 2)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("n_channels", [2, 8])  # temporal filters first, spatial first
+def test_members_sharing_the_trials_compute_what_each_computes_alone(n_channels):
+    from skeeg._fast import _TOGETHER, training_forward
+    from skeeg._members import Members
+    from skeeg.models import EEGNet
+
+    torch.manual_seed(0)
+    networks = [EEGNet(n_channels, 128, 2, dropout=0.0, **SMALL) for _ in range(3)]
+    together = Members(copy.deepcopy(networks)).train()
+    alone = Members(copy.deepcopy(networks)).train()
+    x = torch.randn(16, n_channels, 128)
+    shared = together.run(x, training_forward, _TOGETHER[EEGNet])
+    each = alone.run(x, training_forward)
+    torch.testing.assert_close(shared, each, rtol=1e-5, atol=1e-6)
+    shared.square().sum().backward()
+    each.square().sum().backward()
+    for a, b in zip(together.parameters(), alone.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-6)
+    for a, b in zip(together.buffers(), alone.buffers()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -38,7 +38,7 @@ from .._members import Members, vote
 from ..models import DeepConvNet, EEGNet, ShallowFBCSPNet
 from ._applies import fusable
 from .deepconvnet import deepconvnet_forward, fold_deepconvnet
-from .eegnet import eegnet_forward, fold_eegnet
+from .eegnet import eegnet_forward, eegnet_members_forward, fold_eegnet
 from .folded import cached_fold
 from .shallow import fold_shallow, shallow_forward, shallow_fusable
 
@@ -144,8 +144,14 @@ register(ShallowFBCSPNet, forward=shallow_forward, folded=fold_shallow, applies=
 
 
 def _members_forward(module, x):
-    """Every member through its own kernel (see :class:`skeeg._members.Members`)."""
-    return module.run(x, training_forward)
+    """Every member through its own kernel (see :class:`skeeg._members.Members`).
+
+    Members of a class with a kernel for several models reading the same
+    trials (EEGNet: :func:`skeeg._fast.eegnet.eegnet_members_forward`) run
+    through it.
+    """
+    together = _TOGETHER.get(type(module.networks[0]))
+    return module.run(x, training_forward, together)
 
 
 def _fold_members(module):
@@ -156,4 +162,6 @@ def _fold_members(module):
     return lambda x: vote(torch.stack([fold(x) for fold in folds]))
 
 
+# Model class -> a kernel running several models of it on the same trials at once.
+_TOGETHER = {EEGNet: eegnet_members_forward}
 register(Members, forward=_members_forward, folded=_fold_members, applies=lambda module, x: True)

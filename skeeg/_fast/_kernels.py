@@ -92,14 +92,23 @@ class _OneChannelConv(torch.autograd.Function):
         return grad_x, grad_weight, None
 
 
-def temporal_conv(x, conv):
-    """``conv(x)``; through ``_OneChannelConv`` for a bias-free ``(1, k)`` one-channel conv."""
+def is_plain_temporal(conv):
+    """Whether ``conv`` is a bias-free stride-1 ``(1, k)`` convolution of one channel."""
     plain = conv.in_channels == 1 and conv.kernel_size[0] == 1 and conv.bias is None
     plain = plain and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
-    plain = plain and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
-    if not plain:
+    return plain and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
+
+
+def temporal_conv(x, conv):
+    """``conv(x)``; through ``_OneChannelConv`` for a bias-free ``(1, k)`` one-channel conv."""
+    if not is_plain_temporal(conv):
         return conv(x)
-    return _OneChannelConv.apply(x, conv.weight, conv.padding)
+    return one_channel_conv(x, conv.weight, conv.padding)
+
+
+def one_channel_conv(x, weight, padding):
+    """The convolution of one-channel images ``x`` by ``(1, k)`` kernels ``weight``."""
+    return _OneChannelConv.apply(x, weight, padding)
 
 
 # ---------------------------------------------------------------------------

@@ -48,6 +48,12 @@ def spatial_first_applies(x, temporal, spatial):
     )
 
 
+def lagged_sums(x, conv):
+    """:func:`_lagged_sums` of trials ``x`` for EEGNet's temporal convolution ``conv``."""
+    kernel_length, padding = conv.kernel_size[1], conv.padding[1]
+    return _lagged_sums(x, kernel_length, padding, x.shape[-1] + 2 * padding - kernel_length + 1)
+
+
 def _lagged_sums(x, kernel_length, padding, length, block=128):
     """Sums over trials and electrodes that give the temporal outputs' batch-norm statistics.
 
@@ -87,7 +93,7 @@ def _lagged_sums(x, kernel_length, padding, length, block=128):
     return first, second
 
 
-def spatial_first_block(x, temporal, spatial, channels_last=False):
+def spatial_first_block(x, temporal, spatial, channels_last=False, sums=None):
     """EEGNet's block 1 with the spatial filters applied before the temporal ones.
 
     Up to the activation, block 1 is linear in each map: temporal filter
@@ -100,6 +106,9 @@ def spatial_first_block(x, temporal, spatial, channels_last=False):
     electrode's temporal output, which is never formed: they follow exactly
     from the filters and the lagged sums of :func:`_lagged_sums`. Autograd
     differentiates the rest (trials need no gradient).
+
+    ``sums``: the trials' :func:`lagged_sums` where already computed
+    (members of one fit reading the same trials share them).
 
     Returns ``(batch, F1 * D, 1, time // pool_length)``, as
     :func:`skeeg._fast.eegnet.spatial_block`.
@@ -120,7 +129,7 @@ def spatial_first_block(x, temporal, spatial, channels_last=False):
     if batch_norm1.training:
         check_batch_size((n, maps, channels, length))
         count = n * channels * length
-        first, second = _lagged_sums(x, kernel_length, padding, length)
+        first, second = sums if sums is not None else lagged_sums(x, conv)
         k = conv.weight.view(maps, kernel_length).double()
         mean1 = (k @ first) / count
         var1 = (torch.einsum("fi,ij,fj->f", k, second, k) / count - mean1.square()).clamp_min(0)

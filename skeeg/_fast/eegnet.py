@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from ..models import conv_output_length
-from ._applies import fusable_layers, pool_window
+from ..models import EEGNet, conv_output_length
+from ._applies import fusable, fusable_layers, pool_window
 from ._kernels import (
     ActPool,
     act_pool_backward,
@@ -20,11 +20,14 @@ from ._kernels import (
     batch_norm_affine,
     block_dropout_mask,
     check_batch_size,
+    is_plain_temporal,
     norm_act_pool,
+    one_channel_conv,
     temporal_conv,
     update_running_stats,
 )
-from ._spatial_first import SPATIAL_FIRST_MIN_CHANNELS, spatial_first_applies, spatial_first_block
+from ._spatial_first import SPATIAL_FIRST_MIN_CHANNELS, lagged_sums, spatial_first_applies
+from ._spatial_first import spatial_first_block
 from .folded import FoldedConvNet
 
 def eegnet_forward(model, x):
@@ -36,17 +39,65 @@ def eegnet_forward(model, x):
     Only where :func:`skeeg._fast._applies.fusable` holds.
     """
     temporal, spatial = model.features.temporal, model.features.spatial
-    block2 = model.features.separable
     if spatial_first_applies(x, temporal, spatial):
         h = spatial_first_block(x, temporal, spatial, channels_last=True)
     else:
         h = temporal_conv(x.unsqueeze(1), temporal.conv)
         h = spatial_block(h, temporal, spatial, channels_last=True)
+    return _after_block1(model, h)
+
+
+def _after_block1(model, h):
+    """Block 2 and the classifier, from block 1's output."""
+    block2 = model.features.separable
     for name in ("conv", "depthwise_conv", "pointwise_conv"):
         if hasattr(block2, name):
             h = getattr(block2, name)(h)
     h = norm_act_pool(h, block2)
     return model.classifier(h.flatten(1))
+
+
+def eegnet_members_forward(models, x, drawing):
+    """The logits of EEGNets that read the same trials, the trials' own work done once.
+
+    What :func:`eegnet_forward` gives for each model (to float rounding).
+    On many electrodes the lagged sums behind the first batch norm's
+    statistics depend on the trials alone: computed once. On few, the
+    temporal convolutions of every model run as one convolution with all
+    their filters (one pass over the trials for all of them). ``drawing(i)``
+    is the context in which model ``i`` draws its dropout masks.
+
+    Returns
+    -------
+    logits : list of torch.Tensor, or None
+        None where some model's kernel does not apply, or their temporal
+        convolutions differ.
+    """
+    first = models[0].features.temporal.conv
+    shape = (first.weight.shape, first.padding)
+    if not all(type(m) is EEGNet and fusable(m, x) and
+               (m.features.temporal.conv.weight.shape, m.features.temporal.conv.padding) == shape
+               for m in models):
+        return None
+    blocks = [(m.features.temporal, m.features.spatial) for m in models]
+    if spatial_first_applies(x, *blocks[0]):
+        sums = lagged_sums(x, first) if blocks[0][0].batch_norm.training else None
+        outputs = []
+        for index, (model, (temporal, spatial)) in enumerate(zip(models, blocks)):
+            with drawing(index):
+                h = spatial_first_block(x, temporal, spatial, channels_last=True, sums=sums)
+                outputs.append(_after_block1(model, h))
+        return outputs
+    if not is_plain_temporal(first):
+        return None
+    weight = torch.cat([temporal.conv.weight for temporal, _ in blocks])
+    parts = one_channel_conv(x.unsqueeze(1), weight, first.padding).chunk(len(models), dim=1)
+    outputs = []
+    for index, (model, (temporal, spatial), h) in enumerate(zip(models, blocks, parts)):
+        with drawing(index):
+            outputs.append(_after_block1(model, spatial_block(h, temporal, spatial,
+                                                              channels_last=True)))
+    return outputs
 
 
 def fold_eegnet(model):
