@@ -1,0 +1,205 @@
+"""Boundaries of the transforms, transformers and loaders (issue 20, kinds 4 and 7).
+
+What a transform returns is checked per batch (shape, dtype, device and
+finiteness) and a wrong return is refused naming the transform; every
+numeric parameter of every transform is range-checked where it is declared;
+DEAPReducer and EuclideanAlignment read their input by the classifiers' rule
+and refuse non-finite fitted state; loaders bound what files declare.
+"""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from skeeg import DNNClassifier
+from skeeg.augmentation import (
+    AmplitudeScale,
+    ChannelsDropout,
+    FrequencyShift,
+    GaussianNoise,
+    Mixup,
+    SignFlip,
+    SmoothTimeMask,
+    TimeReverse,
+    TimeShift,
+    Transform,
+    apply_augmentation,
+    check_augmentation,
+)
+
+
+def trials(n=40, n_channels=2, n_times=64, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, n_channels, n_times)).astype(np.float32), np.arange(n) % 2
+
+
+def batch(n=4, n_channels=3, n_times=32):
+    X = torch.randn(n, n_channels, n_times, generator=torch.Generator().manual_seed(1))
+    y = torch.nn.functional.one_hot(torch.arange(n) % 2, 2).float()
+    return X, y, torch.Generator().manual_seed(0)
+
+
+class Returning(Transform):
+    """A user's transform that returns ``make(X, y)``."""
+
+    def __init__(self, make=None, *, probability=1.0):
+        self.make = make
+        self.probability = probability
+
+    def _transform(self, X, y, generator):
+        return self.make(X, y)
+
+
+# ----------------------------------------------------------------------
+# Kind 4: what a transform returns, per batch
+@pytest.mark.parametrize("make, message", [
+    (lambda X, y: (X * float("nan"), y), r"Returning returned NaN or infinity \(trial 0"),
+    (lambda X, y: (X.clone().index_fill_(0, torch.tensor([2]), float("inf")), y),
+     r"Returning returned NaN or infinity \(trial 2 of the batch\)"),
+    (lambda X, y: (X, y.clone().index_fill_(0, torch.tensor([1]), float("nan"))),
+     r"Returning returned NaN or infinity \(the targets of trial 1 of the batch\)"),
+    (lambda X, y: (X * 1e38 * 1e38, y), "Returning returned NaN or infinity"),  # overflow
+], ids=["nan", "inf-one-trial", "nan-targets", "overflow"])
+def test_a_transform_returning_non_finite_values_is_refused_naming_it(make, message):
+    X, y, generator = batch()
+    with pytest.raises(ValueError, match=message):
+        apply_augmentation([SignFlip(), Returning(make), TimeReverse()], X, y, generator)
+
+
+def test_the_first_transform_to_return_non_finite_values_is_named():
+    X, y, generator = batch()
+    nan = Returning(lambda X, y: (X / 0 * 0, y))
+    with pytest.raises(ValueError, match="Returning returned NaN") as error:
+        apply_augmentation([GaussianNoise(probability=1.0), nan, SignFlip()], X, y, generator)
+    assert "GaussianNoise" not in str(error.value) and "SignFlip" not in str(error.value)
+
+
+def test_a_non_finite_batch_is_not_blamed_on_the_transforms():
+    X, y, generator = batch()
+    X[1, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"the batch given to the transforms already holds "
+                                         r"NaN or infinity \(trial 1 of the batch\)"):
+        apply_augmentation([SignFlip()], X, y, generator)
+
+
+def test_huge_finite_trials_whose_sum_overflows_pass():
+    X, y, generator = batch()
+    X = torch.full_like(X, 3e38)  # every value finite, their float32 sum infinite
+    out, _ = apply_augmentation([TimeReverse(probability=1.0)], X, y, generator)
+    assert torch.equal(out, X)
+
+
+def test_a_transform_returning_nan_is_refused_before_training_not_as_a_divergence():
+    X, y = trials()
+    clf = DNNClassifier(max_epochs=1, augmentation=Returning(lambda X, y: (X.log(), y)))
+    with pytest.raises(ValueError, match="augmentation does not fit .* Returning returned NaN"):
+        clf.fit(X, y)
+
+
+def test_a_transform_turning_nan_only_at_training_is_refused_naming_it():
+    # Finite on fit's check (2 trials), NaN on the training batches (more).
+    X, y = trials()
+    late = Returning(lambda X, y: (X if len(X) <= 2 else X * float("nan"), y))
+    with pytest.raises(ValueError, match="Returning returned NaN or infinity") as error:
+        DNNClassifier(max_epochs=1, batch_size=8, augmentation=late).fit(X, y)
+    assert "diverged" not in str(error.value)
+
+
+def test_a_transform_dividing_by_each_trials_spread_trains():
+    # fit's check runs on noise, not on zeros, which such a transform divides by.
+    X, y = trials()
+    normalise = Returning(lambda X, y: (X / X.std(dim=-1, keepdim=True), y))
+    DNNClassifier(max_epochs=1, augmentation=normalise).fit(X, y)
+
+
+class ReturningNone(Transform):
+    def __call__(self, X, y, generator):
+        return None
+
+
+class TransformReturningNone(Transform):
+    def _transform(self, X, y, generator):
+        return None
+
+
+@pytest.mark.parametrize("transform, message", [
+    (ReturningNone(), "ReturningNone returned NoneType; a transform returns a pair"),
+    (TransformReturningNone(), "TransformReturningNone returned NoneType"),
+    (Returning(lambda X, y: (None, y)), "Returning returned X as NoneType"),
+    (Returning(lambda X, y: (X, None)), r"Returning returned targets NoneType"),
+    (Returning(lambda X, y: (X, y.double())), "Returning returned targets torch.float64"),
+    (Returning(lambda X, y: (X, y[:, :1])), r"Returning returned targets \(4, 1\)"),
+], ids=["call-none", "transform-none", "x-none", "y-none", "y-float64", "y-one-class"])
+def test_a_transform_returning_none_or_other_targets_is_refused_naming_it(transform, message):
+    X, y, generator = batch()
+    with pytest.raises((TypeError, ValueError), match=message):
+        apply_augmentation([transform], X, y, generator)
+
+
+# ----------------------------------------------------------------------
+# Kind 4: every numeric parameter, cast and range-checked where declared
+NUMERIC = {  # class, its required arguments, its numeric parameters
+    SignFlip: ({}, ["probability"]),
+    TimeReverse: ({}, ["probability"]),
+    GaussianNoise: ({}, ["probability", "std"]),
+    ChannelsDropout: ({}, ["probability", "p_drop"]),
+    AmplitudeScale: ({}, ["probability"]),
+    FrequencyShift: ({"sfreq": 128.0}, ["probability", "sfreq", "max_delta_freq"]),
+    Mixup: ({}, ["probability", "alpha"]),
+    SmoothTimeMask: ({}, ["probability", "mask_len_samples"]),
+    TimeShift: ({}, ["probability", "max_shift"]),
+}
+HOSTILE = {
+    "true": True, "numpy-true": np.True_, "nan": float("nan"), "numpy-nan": np.float32("nan"),
+    "inf": float("inf"), "-inf": -float("inf"), "1e308": 1e308, "-1": -1, "string": "0.5",
+    "none": None, "complex": 0.5 + 0j, "huge-fraction": Fraction(10**400),
+    "tensor": torch.tensor(0.5), "list": [0.5],
+}
+CASES = [(cls, name, value) for cls, (_, names) in NUMERIC.items() for name in names
+         for value in HOSTILE.values()]
+IDS = [f"{cls.__name__}-{name}-{key}" for cls, (_, names) in NUMERIC.items() for name in names
+       for key in HOSTILE]
+
+
+@pytest.mark.parametrize("cls, name, value", CASES, ids=IDS)
+def test_every_numeric_parameter_refuses_hostile_values_naming_itself(cls, name, value):
+    transform = cls(**{**NUMERIC[cls][0], name: value})
+    with pytest.raises(ValueError, match=f"'{name}' parameter of {cls.__name__}"):
+        check_augmentation(transform)
+
+
+@pytest.mark.parametrize("cls", list(NUMERIC))
+def test_probabilities_take_fractions_and_numpy_numbers(cls):
+    X, y, generator = batch(n_times=128)
+    for probability in (Fraction(1, 2), np.float32(0.5), np.int64(1), 0):
+        transform = cls(**NUMERIC[cls][0], probability=probability)
+        out, _ = apply_augmentation(check_augmentation(transform), X, y, generator)
+        assert out.shape == X.shape and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("transform", [
+    GaussianNoise(std=1e308), GaussianNoise(std=1e7), AmplitudeScale(interval=(1.0, 1e308)),
+    AmplitudeScale(interval=(0.0, 1.0)), AmplitudeScale(interval=(True, 2.0)),
+    AmplitudeScale(interval=(float("nan"), 1.0)), AmplitudeScale(interval=(2.0, 1.0)),
+    AmplitudeScale(interval=np.array([[0.5, 2.0]])), FrequencyShift(sfreq=1e-300, max_delta_freq=0),
+    FrequencyShift(sfreq=1e7), FrequencyShift(sfreq=128, max_delta_freq=64),
+    Mixup(alpha=0), Mixup(alpha=1e308), Mixup(beta_per_sample=1),
+    SmoothTimeMask(mask_len_samples=0), SmoothTimeMask(mask_len_samples=3.0),
+    TimeShift(max_shift=-1), TimeShift(max_shift=2.0), TimeShift(mode="wrap"),
+    ChannelsDropout(p_drop=1.5), SignFlip(probability=Fraction(3, 2)),
+], ids=lambda t: repr(t))
+def test_absurd_values_are_refused_where_declared(transform):
+    with pytest.raises(ValueError, match=f"parameter of {type(transform).__name__}"):
+        check_augmentation(transform)
+
+
+def test_a_sampling_rate_that_would_vanish_in_float32_is_refused():
+    # 1e-300 Hz made every time step infinite and the shifted trials NaN.
+    with pytest.raises(ValueError, match=r"'sfreq' parameter of FrequencyShift must be a "
+                                         r"real number in the range \[0.001, 1000000.0\]"):
+        check_augmentation(FrequencyShift(sfreq=1e-300, max_delta_freq=0))
+    X, y, generator = batch()
+    out, _ = FrequencyShift(sfreq=1e-3, max_delta_freq=1e-4, probability=1.0)(X, y, generator)
+    assert torch.isfinite(out).all()
