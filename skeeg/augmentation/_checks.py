@@ -134,8 +134,9 @@ def check_finite(steps):
     Notes
     -----
     One sum of the last output (trials and targets) and one read of it per
-    batch; the earlier outputs are looked at only when that fails. A NaN would otherwise reach the loss and be reported as
-    a divergence of training ("lower the learning rate").
+    batch; the earlier outputs are looked at only when that fails. A NaN
+    would otherwise reach the loss and be reported as a divergence of
+    training ("lower the learning rate").
     """
     _, X, y = steps[-1]
     if _all_finite(X, y):
