@@ -204,3 +204,144 @@ def test_a_sampling_rate_that_would_vanish_in_float32_is_refused():
     X, y, generator = batch()
     out, _ = FrequencyShift(sfreq=1e-3, max_delta_freq=1e-4, probability=1.0)(X, y, generator)
     assert torch.isfinite(out).all()
+
+
+# ----------------------------------------------------------------------
+# DEAPReducer and EuclideanAlignment: the classifiers' input rule
+from skeeg.preprocessing import DEAPReducer, EuclideanAlignment  # noqa: E402
+
+TRANSFORMERS = [DEAPReducer(n_windows=2), EuclideanAlignment(), EuclideanAlignment(shrinkage=0)]
+TRANSFORMER_IDS = ["DEAPReducer", "alignment-auto", "alignment-0"]
+
+
+def eeg(n=10, n_channels=3, n_times=100, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, n_channels, n_times))
+
+
+def masked(X, where):
+    mask = np.zeros(X.shape, bool)
+    mask[where] = True
+    return np.ma.masked_array(X, mask=mask)
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=TRANSFORMER_IDS)
+@pytest.mark.parametrize("make, message", [
+    (lambda X: masked(X, (0, 0, 0)), r"X is a masked array with 1 masked value\(s\).*filled"),
+    (lambda X: torch.empty(X.shape, device="meta"), "tensor on the meta device"),
+    (lambda X: torch.tensor(X[:, 0]).to_sparse(), r"sparse torch tensor .*to_dense\(\)"),
+    (lambda X: X * 1e300, "beyond the float32 range"),
+    (lambda X: np.where(X > 2, np.nan, X), "NaN"),
+    (lambda X: np.where(X > 2, np.inf, X), "infinity"),
+    (lambda X: X[:0], "0 sample"),
+    (lambda X: X[:, :0], r"0 channel\(s\)"),
+    (lambda X: X[:, :, :0], r"0 sample\(s\)"),
+], ids=["masked", "meta", "sparse", "1e300", "nan", "inf", "no-trial", "no-channel",
+        "no-sample"])
+def test_transformers_refuse_what_the_classifiers_refuse(transformer, make, message):
+    with pytest.raises(ValueError, match=message):
+        transformer.fit_transform(make(eeg()))
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=TRANSFORMER_IDS)
+@pytest.mark.parametrize("make", [
+    lambda X: np.ma.masked_array(X),  # no entry masked
+    lambda X: torch.tensor(X),
+    lambda X: torch.tensor(X, dtype=torch.bfloat16),
+    lambda X: torch.tensor(X, dtype=torch.float16),
+    lambda X: torch.tensor(X, requires_grad=True),
+], ids=["masked-nothing", "tensor", "bfloat16", "float16", "requires-grad"])
+def test_transformers_read_unmasked_arrays_and_tensors_of_any_float_dtype(transformer, make):
+    X = eeg()
+    expected = transformer.fit_transform(np.asarray(make(X).detach().float().numpy()
+                                                    if torch.is_tensor(make(X)) else X))
+    out = transformer.fit_transform(make(X))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=TRANSFORMER_IDS)
+def test_transformers_refuse_other_channels_at_transform_time(transformer):
+    fitted = transformer.fit(eeg())
+    with pytest.raises(ValueError, match=r"X has 2 (channel\(s\)|features), but .* 3"):
+        fitted.transform(eeg(n_channels=2))
+    with pytest.raises(ValueError, match="masked array"):
+        fitted.transform(masked(eeg(), (1, 2, 3)))
+
+
+@pytest.mark.parametrize("groups, message", [
+    (np.repeat([0, 1], 5)[:3], "groups has 3 entries, but X has 10 trials"),
+    (np.where(np.arange(10) < 5, np.nan, 1.0), r"missing values \(NaN or None\)"),
+    ([None] * 10, r"missing values \(NaN or None\)"),
+    (np.where(np.arange(10) < 5, np.inf, 1.0), r"infinite values at position\(s\) \[0, 1"),
+    (np.ma.masked_array(np.repeat([0, 1], 5), mask=np.arange(10) < 2), "groups is a masked array"),
+    (np.repeat([0, 1], 5)[:, None], "groups must be 1-D"),
+], ids=["short", "nan", "none", "inf", "masked", "2-d"])
+def test_alignment_refuses_bad_groups(groups, message):
+    with pytest.raises(ValueError, match=message):
+        EuclideanAlignment().fit(eeg(), groups=groups)
+
+
+def test_alignment_takes_groups_as_a_tensor():
+    groups = np.repeat([0, 1], 5)
+    X = eeg()
+    expected = EuclideanAlignment().fit_transform(X, groups=groups)
+    np.testing.assert_array_equal(
+        EuclideanAlignment().fit_transform(X, groups=torch.tensor(groups)), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("make", [
+    lambda X: np.concatenate([X[:, :2], X[:, :1] + X[:, 1:2]], axis=1),  # a channel sum
+    lambda X: X - X.mean(axis=1, keepdims=True),  # average reference
+    lambda X: np.concatenate([X[:, :2], 0 * X[:, :1]], axis=1),  # a flat channel
+], ids=["sum", "average-reference", "zero-channel"])
+def test_rank_deficient_trials_are_refused_without_shrinkage_not_amplified(make, dtype):
+    # float64 sums rounded to a tiny positive eigenvalue used to pass, with
+    # an inverse square root of 6e6 that amplified other data's null direction.
+    X = make(eeg()).astype(dtype)
+    with pytest.raises(ValueError, match=r"singular \(rank 2 of 3 channels"):
+        EuclideanAlignment(shrinkage=0).fit(X)
+    out = EuclideanAlignment().fit_transform(X)  # Ledoit-Wolf shrinkage: finite
+    assert np.isfinite(out).all() and np.abs(out).max() < 100
+
+
+def test_a_constant_channel_is_aligned_not_nan():
+    # Trials are not centred: a constant, non-zero channel has power.
+    X = eeg()
+    X[:, 1] = 5.0
+    for shrinkage in ("auto", 0):
+        out = EuclideanAlignment(shrinkage=shrinkage).fit_transform(X)
+        assert np.isfinite(out).all()
+
+
+def test_trials_too_small_to_square_are_named_not_called_zeros_only():
+    with pytest.raises(ValueError, match=r"so small \(below about 1e-154\)"):
+        EuclideanAlignment().fit(eeg() * 1e-300)
+
+
+def test_aligned_trials_that_overflow_are_refused():
+    align = EuclideanAlignment(shrinkage=1).fit((0.1 * eeg()).astype(np.float32))
+    with pytest.raises(ValueError, match="aligned trials overflow float32"):
+        align.transform(np.full((2, 3, 100), 3e38, np.float32))
+
+
+@pytest.mark.parametrize("params, name", [
+    ({"n_windows": 0}, "n_windows"), ({"n_windows": True}, "n_windows"),
+    ({"n_windows": 2.0}, "n_windows"), ({"flatten": 1}, "flatten"),
+    ({"zscore_trial": "yes"}, "zscore_trial"),
+], ids=lambda v: repr(v))
+def test_deap_reducer_parameters_are_checked_in_fit(params, name):
+    with pytest.raises(ValueError, match=f"'{name}' parameter of DEAPReducer"):
+        DEAPReducer(**params).fit(eeg())
+
+
+@pytest.mark.parametrize("shrinkage", [float("nan"), True, 1.5, -0.1, "ledoit", None])
+def test_alignment_shrinkage_is_checked_in_fit(shrinkage):
+    with pytest.raises(ValueError, match="'shrinkage' parameter of EuclideanAlignment"):
+        EuclideanAlignment(shrinkage=shrinkage).fit(eeg())
+
+
+def test_alignment_takes_a_fraction_of_shrinkage():
+    X = eeg()
+    np.testing.assert_allclose(EuclideanAlignment(shrinkage=Fraction(1, 2)).fit_transform(X),
+                               EuclideanAlignment(shrinkage=0.5).fit_transform(X))
