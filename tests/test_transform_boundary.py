@@ -8,6 +8,7 @@ and refuse non-finite fitted state; loaders bound what files declare.
 """
 
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -345,3 +346,141 @@ def test_alignment_takes_a_fraction_of_shrinkage():
     X = eeg()
     np.testing.assert_allclose(EuclideanAlignment(shrinkage=Fraction(1, 2)).fit_transform(X),
                                EuclideanAlignment(shrinkage=0.5).fit_transform(X))
+
+
+# ----------------------------------------------------------------------
+# Kind 7: loaders bound what files declare and name the file they refuse
+import io  # noqa: E402
+import pickle  # noqa: E402
+import threading  # noqa: E402
+import zipfile  # noqa: E402
+from http.server import BaseHTTPRequestHandler, HTTPServer  # noqa: E402
+
+from skeeg.datasets import load_bci_iiib, load_deap, load_uea  # noqa: E402
+
+TS = ("@problemName Toy\n@univariate false\n@classLabel true a b\n@data\n"
+      "1,2,3:4,5,6:a\n2,3,4:5,6,7:b\n")
+
+
+def _toy_uea(folder, train=TS, sidecar=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Toy_TRAIN.ts").write_bytes(train if isinstance(train, bytes) else train.encode())
+    (folder / "Toy_TEST.ts").write_text(TS)
+    if sidecar is not None:
+        (folder / "Toy.json").write_bytes(sidecar)
+
+
+@pytest.mark.parametrize("sidecar, message", [
+    (b'{"sfreq": 1e308}', "between 0.001 and 1e.06 Hz"),
+    (b'{"sfreq": 1e-300}', "between 0.001 and 1e.06 Hz"),
+    (b'{"sfreq": 256, "sfreq": 128}', "the key 'sfreq' appears twice"),
+    (b'{"sfreq": NaN}', "NaN is not JSON"),
+    (b'{"sfreq": Infinity}', "Infinity is not JSON"),
+    (b'{"sfreq": 1' + b'0' * 5000 + b'}', "Toy.json is not valid JSON"),  # int beyond float
+    (b'[' * 100000 + b']' * 100000, "Toy.json is not valid JSON"),  # nesting
+    (b'{"sfreq": 25', "Toy.json is not valid JSON"),  # truncated
+    (b'\x00\xff\xfe garbage', "Toy.json is not valid JSON"),
+], ids=["1e308", "1e-300", "repeated-key", "nan", "infinity", "huge-int", "deep", "truncated",
+        "garbage"])
+def test_uea_sidecars_are_bounded_and_strict(tmp_path, sidecar, message):
+    _toy_uea(tmp_path / "uea" / "Toy", sidecar=sidecar)
+    with pytest.raises(ValueError, match=message):
+        load_uea("Toy", tmp_path)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x00\x01\x02\xff" * 100, r"Toy_TRAIN\.ts, line 1: data found before the @data line"),
+    (TS[: TS.index("@data")], r"Toy_TRAIN\.ts, line \d+: end of file reached without an @data"),
+    (TS + "1,2,3:4,5", r"Toy_TRAIN\.ts, line 7: missing class label"),  # truncated trial
+    (TS + "1,2,3:4,5,6e39:a\n", r"Toy_TRAIN\.ts, line 7: value '6e39' .* beyond the float32"),
+    (TS.replace("1,2,3:4,5,6:a", "1,2,3:4,5,6,7:a"), r"Toy_TRAIN\.ts, line 5: dimensions of "
+                                                    r"unequal length"),
+], ids=["garbage", "no-data", "truncated-trial", "beyond-float32", "ragged"])
+def test_uea_files_truncated_or_garbage_are_refused_naming_the_file(tmp_path, content, message):
+    _toy_uea(tmp_path / "uea" / "Toy", train=content)
+    with pytest.raises(ValueError, match=message):
+        load_uea("Toy", tmp_path)
+
+
+def _npz(**arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.filterwarnings("ignore:.*git blob id:UserWarning")  # said before it is read
+@pytest.mark.parametrize("content, message", [
+    (b"garbage" * 10, "S4b_train.npz is not a valid .npz archive"),
+    (_npz(signal=np.zeros((10, 3)), label=np.ones(10))[:300], "S4b_train.npz"),  # truncated
+    (_npz(signal=np.array([object()], dtype=object), label=np.ones(1)), "only plain numeric"),
+], ids=["garbage", "truncated", "object-array"])
+def test_bci_iiib_files_truncated_or_garbage_are_refused_naming_the_file(tmp_path, content,
+                                                                         message):
+    (tmp_path / "S4b_train.npz").write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        load_bci_iiib(tmp_path)
+
+
+@pytest.mark.parametrize("content", [
+    b"garbage" * 10,
+    pickle.dumps({"data": np.zeros((40, 40, 8064), np.float32)}, protocol=2)[:1000],
+], ids=["garbage", "truncated"])
+def test_deap_files_truncated_or_garbage_are_refused_naming_the_file(tmp_path, content):
+    (tmp_path / "s01.dat").write_bytes(content)
+    with pytest.raises(ValueError, match="s01.dat"):
+        load_deap(tmp_path, subjects=[1])
+
+
+def _hostile_zip():
+    """Members named to escape the folder, and a symbolic link to a file outside."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../../escaped/FingerMovements_TRAIN.ts", "1,2:left\n")
+        archive.writestr("/tmp/absolute/FingerMovements_TEST.ts", "1,2:left\n")
+        link = zipfile.ZipInfo("FingerMovements.txt")
+        link.external_attr = (0o120777 << 16)  # a symlink, as zip records one
+        archive.writestr(link, "/etc/passwd")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def local_server(monkeypatch):
+    """Serve one zip on 127.0.0.1 as the archive's address; no test reaches the internet."""
+    body = _hostile_zip()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setattr("skeeg.datasets._download.UEA_BASE_URL",
+                        f"http://127.0.0.1:{server.server_port}/")
+    yield
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_archive_cannot_write_outside_its_folder_nor_plant_links(tmp_path, local_server,
+                                                                    monkeypatch):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    data = tmp_path / "data" / "inner"
+    with pytest.raises(ValueError, match="malformed FingerMovements_TRAIN.ts"):
+        load_uea("FingerMovements", data, download=True)
+    # Members are read by base name into a temporary folder: nothing escaped
+    # it, no link was made, and nothing reached the data folder.
+    assert not (tmp_path / "data" / "escaped").exists() and not (tmp_path / "escaped").exists()
+    assert not Path("/tmp/absolute/FingerMovements_TEST.ts").exists()
+    assert not any(p.is_symlink() for p in tmp_path.rglob("*"))
+    assert not (data / "uea" / "FingerMovements").exists()
+    assert list(temp.iterdir()) == []
