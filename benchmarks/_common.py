@@ -331,6 +331,75 @@ def parse_seeds(text):
     return seeds
 
 
+def at_least(low):
+    """An argparse ``type``: an integer >= ``low`` (``--max-epochs``, ``--folds``...).
+
+    A bad value is then argparse's usage error naming the option, not a
+    traceback or a run that fails later.
+    """
+    def integer(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") \
+                from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+
+    return integer
+
+
+def positive_float(text):
+    """An argparse ``type``: a finite number > 0 (seconds, Hz)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def open_fraction(text):
+    """An argparse ``type``: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return value
+
+
+def folder(text):
+    """An argparse ``type``: a folder (``--data-dir``), as a Path; not a file.
+
+    A folder that does not exist yet is taken here, since ``--download``
+    creates it; :func:`finish_args` refuses it without ``--download``.
+    """
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder; give the folder "
+                                         "holding the data")
+    return path
+
+
+def names(allowed):
+    """An argparse ``type``: a comma list of names among ``allowed``, as a tuple."""
+    allowed = tuple(allowed)
+
+    def parse(text):
+        items = tuple(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
+        unknown = [item for item in items if item not in allowed]
+        if unknown or not items:
+            raise argparse.ArgumentTypeError(
+                f"unknown name(s) {unknown or text!r}; choose among {', '.join(allowed)}")
+        return items
+
+    return parse
+
+
 def literal(text):
     """A ``--set`` value: a Python literal (``0.01``, ``(8, 8)``, ``None``), else the text."""
     try:
@@ -378,6 +447,7 @@ def add_run_options(parser, quick_help, seeds_help=None, max_epochs_help=None):
     """Data folder, seeds, --quick, epochs, processes, threads and output folder."""
     parser.add_argument(
         "--data-dir",
+        type=folder,
         default=None,
         help="folder of the real data (default: $SKEEG_DATA, else ../shared/data "
         "relative to the repository root)",
@@ -391,18 +461,18 @@ def add_run_options(parser, quick_help, seeds_help=None, max_epochs_help=None):
     )
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument(
-        "--max-epochs", type=int, default=None,
+        "--max-epochs", type=at_least(1), default=None,
         help=max_epochs_help or "epochs per fit (overrides the default)",
     )
     parser.add_argument(
         "--n-jobs",
-        type=int,
+        type=at_least(1),
         default=1,
         help="fits run in parallel processes (default 1)",
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=at_least(1),
         default=1,
         help="torch threads per fit (default 1: these networks are small, and on 2 shared "
         "cores 2 threads ran 3-5x slower per epoch than 1)",
@@ -417,14 +487,19 @@ def finish_args(args, quick_seeds=1, full_seeds=3):
     """Fill the defaults that depend on ``--quick``."""
     if args.seeds is None:
         args.seeds = list(range(quick_seeds if args.quick else full_seeds))
-    if args.max_epochs is not None and args.max_epochs < 1:
-        raise SystemExit("--max-epochs must be a positive integer")
-    if args.threads < 1 or args.n_jobs < 1:
-        raise SystemExit("--threads and --n-jobs must be positive integers")
+    check_data_dir(args)
     import torch
 
     torch.set_num_threads(args.threads)
     return args
+
+
+def check_data_dir(args):
+    """Refuse a ``--data-dir`` that does not exist, unless ``--download`` may create it."""
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None and not data_dir.is_dir() and not getattr(args, "download", False):
+        raise SystemExit(f"--data-dir: {str(data_dir)!r} does not exist; give the folder "
+                         "holding the data (or pass --download to fetch a data set into it)")
 
 
 # ----------------------------------------------------------------------

@@ -217,16 +217,14 @@ def main(argv=None):
         "the README's main job: 1 seed, 40 epochs, EEGNet-full and DeepConvNet with ELU",
     )
     parser.epilog = __doc__.split("\n", 2)[2]
-    parser.add_argument("--models", default=None,
+    parser.add_argument("--models", type=_common.names(MODELS), default=None,
                         help=f"comma list among {', '.join(MODELS)} (default: all)")
-    parser.add_argument("--activations", default=None,
+    parser.add_argument("--activations", type=_common.names(ACTIVATIONS), default=None,
                         help=f"comma list among {', '.join(ACTIVATIONS)} (default: all)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     args = _common.finish_args(parser.parse_args(argv))
-    models = _parse_list(args.models, MODELS, QUICK["models"] if args.quick else tuple(MODELS))
-    activations = _parse_list(
-        args.activations, ACTIVATIONS, QUICK["activations"] if args.quick else ACTIVATIONS
-    )
+    models = args.models or tuple(QUICK["models"] if args.quick else MODELS)
+    activations = args.activations or tuple(QUICK["activations"] if args.quick else ACTIVATIONS)
     max_epochs = args.max_epochs or (
         QUICK["max_epochs"] if args.quick else EEGNetClassifier().max_epochs
     )
@@ -383,16 +381,6 @@ def _close(fig):
     import matplotlib.pyplot as plt
 
     plt.close(fig)
-
-
-def _parse_list(text, allowed, default):
-    if text is None:
-        return tuple(default)
-    items = tuple(item.strip() for item in text.split(",") if item.strip())
-    unknown = [item for item in items if item not in allowed]
-    if unknown or not items:
-        raise SystemExit(f"unknown choice(s) {unknown}; choose among {list(allowed)}")
-    return items
 
 
 if __name__ == "__main__":

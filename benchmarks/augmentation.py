@@ -41,6 +41,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from skeeg._json import loads as json_loads
 from skeeg._params import check_params
 
 from . import _common
@@ -447,7 +448,7 @@ def read_log(path, source=0):
     rows, machine, run = [], None, 0
     for number, line in enumerate(lines, start=1):
         try:
-            record = json.loads(line)
+            record = json_loads(line)
         except ValueError:
             if number == len(lines) and rows:  # a run killed while writing its last fit
                 print(f"{path}, line {number}: cut short, left out", file=sys.stderr)
@@ -487,7 +488,7 @@ def build_parser():
                         help="search: the data set (one with an official split)")
     parser.add_argument("--datasets", default="SelfRegulationSCP1,eegmmidb",
                         help="ablation: comma list of data sets")
-    parser.add_argument("--networks", default=",".join(NETWORKS),
+    parser.add_argument("--networks", type=_common.names(NETWORKS), default=",".join(NETWORKS),
                         help="ablation: comma list among EEGNet, DeepConvNet")
     parser.add_argument("--rows", default=None,
                         help="ablation: comma list of rows (none, a transform's name, crops); "
@@ -495,12 +496,13 @@ def build_parser():
     parser.add_argument("--grid", choices=["meaning", "all"], default="meaning",
                         help="search: the candidate transforms ('meaning': those that keep a "
                              "trial's meaning in any paradigm; 'all': every transform)")
-    parser.add_argument("--search-networks", default="EEGNet",
+    parser.add_argument("--search-networks", type=_common.names(NETWORKS), default="EEGNet",
                         help="search: comma list of networks, each searched over the grid")
-    parser.add_argument("--ensemble", type=int, default=0, metavar="K",
+    parser.add_argument("--ensemble", type=_common.at_least(0), default=0, metavar="K",
                         help="search: second stage, the chosen configuration against a soft "
                              "vote of K copies of it, on the same inner folds (0: none)")
-    parser.add_argument("--stop-after", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--stop-after", type=_common.positive_float, default=None,
+                        metavar="SECONDS",
                         help="ablation: skip the fits not started within this many seconds")
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                         help="classifier parameters for every fit, e.g. device=cuda")
@@ -524,8 +526,7 @@ def main(argv=None):
         return 0
     args = _common.finish_args(args, quick_seeds=1, full_seeds=5)
     args.datasets = [d for d in args.datasets.split(",") if d]
-    args.networks = [n for n in args.networks.split(",") if n]
-    args.search_networks = [n for n in args.search_networks.split(",") if n]
+    args.networks, args.search_networks = list(args.networks), list(args.search_networks)
     args.settings = _common.parse_settings(args.set)
     controlled = {"random_state": "--seeds", "max_epochs": "--max-epochs",
                   "augmentation": "the rows (ablation) or --grid (search)",
@@ -533,11 +534,8 @@ def main(argv=None):
     clash = sorted(set(args.settings) & set(controlled))
     if clash:
         raise SystemExit(f"--set {clash[0]}: the script sets it, from {controlled[clash[0]]}")
-    if args.ensemble < 0 or args.ensemble == 1:
+    if args.ensemble == 1:
         raise SystemExit(f"--ensemble takes 0 (none) or K >= 2; got {args.ensemble}")
-    unknown = set(args.networks + args.search_networks) - set(NETWORKS)
-    if unknown:
-        raise SystemExit(f"unknown networks {sorted(unknown)}; choose from {list(NETWORKS)}")
     for network in (args.search_networks if args.part == "search" else args.networks):
         known = _classifier(network, 0, None).get_params()
         for name in args.settings:
@@ -550,8 +548,6 @@ def main(argv=None):
             raise SystemExit(f"--set: {exc}") from None
     if args.log:
         raise SystemExit("--log is read by --part table only")
-    if args.stop_after is not None and not args.stop_after > 0:
-        raise SystemExit(f"--stop-after takes a positive number of seconds; got {args.stop_after}")
     args.rows = None if args.rows is None else [r for r in args.rows.split(",") if r]
     if args.rows is not None:
         labels = ["none", *transforms(1.0), "crops"]

@@ -618,7 +618,7 @@ def build_parser():
     parser.add_argument("--protocol", default="loso", choices=PROTOCOLS,
                         help="loso: leave-one-subject-out (default); cross-run: GroupKFold over "
                         "the runs of ONE subject (EEGMMIDB runs 4, 8, 12)")
-    parser.add_argument("--folds", type=int, default=None,
+    parser.add_argument("--folds", type=_common.at_least(2), default=None,
                         help="loso only: GroupKFold over subjects with this many folds instead "
                         "of one fold per subject (for many subjects)")
     parser.add_argument("--subjects", type=parse_subjects, default=None,
@@ -630,9 +630,9 @@ def build_parser():
     parser.add_argument("--band", type=_parse_band, default=None, metavar="L,H",
                         help="eegmmidb: band-pass each recording from L to H Hz before "
                         "epoching, e.g. 8,30 (default: unfiltered)")
-    parser.add_argument("--n-subjects", type=int, default=None,
+    parser.add_argument("--n-subjects", type=_common.at_least(1), default=None,
                         help="synthetic loso: simulated subjects (default 9; 4 with --quick)")
-    parser.add_argument("--trials-per-subject", type=int, default=None,
+    parser.add_argument("--trials-per-subject", type=_common.at_least(1), default=None,
                         help="synthetic: trials per subject (default 80; 30 with --quick, 45 "
                         "in cross-run)")
     parser.add_argument("--deap-target", default="valence",
@@ -643,10 +643,10 @@ def build_parser():
     parser.add_argument("--alignment", default="both", choices=["both", "none", "ea"],
                         help="rows without and with Euclidean alignment (both, default), "
                         "without only, or with only")
-    parser.add_argument("--finetune-fraction", type=float, default=0.2,
+    parser.add_argument("--finetune-fraction", type=_common.open_fraction, default=0.2,
                         help="calibration block: first fraction of each held-out subject's "
                         "trials, in recorded order (default 0.2)")
-    parser.add_argument("--finetune-epochs", type=int, default=None,
+    parser.add_argument("--finetune-epochs", type=_common.at_least(1), default=None,
                         help="epochs of fine-tuning on the calibration block (default 20; 2 "
                         "with --quick), fixed: nothing is left to validate on")
     parser.add_argument("--finetune-freeze", default="none", choices=["none", "features"],
@@ -681,13 +681,7 @@ def finish_args(args):
     if args.trials_per_subject is None:
         args.trials_per_subject = (45 if args.protocol == "cross-run"
                                    else 30 if args.quick else 80)
-    for name in ("threads", "n_jobs", "finetune_epochs", "n_subjects", "trials_per_subject"):
-        if getattr(args, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be a positive integer")
-    if args.max_epochs is not None and args.max_epochs < 1:
-        raise SystemExit("--max-epochs must be a positive integer")
-    if not 0 < args.finetune_fraction < 1:
-        raise SystemExit("--finetune-fraction must be between 0 and 1")
+    _common.check_data_dir(args)  # ranges: the argparse types
     if args.folds is not None and args.protocol != "loso":
         raise SystemExit("--folds applies to --protocol loso (cross-run has one fold per run)")
     if args.subjects is not None and args.dataset == "synthetic":

@@ -48,6 +48,8 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from skeeg import CNNClassifier, DEAPReducer, DNNClassifier
 from skeeg.datasets import load_deap, load_uea
 
+from ._common import at_least, folder
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Published figures (accuracy, %), to print beside ours.
@@ -108,18 +110,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="SelfRegulationSCP1",
                         help="'deap' or a UEA data set name")
-    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--data-dir", type=folder, default=None)
     parser.add_argument("--target", default="valence",
                         choices=["valence", "arousal", "dominance", "liking"])
     parser.add_argument("--protocols", nargs="+", default=["fixed", "kfold", "subject"],
                         choices=["fixed", "kfold", "subject"])
-    parser.add_argument("--seeds", type=int, default=3,
+    parser.add_argument("--seeds", type=at_least(1), default=3,
                         help="split seeds of the fixed protocol (and network seeds)")
-    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--folds", type=at_least(2), default=10)
     parser.add_argument("--quick", action="store_true",
                         help="30 epochs, a smaller DNN, 5 folds: a smoke run, not the study")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     args = parser.parse_args(argv)
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        parser.error(f"--data-dir: {str(args.data_dir)!r} does not exist")
     folds = 5 if args.quick else args.folds
 
     X, y, subjects = load(args)

@@ -30,7 +30,7 @@ import skeeg
 from skeeg import CNNClassifier, DeepConvNetClassifier, DNNClassifier, EEGNetClassifier
 from skeeg.datasets import load_uea
 
-from ._common import parse_settings
+from ._common import at_least, folder, parse_settings
 
 MODELS = {
     "eegnet": EEGNetClassifier,
@@ -50,12 +50,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", choices=sorted(MODELS), default="eegnet")
     parser.add_argument("--dataset", default="SelfRegulationSCP1")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--data-dir", type=folder, default=None)
+    parser.add_argument("--seeds", type=at_least(1), default=3)
     parser.add_argument("--cv-on-train", action="store_true")
-    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--folds", type=at_least(2), default=3)
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        parser.error(f"--data-dir: {str(args.data_dir)!r} does not exist")
 
     data = load_uea(args.dataset, data_dir(args.data_dir))
     settings = parse_settings(args.set)

@@ -19,6 +19,8 @@ import tempfile
 import textwrap
 import time
 
+from benchmarks._common import at_least
+
 CHILD = textwrap.dedent("""
     import os, resource, sys, warnings
     warnings.simplefilter("ignore")
@@ -72,7 +74,7 @@ def _fit_and_export(folder):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=40, help="trials answered at once")
+    parser.add_argument("--trials", type=at_least(1), default=40, help="trials answered at once")
     args = parser.parse_args(argv)
     if args.trials < 1:
         raise SystemExit("--trials must be at least 1")

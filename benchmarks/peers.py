@@ -307,14 +307,10 @@ def summarise(runs):
 def main(argv=None):
     parser = _common.base_parser(__doc__.split("\n")[0], "1 seed, 30 epochs")
     parser.epilog = __doc__.split("\n", 2)[2]
-    parser.add_argument("--methods", default=None,
+    parser.add_argument("--methods", type=_common.names(METHODS), default=None,
                         help=f"comma list among {', '.join(METHODS)} (default: all)")
     args = _common.finish_args(parser.parse_args(argv))
-    methods = METHODS if args.methods is None else tuple(
-        m.strip() for m in args.methods.split(",") if m.strip())
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise SystemExit(f"unknown method(s) {unknown}; choose among {list(METHODS)}")
+    methods = METHODS if args.methods is None else args.methods
     missing = _missing_packages(methods)
     if missing:
         raise SystemExit(

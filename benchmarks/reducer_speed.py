@@ -26,7 +26,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from benchmarks._common import DEFAULT_OUT, Report
+from benchmarks._common import DEFAULT_OUT, Report, at_least
 from skeeg.preprocessing import DEAPReducer
 from tests.test_preprocessing import reference_reduce
 
@@ -53,18 +53,16 @@ def peak_extra_memory(function, *args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-trials", type=int, default=1280, help="DEAP has 1280")
-    parser.add_argument("--repeats", type=int, default=3, help="timed reducer runs")
+    parser.add_argument("--n-trials", type=at_least(1), default=1280, help="DEAP has 1280")
+    parser.add_argument("--repeats", type=at_least(1), default=3, help="timed reducer runs")
     parser.add_argument(
         "--reference-trials",
-        type=int,
+        type=at_least(1),
         default=20,
         help="trials the reference loop is timed on (then scaled linearly)",
     )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="results folder")
     args = parser.parse_args(argv)
-    if min(args.n_trials, args.repeats, args.reference_trials) < 1:
-        parser.error("--n-trials, --repeats and --reference-trials must be >= 1")
     n_reference = min(args.reference_trials, args.n_trials)
 
     report = Report(

@@ -52,6 +52,7 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold
 
 from skeeg import DeepConvNetClassifier, EEGNetClassifier
+from skeeg._json import loads as json_loads
 
 from . import _common
 
@@ -324,14 +325,24 @@ def _key(row, split_name):
 def _read_log(path):
     """``(headers, rows)`` of a runs.jsonl."""
     headers, rows = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                record = json.loads(line)
-                if "header" in record:
-                    headers.append(record["header"])
-                else:
-                    rows.append(record)
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"{path}: cannot be read ({exc})") from None
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                record = json_loads(line)
+            except ValueError as exc:
+                raise SystemExit(f"{path}, line {number}: not a JSON record ({exc}); is this "
+                                 "the runs.jsonl of benchmarks.scale?") from None
+            if not isinstance(record, dict):
+                raise SystemExit(f"{path}, line {number}: not a record of benchmarks.scale")
+            if "header" in record:
+                headers.append(record["header"])
+            else:
+                rows.append(record)
     return headers, rows
 
 

@@ -58,9 +58,10 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from skorch.callbacks import Callback
 from torch import nn
 
-from benchmarks._common import DEFAULT_OUT, Report
+from benchmarks._common import DEFAULT_OUT, Report, at_least, names
 from skeeg import DeepConvNetClassifier, EEGNetClassifier
 from skeeg._fast import training_forward
+from skeeg._json import loads as json_loads
 from skeeg.models import DeepConvNet, EEGNet
 
 N_TRIALS, N_CHANNELS, N_TIMES, BATCH_SIZE, LR = 1080, 2, 750, 64, 1e-3
@@ -402,7 +403,7 @@ def time_sweep(epochs, n_jobs=2):
         start_wall, start = time.time(), time.perf_counter()
         search.fit(X, y)
         wall = time.perf_counter() - start
-        records = [json.loads(line) for line in log.read_text().splitlines()]
+        records = [json_loads(line) for line in log.read_text().splitlines()]
     fits = [r for r in records if r["kind"] == "fit"]
     scores = [r for r in records if r["kind"] == "score"]
     worker_time = wall * n_jobs
@@ -435,18 +436,15 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
+    parser.add_argument("--threads", type=at_least(1), default=torch.get_num_threads(),
                         help="torch threads (default: torch's default, %(default)s here)")
     default_parts = [part for part in PARTS if part != "gpu" or torch.cuda.is_available()]
-    parser.add_argument("--parts", default=",".join(default_parts),
+    parser.add_argument("--parts", type=names(PARTS), default=tuple(default_parts),
                         help=f"comma list among {', '.join(PARTS)} (default: "
                              f"{', '.join(default_parts)})")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="results folder")
     args = parser.parse_args(argv)
-    parts = [part for part in args.parts.split(",") if part]
-    unknown = set(parts) - set(PARTS)
-    if unknown:
-        parser.error(f"unknown parts {sorted(unknown)}; choose among {PARTS}")
+    parts = list(args.parts)
     if "gpu" in parts and not torch.cuda.is_available():
         parser.error("the gpu part needs a CUDA device, and torch sees none")
     torch.set_num_threads(args.threads)

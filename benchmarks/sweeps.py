@@ -180,26 +180,26 @@ def main(argv=None):
     parser.epilog = __doc__.split("\n", 2)[2]
     parser.add_argument("--model", default="EEGNet-full", choices=list(MODELS))
     parser.add_argument("--activation", default="elu", choices=list(ACTIVATIONS))
-    parser.add_argument("--factors", default=None,
+    parser.add_argument("--factors", type=_common.names(GRIDS), default=None,
                         help=f"comma list among {', '.join(GRIDS)} (default: all; quick: "
                         f"{', '.join(QUICK['factors'])})")
     parser.add_argument("--factorial", action="store_true",
                         help="one grid over the product of the factors instead of one-factor "
                         "sweeps")
-    parser.add_argument("--cv", type=int, default=None,
+    parser.add_argument("--cv", type=_common.at_least(2), default=None,
                         help="inner stratified folds (default 3; quick 2)")
     parser.add_argument("--grid", action="append", default=[], metavar="PARAM=V1,V2,...",
                         help="sweep another classifier argument (repeatable); alone, it "
                         "replaces the study's factors")
     cluster = parser.add_mutually_exclusive_group()
-    cluster.add_argument("--dask-workers", type=int, default=None,
+    cluster.add_argument("--dask-workers", type=_common.at_least(1), default=None,
                          help="run the fits on a local Dask cluster of N worker processes")
     cluster.add_argument("--scheduler", default=None,
                          help="run the fits on the Dask cluster at this address")
     args = _common.finish_args(parser.parse_args(argv))
     custom = parse_grid(args.grid, make_estimator(args.model, args.activation, 0, 1, "cpu"))
     if args.factors is not None:
-        factors = tuple(f.strip() for f in args.factors.split(",") if f.strip())
+        factors = args.factors
     elif custom:
         factors = ()
     else:

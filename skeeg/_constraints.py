@@ -16,7 +16,14 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError, Interval, Options, StrOptions
 
-__all__ = ["IntRange", "Names", "PositiveInts", "RealPair", "RealRange", "refuse"]
+__all__ = ["SFREQ_RANGE", "IntRange", "Names", "PositiveInts", "RealPair", "RealRange", "refuse"]
+
+#: Sampling rates, in Hz, that skeeg takes from a parameter or a file: from
+#: slow physiological series to ten times what EEG, MEG and intracranial
+#: amplifiers record at. A rate outside is a mistake of units, and 1e308 or
+#: 1e-300 would overflow or vanish in float32 arithmetic (time in seconds,
+#: phases of a frequency shift).
+SFREQ_RANGE = (1e-3, 1e6)
 
 
 def _as_float(value):

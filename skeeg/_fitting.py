@@ -258,18 +258,20 @@ def crop_stride(est):
 
 
 def check_augmentation_fits(est):
-    """Run the transforms once on two blank trials of the training shape.
+    """Run the transforms once on two random trials of the training shape.
 
     A transform that cannot work on these trials (a time mask or shift
-    longer than the crops, say) is then refused before training starts,
-    not at its first batch.
+    longer than the crops, say, or one returning NaN) is then refused before
+    training starts, not at its first batch. The trials are standard normal
+    noise, as standardised trials look, not zeros: a user's transform that
+    divides by a trial's standard deviation is right on real trials.
     """
     transforms = check_augmentation(est.augmentation)
     if not transforms:
         return
     length = module_n_times(est)
     n_classes = len(est.classes_)
-    trials = torch.zeros(2, est.n_channels_, length, dtype=torch.float32)
+    trials = torch.randn(2, est.n_channels_, length, generator=torch.Generator().manual_seed(0))
     targets = torch.nn.functional.one_hot(torch.arange(2) % n_classes, n_classes).float()
     try:
         apply_augmentation(transforms, trials, targets, torch.Generator().manual_seed(0))

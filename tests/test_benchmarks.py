@@ -460,9 +460,10 @@ def test_augmentation_search_and_ablation_quick(tmp_path):
                        "--out", str(tmp_path)])
     ablation = pd.read_csv(tmp_path / "augmentation_ablation_ablation.csv")
     assert list(ablation["training"]) == ["none", "SignFlip", "crops"]
-    with pytest.raises(SystemExit, match="unknown networks"):
+    with pytest.raises(SystemExit) as exit_info:  # argparse's usage error
         augmentation.main(["--part", "ablation", "--quick", "--networks", "ResNet",
                            "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
 
 
 def test_augmentation_search_over_networks_with_an_ensemble_stage(tmp_path):
@@ -515,10 +516,12 @@ def test_augmentation_benchmark_refuses_bad_options(tmp_path):
 
     for argv, message in [(["--set", "lr"], "NAME=VALUE"),
                           (["--ensemble", "1"], "--ensemble"),
-                          (["--set", "random_state=3"], "--seeds"),
-                          (["--search-networks", "ResNet"], "unknown networks")]:
+                          (["--set", "random_state=3"], "--seeds")]:
         with pytest.raises(SystemExit, match=message):
             augmentation.main(["--part", "search", "--quick", "--out", str(tmp_path), *argv])
+    with pytest.raises(SystemExit) as exit_info:  # argparse's usage error, on stderr
+        augmentation.main(["--part", "search", "--quick", "--search-networks", "ResNet"])
+    assert exit_info.value.code == 2
     with pytest.raises(SystemExit, match="needs --log"):
         augmentation.main(["--part", "table"])
     # A network that cannot take the trials: the search says which and what to do.
@@ -594,16 +597,19 @@ def test_augmentation_benchmark_checks_options_before_running(tmp_path, capsys):
         (["--part", "ablation", "--rows", ""], r"--rows: no row named"),
         (["--part", "ablation", "--rows", "none,Nope"], r"unknown rows \['Nope'\]; choose among "
                                                         r"none, TimeShift"),
-        (["--part", "ablation", "--stop-after", "-5"], "positive number of seconds"),
         (["--part", "search", "--log", "x.jsonl"], "--log is read by --part table only"),
         (["--part", "search", "--dataset", "Nope"], "unknown data set 'Nope'"),
     ]:
         with pytest.raises(SystemExit, match=message):
             augmentation.main([*argv, "--quick", "--out", str(tmp_path)])
     assert not list(tmp_path.iterdir())  # refused before any log was started
-    with pytest.raises(SystemExit):  # argparse's own exit, its message on stderr
-        augmentation.main(["--part", "search", "--seeds", "0", "--out", str(tmp_path)])
-    assert "--seeds 0 asks for no seed" in capsys.readouterr().err
+    for argv, message in [  # argparse's own exit, its message on stderr
+        (["--seeds", "0"], "--seeds 0 asks for no seed"),
+        (["--stop-after", "-5"], "argument --stop-after: expected a finite number > 0"),
+    ]:
+        with pytest.raises(SystemExit):
+            augmentation.main(["--part", "search", *argv, "--out", str(tmp_path)])
+        assert message in capsys.readouterr().err
 
 
 def test_augmentation_table_reads_repeated_runs_and_plans(tmp_path):

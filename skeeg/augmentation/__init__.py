@@ -18,9 +18,15 @@ uniform draw per trial decides it, as in braindecode. The transform is then
 computed for the whole batch and kept only for the trials that were drawn, so
 that the number and kind of random draws depend on the batch's shape alone,
 never on its values: the same generator state gives the same output (bitwise
-on the CPU), nothing waits for the device (no ``.item()``, no data-dependent
-shapes), and the work stays on the device the batch lives on. Inputs are
-never modified in place.
+on the CPU), no transform waits for the device (no ``.item()``, no
+data-dependent shapes), and the work stays on the device the batch lives on.
+Inputs are never modified in place.
+
+What a transform returns is checked, and a wrong return is refused naming
+the transform: a pair ``(X, y)``, trials of the batch's shape, dtype and
+device, targets of ``y``'s shape, dtype and device, and, once per batch in
+:func:`apply_augmentation` (the classifiers' training path), only finite
+values: a NaN would otherwise reach the loss and read as a divergence.
 
 Units
 -----

@@ -138,8 +138,9 @@ class Transform(BaseEstimator):
         # depend on the transform's own draws.
         draws = torch.rand(X.shape[0], generator=generator, device=X.device)
         apply = draws < float(self.probability)
-        X_t, y_t = self._transform(X, y, generator)
-        check_output(type(self).__name__, (X_t, y_t), X, y)
+        out = self._transform(X, y, generator)
+        check_output(type(self).__name__, out, X, y)  # before unpacking: None is named too
+        X_t, y_t = out
         X_new = torch.where(apply[:, None, None], X_t, X)
         if y is None or y_t is y:
             return X_new, y

@@ -1,8 +1,9 @@
-"""The checks a transform makes of each batch: types, shapes, dtypes and devices only.
+"""The checks made of each batch: types, shapes, dtypes and devices, then finiteness.
 
 Parameters are not checked here: they are checked once per use, by
 :func:`skeeg.augmentation.check_augmentation` (see ``_base.Transform._check``).
-Nothing here reads a tensor's values, so nothing waits for the device.
+Only :func:`check_finite` reads a tensor's values: one fused test per batch,
+the one point where augmentation waits for the device.
 """
 
 import torch
@@ -100,7 +101,78 @@ def check_output(name, out, X, y):
             f"{new_X.device}, for a batch of shape {tuple(X.shape)}, {X.dtype} on {X.device}: "
             "a transform returns trials of the batch's shape, dtype and device."
         )
-    if y is not None and (not torch.is_tensor(new_y) or new_y.shape != y.shape):
+    if y is None:
+        return
+    if not torch.is_tensor(new_y) or new_y.shape != y.shape:
         got = tuple(new_y.shape) if torch.is_tensor(new_y) else type(new_y).__name__
         raise ValueError(f"augmentation: {name} returned targets {got} for targets of shape "
                          f"{tuple(y.shape)}: a transform keeps one row of targets per trial.")
+    if new_y.dtype != y.dtype or new_y.device != y.device:
+        raise ValueError(
+            f"augmentation: {name} returned targets {new_y.dtype} on {new_y.device} for "
+            f"targets {y.dtype} on {y.device}: a transform keeps the targets' dtype and device."
+        )
+
+
+def check_finite(steps):
+    """Refuse a batch that the transforms left with NaN or infinity, naming the first culprit.
+
+    Parameters
+    ----------
+    steps : list of (str or None, torch.Tensor, torch.Tensor or None)
+        ``(name, X, y)``: the batch as given (name None), then as each
+        transform returned it, in order. Trials ``(batch, n_channels,
+        n_times)``, targets ``(batch, n_classes)`` or None.
+
+    Raises
+    ------
+    ValueError
+        Naming the first transform whose output holds NaN or infinity where
+        its input did not (or saying that the batch given held them), and
+        the first trial concerned.
+
+    Notes
+    -----
+    One sum of the last output (trials and targets) and one read of it per
+    batch; the earlier outputs are looked at only when that fails. A NaN
+    would otherwise reach the loss and be reported as a divergence of
+    training ("lower the learning rate").
+    """
+    _, X, y = steps[-1]
+    if _all_finite(X, y):
+        return
+    for (_, X_in, y_in), (name, X_out, y_out) in zip(steps, steps[1:]):
+        if _all_finite(X_in, y_in) and not _all_finite(X_out, y_out):
+            raise ValueError(
+                f"augmentation: {name} returned NaN or infinity ({_where(X_out, y_out)}) for "
+                "finite trials: a transform must return finite trials and targets. Check its "
+                "arithmetic (an overflow, a division by a flat trial's zero standard "
+                "deviation) or its parameters."
+            )
+    _, X, y = steps[0]
+    raise ValueError(
+        f"augmentation: the batch given to the transforms already holds NaN or infinity "
+        f"({_where(X, y)}); the transforms need finite trials and targets."
+    )
+
+
+def _all_finite(X, y):
+    """Whether X and y hold only finite values.
+
+    A finite sum proves it (NaN and infinity propagate through a sum) and
+    costs a twentieth of ``isfinite().all()``; only a sum that overflowed,
+    or a batch that holds non-finite values, pays for the exact test.
+    """
+    total = X.sum() if y is None else X.sum() + y.sum()
+    if bool(torch.isfinite(total)):
+        return True
+    return bool(torch.isfinite(X).all()) and (y is None or bool(torch.isfinite(y).all()))
+
+
+def _where(X, y):
+    """The first trial holding a non-finite value, in X, else in y."""
+    bad = ~torch.isfinite(X).flatten(1).all(dim=1)
+    if bool(bad.any()):
+        return f"trial {int(bad.nonzero()[0, 0])} of the batch"
+    bad = ~torch.isfinite(y).all(dim=1)
+    return f"the targets of trial {int(bad.nonzero()[0, 0])} of the batch"

@@ -4,12 +4,8 @@ import math
 
 import torch
 
-from .._constraints import RealRange, refuse
+from .._constraints import SFREQ_RANGE, RealRange, refuse
 from ._base import Transform, work_dtype
-
-# Highest sampling rate taken, in Hz: ten times what EEG, MEG and
-# intracranial amplifiers record at; a larger value is a mistake of units.
-MAX_SFREQ = 1e6
 
 
 def _frequency_shift(X, shift_hz, sfreq):
@@ -62,7 +58,7 @@ class FrequencyShift(Transform):
     Parameters
     ----------
     sfreq : float
-        Sampling frequency of the trials in Hz, in (0, 1e6]. Required.
+        Sampling frequency of the trials in Hz, in [1e-3, 1e6]. Required.
     probability : float, default=0.5
         Probability, in [0, 1], that a trial is shifted.
     max_delta_freq : float, default=2.0
@@ -81,7 +77,7 @@ class FrequencyShift(Transform):
 
     _parameter_constraints = {
         **Transform._parameter_constraints,
-        "sfreq": [RealRange(0, MAX_SFREQ, closed="right")],
+        "sfreq": [RealRange(*SFREQ_RANGE, closed="both")],
         "max_delta_freq": [RealRange(0, None, closed="left")],
     }
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._constraints import SFREQ_RANGE
 from .._json import loads as json_loads
 from ._base import get_data_dir, read_text
 from ._download import download_uea
@@ -224,10 +225,6 @@ def _not_found_message(name, data_dir):
         "set SKEEG_DATA to the folder that holds it."
     )
 
-
-# Sampling rates a sidecar may declare, in Hz: a rate outside them is no
-# recording's (1e308 or 1e-300 would overflow or vanish in every later step).
-SFREQ_RANGE = (1e-3, 1e6)
 
 
 def _read_sfreq(path):

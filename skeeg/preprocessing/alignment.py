@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._input import epochs_to_array
+from .._validation import check_float32_range, plain_values
 from .._constraints import RealRange
 from ._common import CHUNK_SAMPLES, three_d_output_as_array
 
@@ -141,6 +142,12 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     takes ``X`` laid out as in ``fit``: 3-D with the fitted channels (any
     ``n_times``), or 2-D with the fitted number of samples.
 
+    **Input rule.** As the classifiers read it: a masked array is read
+    when nothing is masked and refused otherwise; a torch tensor (any
+    device, half and bfloat16 as float32, detached) as its values, a sparse
+    or meta one refused; NaN, infinity and finite values beyond float32 are
+    refused.
+
     **Precision and output.** References are computed in float64. The
     output has the shape of ``X`` and its dtype when float32 or float64
     (float32 trials, which skeeg's classifiers train on, stay float32), else
@@ -213,9 +220,10 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ------
         ValueError
             For a bad ``shrinkage``; ``X`` that is not 2-D or 3-D, empty,
-            non-finite, or with fewer samples than channels; ``groups`` of
-            the wrong length or with missing values; a group of one trial;
-            a singular reference.
+            non-finite, beyond the float32 range, a masked array with masked
+            values, a sparse or meta tensor, or with fewer samples than
+            channels; ``groups`` of the wrong length or with missing or
+            infinite values; a group of one trial; a singular reference.
         """
         self._validate_params()
         X = self._validate(X, reset=True)
@@ -259,8 +267,9 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            For ``X`` laid out unlike the fitted data, non-finite, or with
-            fewer samples than channels; ``groups`` given when ``fit`` had
+            For ``X`` laid out unlike the fitted data, non-finite, beyond
+            the float32 range, masked, or with fewer samples than channels;
+            aligned trials that overflow their dtype; ``groups`` given when ``fit`` had
             none or missing when it had some, of the wrong length or with
             missing values; a new group of one trial or with a singular
             reference.
@@ -287,21 +296,23 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "set_fit_request(groups=True) and set_transform_request(groups=True) "
                 "and pass groups to fit and to predict, score or transform."
             )
-        if groups is None:
-            Xt = np.matmul(self.inv_sqrt_references_[0].astype(X.dtype), X)
-        else:
-            Xt = np.empty_like(X)
-            fitted = {label: k for k, label in enumerate(self.groups_.tolist())}
-            labels, inverse = np.unique(groups, return_inverse=True)
-            for k, label in enumerate(labels.tolist()):
-                rows = np.flatnonzero(inverse == k)
-                trials = X[rows]
-                if label in fitted:
-                    inv_sqrt = self.inv_sqrt_references_[fitted[label]]
-                else:  # transductive: this call's trials of the new group
-                    _warn_if_lookalike(label, fitted)
-                    inv_sqrt = _reference(trials, label, self.shrinkage)[1]
-                Xt[rows] = np.matmul(inv_sqrt.astype(X.dtype), trials)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow: _check_aligned
+            if groups is None:
+                Xt = np.matmul(self.inv_sqrt_references_[0].astype(X.dtype), X)
+            else:
+                Xt = np.empty_like(X)
+                fitted = {label: k for k, label in enumerate(self.groups_.tolist())}
+                labels, inverse = np.unique(groups, return_inverse=True)
+                for k, label in enumerate(labels.tolist()):
+                    rows = np.flatnonzero(inverse == k)
+                    trials = X[rows]
+                    if label in fitted:
+                        inv_sqrt = self.inv_sqrt_references_[fitted[label]]
+                    else:  # transductive: this call's trials of the new group
+                        _warn_if_lookalike(label, fitted)
+                        inv_sqrt = _reference(trials, label, self.shrinkage)[1]
+                    Xt[rows] = np.matmul(inv_sqrt.astype(X.dtype), trials)
+        _check_aligned(Xt)
         return Xt[:, 0] if two_d else Xt
 
     def fit_transform(self, X, y=None, groups=None):
@@ -363,6 +374,10 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _validate(self, X, reset):
         """Check ``X``; return it as a 3-D float array."""
         X = epochs_to_array(self, X, reset)  # Epochs: as the classifiers read them
+        # Masked arrays, tensors and values beyond float32 as the classifiers
+        # read them: the covariance of 1e300 overflows.
+        X = plain_values(X)
+        check_float32_range(X)
         ndim = _ndim(X)
         if ndim not in (2, 3):
             raise ValueError(
@@ -370,9 +385,10 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"n_times), or (n_trials, n_times) for one channel; got {ndim} "
                 "dimension(s). Reshape your data to one of these shapes."
             )
-        X = validate_data(
-            self, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32]
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # the check's sum may overflow
+            X = validate_data(
+                self, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32]
+            )
         if X.ndim == 2:
             X = X[:, np.newaxis, :]
         n_channels, n_times = X.shape[1:]
@@ -423,11 +439,14 @@ def _reference(X, label, shrinkage):
     largest = eigenvalues[-1]
     if not largest > 0:
         raise ValueError(
-            f"The reference of {where} is zero: its trials are all zeros. "
-            "Remove them; no alignment can scale them."
+            f"The reference of {where} is zero: its trials are all zeros, or so small "
+            "(below about 1e-154) that their squares vanish in float64. Remove them, or "
+            "check the unit of X; no alignment can scale them."
         )
     eps = np.finfo(X.dtype).eps
-    tolerance = largest * max((n_channels * eps) ** 2, n_channels * _EPS64)
+    # Rounding in the sum over the pooled samples grows as their root count.
+    pooled = np.sqrt(n_trials * n_times)
+    tolerance = largest * max((n_channels * eps) ** 2, n_channels * pooled * _EPS64)
     rank = int(np.sum(eigenvalues > tolerance))
     if rank < n_channels:
         raise ValueError(
@@ -439,7 +458,22 @@ def _reference(X, label, shrinkage):
             "shrinkage."
         )
     inv_sqrt = (eigenvectors / np.sqrt(eigenvalues)) @ eigenvectors.T
+    if not (np.isfinite(reference).all() and np.isfinite(inv_sqrt).all()):
+        raise ValueError(
+            f"The reference of {where} is not finite (its trials' squares overflow float64); "
+            "check the unit of X."
+        )
     return reference, inv_sqrt, shrinkage
+
+
+def _check_aligned(Xt):
+    """Refuse aligned trials that overflowed their dtype (trials far larger than fit's)."""
+    if not np.isfinite(Xt).all():
+        raise ValueError(
+            f"The aligned trials overflow {Xt.dtype} (infinite values): the trials are far "
+            "larger than those the references were fitted on. Check their unit, or pass "
+            "float64 trials."
+        )
 
 
 def _warn_if_lookalike(label, fitted):
@@ -472,7 +506,7 @@ def _check_groups(groups, n_trials):
     """Return ``groups`` as a 1-D array of ``n_trials`` labels, or None."""
     if groups is None:
         return None
-    groups = np.asarray(groups)
+    groups = np.asarray(plain_values(groups, "groups"))
     if groups.ndim != 1:
         raise ValueError(
             f"groups must be 1-D, one label per trial; got shape {groups.shape}."
@@ -487,6 +521,12 @@ def _check_groups(groups, n_trials):
         raise ValueError(
             f"groups has missing values (NaN or None) at position(s) "
             f"{np.flatnonzero(missing)[:10].tolist()}: every trial needs a group."
+        )
+    if groups.dtype.kind in "fc" and not np.isfinite(groups).all():  # as the classifiers'
+        raise ValueError(
+            f"groups has infinite values at position(s) "
+            f"{np.flatnonzero(~np.isfinite(groups))[:10].tolist()}: give every trial a "
+            "group label."
         )
     try:
         np.unique(groups)

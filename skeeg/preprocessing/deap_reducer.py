@@ -6,6 +6,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._input import epochs_to_array
+from .._validation import check_float32_range, plain_values
 from .._constraints import IntRange
 from ._common import CHUNK_SAMPLES, three_d_output_as_array
 
@@ -83,6 +84,12 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
     ``n_features`` samples, i.e. as ``X[:, np.newaxis, :]``; this keeps the
     transformer usable on ordinary tabular input (and lets scikit-learn's
     generic estimator checks run on it).
+
+    **Input rule.** As the classifiers read it: a masked array is read when
+    nothing is masked and refused otherwise; a torch tensor (any device,
+    half and bfloat16 as float32, detached) as its values, a sparse or meta
+    one refused; NaN, infinity and finite values beyond float32 (whose
+    moments overflow) are refused with a ``ValueError``.
 
     **Layout.** For each channel, the window statistics come first (window 0's
     nine values, then window 1's, ...), then the nine whole-channel values.
@@ -230,7 +237,13 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
             stats = _zscore(stats, axis=(1, 2))
         if self.flatten:
             stats = stats.reshape(n_trials, -1)
-        return stats.astype(X.dtype, copy=False)
+        stats = stats.astype(X.dtype, copy=False)
+        if not np.isfinite(stats).all():  # never seen: finite input in float32's range
+            raise ValueError(
+                "DEAPReducer computed non-finite statistics from finite X; please report it "
+                "with the data's shape and range."
+            )
+        return stats
 
     def fit_transform(self, X, y=None):
         """Validate ``X`` and compute its features: ``fit(X).transform(X)``.
@@ -323,6 +336,10 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
         # The classifiers' rule for Epochs: EEG channels not marked bad, in
         # microvolts, in the order and at the rate seen in fit.
         X = epochs_to_array(self, X, reset)
+        # Then masked arrays and tensors, and values beyond float32, as the
+        # classifiers read them: the moments of 1e300 overflow to NaN.
+        X = plain_values(X)
+        check_float32_range(X)
         # Checked first: scikit-learn would reject 1-D X with a TypeError
         # about 2-D arrays only and accept any ndim >= 3.
         ndim = getattr(X, "ndim", None)
@@ -334,9 +351,10 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
                 f"n_samples), or (n_trials, n_samples) for one channel; got "
                 f"{ndim} dimension(s). Reshape your data to one of these shapes."
             )
-        X = validate_data(
-            self, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32]
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # the check's sum may overflow
+            X = validate_data(
+                self, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32]
+            )
         if X.ndim == 2:
             X = X[:, np.newaxis, :]
         n_channels, n_samples = X.shape[1:]
