@@ -50,7 +50,9 @@ def embed(clf, X):
         flattened log-power features, for ATCNet the summaries of its
         sliding windows side by side (``n_windows * tcn_filters``: with
         ``concat=False`` each window has its own head and the logits are
-        averaged). ``n_features`` is the head's number of inputs.
+        averaged). ``n_features`` is the head's number of inputs; with
+        ``n_members > 1``, every member's features side by side (member 0's
+        first), ``n_members`` times as many.
 
     Raises
     ------
