@@ -78,8 +78,10 @@ def save(clf, path):
     clf : skeeg classifier
         A fitted classifier (:class:`skeeg.EEGNetClassifier` and the others).
     path : str or path-like
-        The file to write (``.safetensors`` is a good suffix; ``~`` is
-        expanded); replaced if it exists. It is written to a temporary file next to it first, so an
+        The file to write, used as given: no suffix is added
+        (``.safetensors`` is a good one) and a relative path is relative to
+        the working directory; ``~`` is expanded. A regular file there is
+        replaced. It is written to a temporary file next to it first, so an
         interrupted save leaves any previous file intact.
 
     Raises
@@ -92,9 +94,13 @@ def save(clf, path):
         optimiser class, for example) are stored by name; a class outside
         ``torch.optim`` must be passed to :func:`load` as ``trusted``.
     ValueError
-        If ``path`` is a folder.
-    FileNotFoundError
-        If the folder of ``path`` does not exist.
+        If ``path`` is a folder or ends with a path separator, or names
+        something other than a regular file (a FIFO, a device); also (as a
+        ``skeeg._paths.MissingFolderError``, a ``FileNotFoundError`` too) if
+        the folder of ``path`` does not exist.
+    OSError
+        If the system refuses the write (``PermissionError``, a full disk),
+        naming ``path``.
     sklearn.exceptions.NotFittedError
         If ``clf`` is not fitted.
 
