@@ -35,9 +35,11 @@ import skorch
 import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
+from skorch.history import History
 
 from .. import __version__
-from .._fitting import build_criterion
+from .._fitted import check_history
+from .._fitting import build_criterion, history_frame
 from .._json import loads
 from .._paths import output_file, user_path
 from .._params import check_params
@@ -62,6 +64,7 @@ from ._codec import (
 from ._file import _digest, _read_file, _write_atomically
 from ._network import (
     _build_net,
+    _check_device_parameter,
     _check_fitted,
     _load_module,
     _load_optimizer,
@@ -286,20 +289,29 @@ def _rebuild(content, tensors, decode, device):
             f"its parameters do not fit this skeeg's {cls.__name__} ({error}): it was "
             "probably written by another version; use that version to load it."
         ) from None
+    missing = sorted(set(clf.get_params(deep=False)) - set(params))
+    if missing:
+        raise _InvalidFile(
+            f"its parameters lack {missing[:5]}, which this skeeg's {cls.__name__} has: it was "
+            "edited, or written by another version; use that version to load it."
+        )
     try:
         check_params(clf)
     except (TypeError, ValueError) as error:
         raise _InvalidFile(f"its parameters are invalid: {error}") from None
 
+    _check_device_parameter(clf)
     fitted = _expect(content["fitted"], dict, "the fitted attributes")
     for name, value in fitted.items():
         if not _ATTRIBUTE_NAME.match(name) or name in _SPECIAL:
             raise _InvalidFile(f"it holds a fitted attribute named {name!r:.80}.")
+        if hasattr(cls, name):  # a method or property of the class, not fitted state
+            raise _InvalidFile(f"its fitted attribute {name} would replace {cls.__name__}.{name}.")
         setattr(clf, name, decode(value, f"fitted attribute {name}"))
     n_classes = _check_fitted(clf)
     clf._label_encoder = LabelEncoder()
     clf._label_encoder.classes_ = clf.classes_
-    clf.history_ = _decode_frame(content["history"], decode, "history_")
+    net_history = _load_history(clf, content, decode)
 
     module = _load_module(clf, n_classes, tensors)
     criterion = build_criterion(clf, np.arange(n_classes), module.n_outputs)
@@ -311,12 +323,25 @@ def _rebuild(content, tensors, decode, device):
     if unused:
         raise _InvalidFile(f"it holds tensors that nothing refers to: {sorted(unused)[:5]}.")
     _load_optimizer(net, optimizer_state)
-    from skorch.history import History
-
-    history = decode(content["net_history"], "net_.history")
-    if not isinstance(history, list) or not all(isinstance(epoch, dict) for epoch in history):
-        raise _InvalidFile("its net_.history is not a list of per-epoch records.")
-    net.history_ = History(history)
+    net.history_ = net_history
     clf.net_ = net
     clf.device_ = str(net.device)
     return clf
+
+
+def _load_history(clf, content, decode):
+    """skorch's per-epoch records, checked; ``history_`` derived from them as fit does."""
+    records = decode(content["net_history"], "net_.history")
+    try:
+        check_history(records)
+    except ValueError as error:
+        raise _InvalidFile(f"{error} The file was edited, or not written by skeeg.save.") from None
+    history = History(records)
+    clf.history_ = history_frame(history)
+    stored = _decode_frame(content["history"], decode, "history_")
+    if not stored.equals(clf.history_):
+        raise _InvalidFile(
+            "its history_ table differs from its net_.history, the per-epoch records fit "
+            "derives it from: the file was edited, or not written by skeeg.save."
+        )
+    return history

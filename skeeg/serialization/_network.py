@@ -6,7 +6,7 @@ import warnings
 
 import torch
 
-from .._fitted import check_fitted_state
+from .._fitted import FITTED, check_fitted_state
 from .._fitting import make_net
 from .._training import resolve_device
 from ._codec import _DEVICE_OPTIONS, _InvalidFile
@@ -153,6 +153,16 @@ def _load_state(module, prefix, tensors):
                 "leaves: the file was edited or damaged."
             )
     module.load_state_dict(found, strict=True)
+
+
+def _check_device_parameter(clf):
+    """The ``device`` parameter names a device skeeg trains on (here or not): fit's rule."""
+    name = str(clf.device) if isinstance(clf.device, (str, torch.device)) else None
+    if name != "auto" and not FITTED["device_"][0](name):
+        raise _InvalidFile(
+            f"its parameter device={clf.device!r:.40} is not 'cpu', 'cuda', 'cuda:N' or "
+            "'auto', the devices skeeg trains on."
+        )
 
 
 def _target_device(clf, device):
