@@ -67,10 +67,10 @@ from ._network import (
     _check_device_parameter,
     _check_fitted,
     _load_module,
-    _load_optimizer,
     _load_state,
     _target_device,
 )
+from ._optimizer import load_optimizer
 
 
 def save(clf, path):
@@ -322,7 +322,7 @@ def _rebuild(content, tensors, decode, device):
     unused = set(decode.tensors) - decode.used
     if unused:
         raise _InvalidFile(f"it holds tensors that nothing refers to: {sorted(unused)[:5]}.")
-    _load_optimizer(net, optimizer_state)
+    load_optimizer(net, optimizer_state)
     net.history_ = net_history
     clf.net_ = net
     clf.device_ = str(net.device)

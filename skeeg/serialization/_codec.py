@@ -26,9 +26,6 @@ MAX_ARRAY_BYTES = 1 << 28
 ARRAY_BUDGET_PER_CHARACTER, ARRAY_BUDGET_FLOOR = 64, 1 << 20
 # Longest string label, in characters (numpy's "<U" length).
 MAX_STRING_LENGTH = 1 << 16
-# Keys of the optimiser's parameter groups that depend on the device the
-# optimiser runs on, not on the training: taken from the rebuilt optimiser.
-_DEVICE_OPTIONS = ("capturable", "foreach", "fused", "differentiable")
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*_\Z")
 _SPECIAL = ("net_", "history_")
 
