@@ -90,9 +90,10 @@ def output_file(path, what="path", example="model.safetensors"):
         )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        what_it_is = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
-        raise MissingFolderError(
-            f"Cannot write {path!r}: the folder {folder!r} {what_it_is}. Pass a path in an "
-            "existing folder, or create it first (os.makedirs(folder, exist_ok=True))."
+        fix = (
+            "is a file, not a folder: pass a path in an existing folder"
+            if os.path.exists(folder)
+            else "does not exist. Create it first (os.makedirs(folder, exist_ok=True))"
         )
+        raise MissingFolderError(f"Cannot write {path!r}: the folder {folder!r} {fix}.")
     return path
