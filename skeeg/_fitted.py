@@ -5,14 +5,17 @@ attribute and the rule its value follows, then the rules between them. A fit
 produces values that pass it (``fit`` checks its own result once, at its
 end); ``skeeg.load`` checks a file's values against the same table, so an
 edited file is refused naming the attribute and the rule, not later by an
-error that blames the trials or the learning rate.
+error that blames the trials or the learning rate. Every attribute of the
+table must be present; attributes outside it (added by later code, as for
+MNE input) are kept as they are. :func:`check_history` holds the rules of
+skorch's per-epoch records (``net_.history``), from which ``history_`` is
+derived.
 """
 
 import math
 import numbers
 
 import numpy as np
-import pandas as pd
 
 # Sampling rates a fitted model may record, in Hz (as for the data sidecars).
 SFREQ_RANGE = (1e-3, 1e6)

@@ -23,7 +23,11 @@ edited), or one whose tensors do not have the shapes that the network built
 from its saved parameters has. The digest detects corruption and edits made
 without recomputing it; it is not a signature against a deliberate forger.
 What keeps a hostile file harmless is that nothing in it is executed and
-every size is checked before memory is allocated for it.
+every size is checked before memory is allocated for it; what keeps it from
+misleading is that every value it holds passes the checks a fit's own
+values pass (the parameter table, the fitted-attribute table of
+:mod:`skeeg._fitted`, the optimiser's own checks), so an edited file is
+refused by ``load``, not later by an error that blames the trials.
 """
 
 import json
@@ -225,11 +229,22 @@ def load(path, *, device=None, trusted=()):
     Raises
     ------
     ValueError
-        Naming the file: if it cannot be read, is truncated, is not a
-        model written by :func:`save`, was written by a newer skeeg format,
-        its digest does not match its content, its parameters are invalid
-        or name unknown classes, or a tensor's shape or dtype differs from
-        the one the network built from those parameters has.
+        Naming the file, the field and the rule: if it is not a regular
+        file or cannot be read, is truncated, is not a model written by
+        :func:`save`, was written by a newer skeeg format, its digest does
+        not match its content, its parameters are missing, invalid (the
+        table ``fit`` checks) or name unknown classes; if a fitted
+        attribute breaks its rule in ``skeeg._fitted.FITTED`` (or is
+        missing); if skorch's per-epoch history breaks its rules or
+        ``history_`` is not derived from it; if a tensor's shape or dtype
+        differs from the one the network built from those parameters has,
+        a weight or buffer is not finite, or a normalisation layer's
+        ``running_var`` / ``num_batches_tracked`` or a class weight is
+        negative; or if the optimiser state does not match the optimiser
+        the parameters name (its settings pass torch's own checks and are
+        finite; its state has the entries, shapes and dtypes that
+        optimiser keeps, finite, with whole non-negative step counts and
+        non-negative second moments).
     """
     path = user_path(path)
     classes = _known_classes(trusted)
