@@ -5,7 +5,11 @@ attribute and the rule its value follows, then the rules between them. A fit
 produces values that pass it (``fit`` checks its own result once, at its
 end); ``skeeg.load`` checks a file's values against the same table, so an
 edited file is refused naming the attribute and the rule, not later by an
-error that blames the trials or the learning rate.
+error that blames the trials or the learning rate. Every attribute of the
+table must be present; attributes outside it (added by later code, as for
+MNE input) are kept as they are. :func:`check_history` holds the rules of
+skorch's per-epoch records (``net_.history``), from which ``history_`` is
+derived.
 """
 
 import math
@@ -17,6 +21,9 @@ import numpy as np
 SFREQ_RANGE = (1e-3, 1e6)
 # Devices a model may have been trained on and name in its file.
 DEVICE_TYPES = ("cpu", "cuda")
+# Where float32 holds a number and its inverse as normal numbers: a scale_
+# outside would turn the standardised trials into zeros or infinities.
+_FLOAT32 = np.finfo(np.float32)
 
 
 def _positive_int(value):
@@ -24,13 +31,21 @@ def _positive_int(value):
             and value >= 1)
 
 
-def _labels(value):
-    if not isinstance(value, np.ndarray) or value.ndim != 1 or len(value) < 2:
+def _sorted_distinct(value, at_least):
+    """A 1-D array of distinct values in ``np.unique``'s order (fit's labels, groups)."""
+    if (not isinstance(value, np.ndarray) or value.ndim != 1 or len(value) < at_least
+            or value.dtype.kind not in "biufUO"):
         return False
     try:
-        return len(np.unique(value)) == len(value)
-    except TypeError:  # incomparable labels
+        ordered = np.unique(value)
+    except TypeError:  # incomparable values (None, mixed kinds)
         return False
+    # NaN is never equal to itself: arrays holding it are refused here.
+    return len(ordered) == len(value) and bool((ordered == value).all())
+
+
+def _labels(value):
+    return _sorted_distinct(value, at_least=2)
 
 
 def _offsets(value):
@@ -39,9 +54,10 @@ def _offsets(value):
 
 
 def _scale(value):
-    # float32 computes with 1 / scale_: both must be finite and not zero there.
-    return (isinstance(value, float) and math.isfinite(value) and value > 0
-            and np.isfinite(np.float32(1.0 / value)) and np.float32(value) > 0)
+    # float32 computes with scale_ and 1 / scale_: both must be normal float32 numbers.
+    if not isinstance(value, float) or not math.isfinite(value) or value <= 0:
+        return False
+    return _FLOAT32.tiny <= value <= _FLOAT32.max and _FLOAT32.tiny <= 1 / value <= _FLOAT32.max
 
 
 def _names(value):
@@ -50,7 +66,8 @@ def _names(value):
 
 
 def _rate(value):
-    return value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool)
+    # A float, as fit records it from the Epochs' info (np.float64 is one too).
+    return value is None or (isinstance(value, float)
                              and SFREQ_RANGE[0] <= value <= SFREQ_RANGE[1])
 
 
@@ -62,7 +79,7 @@ def _device(value):
 
 
 def _groups(value):
-    return value is None or (isinstance(value, np.ndarray) and value.ndim == 1)
+    return value is None or _sorted_distinct(value, at_least=1)
 
 
 # attribute: (rule, what the rule asks, in the words of an error)
@@ -70,14 +87,18 @@ FITTED = {
     "n_channels_": (_positive_int, "a positive integer"),
     "n_times_": (_positive_int, "a positive integer"),
     "n_features_in_": (_positive_int, "a positive integer"),
-    "classes_": (_labels, "a 1-D array of at least 2 distinct, comparable labels"),
+    "classes_": (_labels, "a 1-D array of at least 2 distinct labels (of one kind, no NaN), "
+                          "in sorted order as fit records them"),
     "channel_mean_": (_offsets, "a 1-D float32 array of finite values"),
-    "scale_": (_scale, "a positive float whose inverse float32 holds"),
+    "scale_": (_scale, f"a positive float such that it and its inverse lie in "
+                       f"[{_FLOAT32.tiny:.3g}, {_FLOAT32.max:.3g}] (float32)"),
     "ch_names_": (_names, "None or a list of distinct channel names"),
-    "sfreq_": (_rate, f"None or a sampling rate in [{SFREQ_RANGE[0]:g}, {SFREQ_RANGE[1]:g}] Hz"),
+    "sfreq_": (_rate, f"None or a float sampling rate in [{SFREQ_RANGE[0]:g}, "
+                      f"{SFREQ_RANGE[1]:g}] Hz"),
     "device_": (_device, "'cpu', 'cuda' or 'cuda:N'"),
     "cuda_graph_": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
-    "validation_groups_": (_groups, "None or a 1-D array"),
+    "validation_groups_": (_groups, "None or a 1-D array of distinct groups in sorted order "
+                                    "(no NaN or None)"),
 }
 
 
@@ -90,7 +111,9 @@ def check_fitted_state(est):
         Naming the attribute, its value and the rule.
     """
     for name, (rule, what) in FITTED.items():
-        value = getattr(est, name, None)
+        if not hasattr(est, name):
+            raise ValueError(f"the fitted attribute {name} is missing; it must be {what}.")
+        value = getattr(est, name)
         if not rule(value):
             raise ValueError(f"the fitted attribute {name} is {value!r:.60}; it must be {what}.")
     if est.channel_mean_.shape != (est.n_channels_,):
@@ -108,3 +131,82 @@ def check_fitted_state(est):
             f"the fitted attribute n_features_in_={est.n_features_in_} is neither the "
             f"channels ({est.n_channels_}) nor, for 2-D input, the samples ({est.n_times_})."
         )
+    crop_length = getattr(est, "crop_length", None)
+    if crop_length is not None and crop_length > est.n_times_:
+        raise ValueError(
+            f"crop_length={crop_length} is longer than the fitted trials (n_times_="
+            f"{est.n_times_}): crops are cut from the trials."
+        )
+
+
+# ----------------------------------------------------------------------
+# skorch's per-epoch records (net_.history), as a fit leaves them. Keys
+# that other callbacks add (scores of the user's own) are free; skeeg's
+# and skorch's own follow these rules (a fit stops on a non-finite loss).
+def _finite(value):
+    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and math.isfinite(value))
+
+
+def _count(value):
+    return (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+            and value >= 0)
+
+
+EPOCH_RECORDS = {
+    "dur": (lambda v: _finite(v) and v >= 0, "a finite duration in seconds, >= 0"),
+    "train_loss": (_finite, "a finite loss"),
+    "valid_loss": (_finite, "a finite loss"),
+    "train_acc": (lambda v: _finite(v) and 0 <= v <= 1, "an accuracy in [0, 1]"),
+    "valid_acc": (lambda v: _finite(v) and 0 <= v <= 1, "an accuracy in [0, 1]"),
+    "train_batch_count": (_count, "a count, >= 0"),
+    "valid_batch_count": (_count, "a count, >= 0"),
+}
+BATCH_RECORDS = {
+    "train_loss": (_finite, "a finite loss"),
+    "valid_loss": (_finite, "a finite loss"),
+    "train_batch_size": (lambda v: _count(v) and v >= 1, "a batch size, >= 1"),
+    "valid_batch_size": (lambda v: _count(v) and v >= 1, "a batch size, >= 1"),
+}
+
+
+def check_history(records):
+    """Check skorch's per-epoch records of a fitted net (``net_.history``).
+
+    Parameters
+    ----------
+    records : list of dict
+        One record per epoch, as skorch keeps them: ``epoch`` numbers 1, 2,
+        ... in order, ``batches`` a list of per-batch records, and the keys
+        of :data:`EPOCH_RECORDS` / :data:`BATCH_RECORDS` (and ``*_best``
+        flags) following their rules.
+
+    Raises
+    ------
+    ValueError
+        Naming the epoch, the key and the rule.
+    """
+    if not isinstance(records, list) or not records:
+        raise ValueError("net_.history must be a non-empty list of per-epoch records.")
+    for number, record in enumerate(records, start=1):
+        where = f"net_.history epoch {number}"
+        _check_record(record, EPOCH_RECORDS, where)
+        if record.get("epoch") != number or isinstance(record.get("epoch"), bool):
+            raise ValueError(f"{where} is numbered {record.get('epoch')!r:.40}; epochs are "
+                             "numbered 1, 2, ... in order.")
+        batches = record.get("batches", [])
+        if not isinstance(batches, list):
+            raise ValueError(f"{where}: its batches are {batches!r:.40}, not a list.")
+        for index, batch in enumerate(batches):
+            _check_record(batch, BATCH_RECORDS, f"{where} batch {index}")
+
+
+def _check_record(record, rules, where):
+    if not isinstance(record, dict) or not all(isinstance(key, str) for key in record):
+        raise ValueError(f"{where} is not a record of named values ({str(record):.60}).")
+    for key, value in record.items():
+        rule, what = rules.get(key, (None, None))
+        if key.endswith("_best"):
+            rule, what = (lambda v: isinstance(v, (bool, np.bool_))), "True or False"
+        if rule is not None and not rule(value):
+            raise ValueError(f"{where}: {key} is {value!r:.40}; it must be {what}.")

@@ -111,7 +111,12 @@ def train(est, X, y, groups=None, classes=None, incremental=False, members=None)
     net = None if new else est.net_
     base = _base_seed(est, net)
     seed = call_seed(base, 0 if new else len(net.history))
-    train_index, valid = (None, None) if incremental else split_validation(est, y, seed, groups)
+    if incremental:
+        train_index, valid = None, None
+        if new:  # partial_fit holds no trials out; the attribute exists all the same
+            est.validation_groups_ = None
+    else:
+        train_index, valid = split_validation(est, y, seed, groups)
     on_gpu = device.startswith("cuda")
     trials = TrialSubset(X, y)
     if on_gpu:

@@ -30,13 +30,25 @@ def user_path(path, what="path"):
     return os.path.expanduser(path)
 
 
+class MissingFolderError(ValueError, FileNotFoundError):
+    """The folder a file would be written in does not exist (or is a file).
+
+    A ``ValueError``, as every path a user can fix, and a
+    ``FileNotFoundError``, as it was before skeeg named it.
+    """
+
+
 def output_file(path, what="path", example="model.safetensors"):
     """``path`` ready to be written: a file name in a folder that exists.
+
+    The path is used as given: no suffix is added (``"model"`` writes a
+    file named ``model``) and a relative path is relative to the current
+    working directory.
 
     Parameters
     ----------
     path : str or path-like
-        The file to write (replaced if it exists).
+        The file to write (replaced if it is a regular file).
     what : str
         How the path is named in errors.
     example : str
@@ -52,20 +64,36 @@ def output_file(path, what="path", example="model.safetensors"):
     TypeError
         If ``path`` is not a ``str`` or path-like object.
     ValueError
-        If ``path`` is an existing folder.
-    FileNotFoundError
-        If the folder it would be written in does not exist.
+        If ``path`` is an existing folder, ends with a path separator (a
+        folder's name), or exists but is not a regular file (a FIFO, a
+        device, a socket: replacing it would remove it, and writing into it
+        would block or vanish).
+    MissingFolderError
+        (a ``ValueError`` and a ``FileNotFoundError``) If the folder it would
+        be written in does not exist or is a file.
     """
     path = user_path(path, what)
-    if os.path.isdir(path):
+    folder_name = os.path.isdir(path) or path.endswith(
+        tuple(sep for sep in (os.sep, os.altsep) if sep)
+    )
+    if folder_name:
         raise ValueError(
-            f"{what} {path!r} is a folder; give the name of the file to write in it, "
-            f"for example {os.path.join(path, example)!r}."
+            f"{what} {path!r} is {'a folder' if os.path.isdir(path) else 'the name of a folder'}; "
+            f"give the name of the file to write, for example "
+            f"{os.path.join(path, example)!r} (in a folder that exists)."
+        )
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValueError(
+            f"{what} {path!r} exists and is not a regular file (a FIFO, device or socket): "
+            "skeeg writes regular files only. Give the name of a new file, or of a file to "
+            "replace."
         )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"Cannot write {path!r}: the folder {folder!r} does not exist. Create it first "
-            "(os.makedirs(folder, exist_ok=True))."
+        fix = (
+            "is a file, not a folder: pass a path in an existing folder"
+            if os.path.exists(folder)
+            else "does not exist. Create it first (os.makedirs(folder, exist_ok=True))"
         )
+        raise MissingFolderError(f"Cannot write {path!r}: the folder {folder!r} {fix}.")
     return path

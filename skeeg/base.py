@@ -356,9 +356,13 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
             If a parameter or fitted attribute cannot be stored as JSON
             (extra ``callbacks``: ``set_params(callbacks=None)`` first).
         ValueError
-            If ``path`` is a folder.
-        FileNotFoundError
-            If the folder of ``path`` does not exist.
+            If ``path`` is a folder or ends with a path separator, or names
+            something other than a regular file (a FIFO, a device); also (as a
+            ``skeeg._paths.MissingFolderError``, a ``FileNotFoundError`` too) if
+            the folder of ``path`` does not exist.
+        OSError
+            If the system refuses the write (``PermissionError``, a full disk),
+            naming ``path``.
         sklearn.exceptions.NotFittedError
             If the classifier is not fitted.
         """

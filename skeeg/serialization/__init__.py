@@ -23,7 +23,11 @@ edited), or one whose tensors do not have the shapes that the network built
 from its saved parameters has. The digest detects corruption and edits made
 without recomputing it; it is not a signature against a deliberate forger.
 What keeps a hostile file harmless is that nothing in it is executed and
-every size is checked before memory is allocated for it.
+every size is checked before memory is allocated for it; what keeps it from
+misleading is that every value it holds passes the checks a fit's own
+values pass (the parameter table, the fitted-attribute table of
+:mod:`skeeg._fitted`, the optimiser's own checks), so an edited file is
+refused by ``load``, not later by an error that blames the trials.
 """
 
 import json
@@ -35,9 +39,11 @@ import skorch
 import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
+from skorch.history import History
 
 from .. import __version__
-from .._fitting import build_criterion
+from .._fitted import check_history
+from .._fitting import build_criterion, history_frame
 from .._json import loads
 from .._paths import output_file, user_path
 from .._params import check_params
@@ -62,12 +68,13 @@ from ._codec import (
 from ._file import _digest, _read_file, _write_atomically
 from ._network import (
     _build_net,
+    _check_device_parameter,
     _check_fitted,
     _load_module,
-    _load_optimizer,
     _load_state,
     _target_device,
 )
+from ._optimizer import load_optimizer
 
 
 def save(clf, path):
@@ -78,8 +85,10 @@ def save(clf, path):
     clf : skeeg classifier
         A fitted classifier (:class:`skeeg.EEGNetClassifier` and the others).
     path : str or path-like
-        The file to write (``.safetensors`` is a good suffix; ``~`` is
-        expanded); replaced if it exists. It is written to a temporary file next to it first, so an
+        The file to write, used as given: no suffix is added
+        (``.safetensors`` is a good one) and a relative path is relative to
+        the working directory; ``~`` is expanded. A regular file there is
+        replaced. It is written to a temporary file next to it first, so an
         interrupted save leaves any previous file intact.
 
     Raises
@@ -92,9 +101,13 @@ def save(clf, path):
         optimiser class, for example) are stored by name; a class outside
         ``torch.optim`` must be passed to :func:`load` as ``trusted``.
     ValueError
-        If ``path`` is a folder.
-    FileNotFoundError
-        If the folder of ``path`` does not exist.
+        If ``path`` is a folder or ends with a path separator, or names
+        something other than a regular file (a FIFO, a device); also (as a
+        ``skeeg._paths.MissingFolderError``, a ``FileNotFoundError`` too) if
+        the folder of ``path`` does not exist.
+    OSError
+        If the system refuses the write (``PermissionError``, a full disk),
+        naming ``path``.
     sklearn.exceptions.NotFittedError
         If ``clf`` is not fitted.
 
@@ -216,11 +229,22 @@ def load(path, *, device=None, trusted=()):
     Raises
     ------
     ValueError
-        Naming the file: if it cannot be read, is truncated, is not a
-        model written by :func:`save`, was written by a newer skeeg format,
-        its digest does not match its content, its parameters are invalid
-        or name unknown classes, or a tensor's shape or dtype differs from
-        the one the network built from those parameters has.
+        Naming the file, the field and the rule: if it is not a regular
+        file or cannot be read, is truncated, is not a model written by
+        :func:`save`, was written by a newer skeeg format, its digest does
+        not match its content, its parameters are missing, invalid (the
+        table ``fit`` checks) or name unknown classes; if a fitted
+        attribute breaks its rule in ``skeeg._fitted.FITTED`` (or is
+        missing); if skorch's per-epoch history breaks its rules or
+        ``history_`` is not derived from it; if a tensor's shape or dtype
+        differs from the one the network built from those parameters has,
+        a weight or buffer is not finite, or a normalisation layer's
+        ``running_var`` / ``num_batches_tracked`` or a class weight is
+        negative; or if the optimiser state does not match the optimiser
+        the parameters name (its settings pass torch's own checks and are
+        finite; its state has the entries, shapes and dtypes that
+        optimiser keeps, finite, with whole non-negative step counts and
+        non-negative second moments).
     """
     path = user_path(path)
     classes = _known_classes(trusted)
@@ -280,20 +304,29 @@ def _rebuild(content, tensors, decode, device):
             f"its parameters do not fit this skeeg's {cls.__name__} ({error}): it was "
             "probably written by another version; use that version to load it."
         ) from None
+    missing = sorted(set(clf.get_params(deep=False)) - set(params))
+    if missing:
+        raise _InvalidFile(
+            f"its parameters lack {missing[:5]}, which this skeeg's {cls.__name__} has: it was "
+            "edited, or written by another version; use that version to load it."
+        )
     try:
         check_params(clf)
     except (TypeError, ValueError) as error:
         raise _InvalidFile(f"its parameters are invalid: {error}") from None
 
+    _check_device_parameter(clf)
     fitted = _expect(content["fitted"], dict, "the fitted attributes")
     for name, value in fitted.items():
         if not _ATTRIBUTE_NAME.match(name) or name in _SPECIAL:
             raise _InvalidFile(f"it holds a fitted attribute named {name!r:.80}.")
+        if hasattr(cls, name):  # a method or property of the class, not fitted state
+            raise _InvalidFile(f"its fitted attribute {name} would replace {cls.__name__}.{name}.")
         setattr(clf, name, decode(value, f"fitted attribute {name}"))
     n_classes = _check_fitted(clf)
     clf._label_encoder = LabelEncoder()
     clf._label_encoder.classes_ = clf.classes_
-    clf.history_ = _decode_frame(content["history"], decode, "history_")
+    net_history = _load_history(clf, content, decode)
 
     module = _load_module(clf, n_classes, tensors)
     criterion = build_criterion(clf, np.arange(n_classes), module.n_outputs)
@@ -304,13 +337,26 @@ def _rebuild(content, tensors, decode, device):
     unused = set(decode.tensors) - decode.used
     if unused:
         raise _InvalidFile(f"it holds tensors that nothing refers to: {sorted(unused)[:5]}.")
-    _load_optimizer(net, optimizer_state)
-    from skorch.history import History
-
-    history = decode(content["net_history"], "net_.history")
-    if not isinstance(history, list) or not all(isinstance(epoch, dict) for epoch in history):
-        raise _InvalidFile("its net_.history is not a list of per-epoch records.")
-    net.history_ = History(history)
+    load_optimizer(net, optimizer_state)
+    net.history_ = net_history
     clf.net_ = net
     clf.device_ = str(net.device)
     return clf
+
+
+def _load_history(clf, content, decode):
+    """skorch's per-epoch records, checked; ``history_`` derived from them as fit does."""
+    records = decode(content["net_history"], "net_.history")
+    try:
+        check_history(records)
+    except ValueError as error:
+        raise _InvalidFile(f"{error} The file was edited, or not written by skeeg.save.") from None
+    history = History(records)
+    clf.history_ = history_frame(history)
+    stored = _decode_frame(content["history"], decode, "history_")
+    if not stored.equals(clf.history_):
+        raise _InvalidFile(
+            "its history_ table differs from its net_.history, the per-epoch records fit "
+            "derives it from: the file was edited, or not written by skeeg.save."
+        )
+    return history

@@ -26,9 +26,6 @@ MAX_ARRAY_BYTES = 1 << 28
 ARRAY_BUDGET_PER_CHARACTER, ARRAY_BUDGET_FLOOR = 64, 1 << 20
 # Longest string label, in characters (numpy's "<U" length).
 MAX_STRING_LENGTH = 1 << 16
-# Keys of the optimiser's parameter groups that depend on the device the
-# optimiser runs on, not on the training: taken from the rebuilt optimiser.
-_DEVICE_OPTIONS = ("capturable", "foreach", "fused", "differentiable")
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*_\Z")
 _SPECIAL = ("net_", "history_")
 
@@ -248,11 +245,14 @@ class _Decoder:
 
     def _decode_random_state(self, content, where):
         state = self(content, where)
+        if not _mt19937_state(state):
+            raise _InvalidFile(
+                f"{where} is not the state of a RandomState, as get_state() gives it: "
+                "('MT19937', 624 uint32 key words not all zero, a position in [0, 624], "
+                "has_gauss 0 or 1, a finite cached Gaussian)."
+            )
         random_state = np.random.RandomState()
-        try:
-            random_state.set_state(state)
-        except (TypeError, ValueError) as error:
-            raise _InvalidFile(f"{where} is not a RandomState's state ({error}).") from None
+        random_state.set_state(state)
         return random_state
 
     def _decode_tensor(self, content, where):
@@ -317,6 +317,25 @@ class _Decoder:
             message = f"{where}: its values do not fit its dtype {dtype} ({error})."
             raise _InvalidFile(message) from None
         return array.reshape(shape)
+
+
+def _mt19937_state(state):
+    """Whether ``state`` is a legacy ``RandomState.get_state()`` tuple numpy may be given.
+
+    numpy's ``set_state`` checks the key's length only when it reads past
+    it (an ``IndexError``) and not the position, which it uses as an index.
+    """
+    if not isinstance(state, tuple) or len(state) != 5:
+        return False
+    name, key, position, has_gauss, cached = state
+    return (
+        name == "MT19937"
+        and isinstance(key, np.ndarray) and key.dtype == np.uint32 and key.shape == (624,)
+        and bool(key.any())  # an all-zero key is a fixed point: every draw would be 0
+        and type(position) is int and 0 <= position <= 624
+        and type(has_gauss) is int and has_gauss in (0, 1)
+        and isinstance(cached, float) and math.isfinite(cached)
+    )
 
 
 def _expect(value, kind, where):

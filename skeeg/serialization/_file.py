@@ -4,6 +4,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 
@@ -44,17 +45,35 @@ def _canonical_header(data):
 
 
 def _write_atomically(path, tensors, metadata):
+    """Write the file through a temporary file beside it, so a failed save leaves none.
+
+    Raises
+    ------
+    OSError
+        Of the kind the system gave (``PermissionError``, a full disk...),
+        naming ``path``.
+    """
     data = _canonical_header(to_bytes(tensors, metadata=metadata))
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".skeeg-", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".skeeg-", suffix=".tmp")
+    except OSError as error:
+        raise _named(error, path) from error
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.remove(temporary)
+        if isinstance(error, OSError):
+            raise _named(error, path) from error
         raise
+
+
+def _named(error, path):
+    """``error`` again, of its own kind, with a message that names the file written."""
+    return type(error)(error.errno, f"Cannot write {path!r}: {error.strerror or error}")
 
 
 # ---------------------------------------------------------------------------
@@ -118,8 +137,13 @@ def _check_format(metadata):
             f"format {FORMAT!r}): load only reads files written by skeeg.serialization.save."
         )
     version = metadata.get("format_version")
-    if not isinstance(version, str) or not version.isdigit() or len(version) > 6:
-        raise _InvalidFile(f"its format version {version!r:.40} is not a number.")
+    # ASCII digits only: str.isdigit also takes "²", which int() refuses.
+    if not (isinstance(version, str) and re.fullmatch(r"[1-9][0-9]{0,5}", version)):
+        raise _InvalidFile(
+            f"its format version {version!r:.40} is not a version skeeg writes (a whole "
+            f"number from 1 in ASCII digits; this skeeg reads up to {FORMAT_VERSION}): the "
+            "file was edited, or not written by skeeg.serialization.save."
+        )
     if int(version) > FORMAT_VERSION:
         raise _InvalidFile(
             f"it was written in format version {version} by a newer skeeg; this skeeg reads "

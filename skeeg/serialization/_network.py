@@ -6,11 +6,11 @@ import warnings
 
 import torch
 
-from .._fitted import check_fitted_state
+from .._fitted import FITTED, check_fitted_state
 from .._fitting import make_net
 from .._members import Members
 from .._training import resolve_device
-from ._codec import _DEVICE_OPTIONS, _InvalidFile
+from ._codec import _InvalidFile
 
 
 def _check_fitted(clf):
@@ -148,19 +148,54 @@ def _check_tensors(expected, prefix, tensors):
 
 def _load_state(module, prefix, tensors):
     found = _check_tensors(module.state_dict(), prefix, tensors)
-    # Weights and batch-norm statistics of a fitted network are finite (fit
-    # refuses divergence); other buffers (masks) may hold infinities.
-    checked = {name for name, _ in module.named_parameters()} | {
-        name for name, _ in module.named_buffers() if name.rsplit(".", 1)[-1].startswith("running_")
-    }
-    for name in sorted(checked & set(found)):
+    # A fit stops when any floating tensor of the network (weights, batch-norm
+    # statistics, other buffers) stops being finite: no fitted model holds one.
+    for name in sorted(found):
         tensor = found[name]
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise _InvalidFile(
                 f"its tensor {prefix}.{name} holds NaN or infinite values, which no fit "
                 "leaves: the file was edited or damaged."
             )
+    _check_statistics(module, prefix, found)
     module.load_state_dict(found, strict=True)
+
+
+# Tensors that are counts or variances wherever they appear: in every
+# normalisation layer with running statistics (batch, instance norm), and in
+# the loss (class weights are non-negative, not all zero, as fit checks them).
+_NON_NEGATIVE = ("running_var", "num_batches_tracked")
+
+
+def _check_statistics(module, prefix, found):
+    """Refuse statistics no training leaves: negative variances, counts or class weights."""
+    names = [
+        f"{layer}.{buffer}".lstrip(".")
+        for layer, child in module.named_modules()
+        if isinstance(child, torch.nn.modules.batchnorm._NormBase)
+        for buffer in _NON_NEGATIVE
+    ]
+    if prefix == "criterion" and "weight" in found:
+        names.append("weight")
+        if not bool(found["weight"].any()):
+            raise _InvalidFile(f"its tensor {prefix}.weight (class weights) is all zero.")
+    for name in names:
+        tensor = found.get(name)
+        if tensor is not None and bool((tensor < 0).any()):
+            raise _InvalidFile(
+                f"its tensor {prefix}.{name} holds negative values; it must be >= 0 (a "
+                "variance, count or class weight): the file was edited or damaged."
+            )
+
+
+def _check_device_parameter(clf):
+    """The ``device`` parameter names a device skeeg trains on (here or not): fit's rule."""
+    name = str(clf.device) if isinstance(clf.device, (str, torch.device)) else None
+    if name != "auto" and not FITTED["device_"][0](name):
+        raise _InvalidFile(
+            f"its parameter device={clf.device!r:.40} is not 'cpu', 'cuda', 'cuda:N' or "
+            "'auto', the devices skeeg trains on."
+        )
 
 
 def _target_device(clf, device):
@@ -182,68 +217,3 @@ def _target_device(clf, device):
 def _build_net(clf, module, criterion, device):
     """The skorch net, as ``BaseEEGClassifier.fit`` builds it, around the loaded module."""
     return make_net(clf, module, criterion, device).initialize()
-
-
-def _load_optimizer(net, saved):
-    """Restore the optimiser's state, its tensors checked against the parameters."""
-    optimizer = net.optimizer_
-    current = optimizer.state_dict()
-    if not isinstance(saved, dict) or set(saved) != {"state", "param_groups"}:
-        raise _InvalidFile("its optimizer state is not an optimizer's state_dict.")
-    groups, state = saved["param_groups"], saved["state"]
-    if (
-        not isinstance(groups, list)
-        or len(groups) != len(current["param_groups"])
-        or not all(isinstance(g, dict) and "params" in g for g in groups)
-        or [g["params"] for g in groups] != [g["params"] for g in current["param_groups"]]
-    ):
-        raise _InvalidFile(
-            "its optimizer state does not cover the network's parameters as the optimizer "
-            "built from its parameters does."
-        )
-    parameters = [p for group in optimizer.param_groups for p in group["params"]]
-    if not isinstance(state, dict):
-        raise _InvalidFile("its optimizer state is not a dict.")
-    for index, entry in state.items():
-        known = isinstance(index, int) and 0 <= index < len(parameters)
-        if not known or not isinstance(entry, dict):
-            raise _InvalidFile(f"its optimizer state has an entry {index!r:.40} for no parameter.")
-        shape = tuple(parameters[index].shape)
-        for key, value in entry.items():
-            if torch.is_tensor(value) and value.ndim and tuple(value.shape) != shape:
-                raise _InvalidFile(
-                    f"its optimizer state {key!r} of parameter {index} has shape "
-                    f"{tuple(value.shape)}, but that parameter has shape {shape}."
-                )
-    for group, fresh in zip(groups, current["param_groups"]):
-        for key, value in group.items():
-            if key in fresh and key not in _DEVICE_OPTIONS and not _same_kind(value, fresh[key]):
-                raise _InvalidFile(
-                    f"its optimizer setting {key!r} is {value!r:.40}, where the optimizer "
-                    f"built from its parameters has {fresh[key]!r:.40}."
-                )
-        for key in _DEVICE_OPTIONS:
-            if key in fresh:
-                group[key] = fresh[key]
-    try:
-        optimizer.load_state_dict(saved)
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise _InvalidFile(f"its optimizer state cannot be restored ({error}).") from None
-
-
-def _same_kind(value, reference):
-    """Whether an optimiser setting read from a file is of the kind torch's own is."""
-    if isinstance(reference, bool) or reference is None:
-        return isinstance(value, bool) or value is None
-    if isinstance(reference, (int, float)) or torch.is_tensor(reference):
-        return (
-            isinstance(value, (int, float)) and not isinstance(value, bool)
-            or torch.is_tensor(value) and value.ndim == 0
-        )
-    if isinstance(reference, (tuple, list)):
-        return (
-            isinstance(value, (tuple, list))
-            and len(value) == len(reference)
-            and all(_same_kind(v, r) for v, r in zip(value, reference))
-        )
-    return isinstance(value, type(reference))
