@@ -241,23 +241,28 @@ def test_grid_search_over_n_members(data):
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
-@pytest.mark.parametrize("n_channels", [2, 8])  # temporal filters first, spatial first
-def test_members_sharing_the_trials_compute_what_each_computes_alone(n_channels):
+@pytest.mark.parametrize("model, n_channels", [
+    ("EEGNet", 2), ("EEGNet", 8),  # temporal filters first, spatial filters first
+    ("DeepConvNet", 3),
+])
+def test_members_sharing_the_trials_compute_what_each_computes_alone(model, n_channels):
     from skeeg._fast import _TOGETHER, training_forward
     from skeeg._members import Members
-    from skeeg.models import EEGNet
+    from skeeg.models import DeepConvNet, EEGNet
 
     torch.manual_seed(0)
-    networks = [EEGNet(n_channels, 128, 2, dropout=0.0, **SMALL) for _ in range(3)]
+    cls = {"EEGNet": EEGNet, "DeepConvNet": DeepConvNet}[model]
+    kwargs = SMALL if cls is EEGNet else {}
+    networks = [cls(n_channels, 256, 2, dropout=0.0, **kwargs) for _ in range(3)]
     together = Members(copy.deepcopy(networks)).train()
     alone = Members(copy.deepcopy(networks)).train()
-    x = torch.randn(16, n_channels, 128)
-    shared = together.run(x, training_forward, _TOGETHER[EEGNet])
+    x = torch.randn(16, n_channels, 256)
+    shared = together.run(x, training_forward, _TOGETHER[cls])
     each = alone.run(x, training_forward)
     torch.testing.assert_close(shared, each, rtol=1e-5, atol=1e-6)
     shared.square().sum().backward()
     each.square().sum().backward()
     for a, b in zip(together.parameters(), alone.parameters()):
-        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5)  # float rounding
     for a, b in zip(together.buffers(), alone.buffers()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from ..models import conv_output_length
-from ._applies import fusable_layers, pool_window
+from ..models import DeepConvNet, conv_output_length
+from ._applies import fusable, fusable_layers, pool_window
 from ._kernels import batch_norm_affine, composed_conv, norm_act_pool
 from .folded import FoldedConvNet
 
@@ -22,12 +22,46 @@ def deepconvnet_forward(model, x):
     """
     blocks = _deepconvnet_blocks(model)
     weight, bias = composed_conv(blocks[0].temporal_conv, blocks[0].spatial_conv)
-    h = nn.functional.conv2d(x.unsqueeze(1), weight, bias)
+    return _after_first_conv(model, nn.functional.conv2d(x.unsqueeze(1), weight, bias))
+
+
+def _after_first_conv(model, h):
+    """The rest of DeepConvNet from its first (composed) convolution's output."""
+    blocks = _deepconvnet_blocks(model)
     # Channels-last between blocks: oneDNN's convolutions run faster on it.
     h = norm_act_pool(h, blocks[0], channels_last=len(blocks) > 1)
     for index, block in enumerate(blocks[1:], start=2):
         h = norm_act_pool(block.conv(h), block, channels_last=index < len(blocks))
     return model.classifier(h.flatten(1))
+
+
+def deepconvnet_members_forward(models, x, drawing):
+    """The logits of DeepConvNets that read the same trials, their first convolution run once.
+
+    Each model's first block is one composed convolution of the trials
+    (:func:`composed_conv`); all of them run as one convolution with every
+    model's filters, a single pass over the trials. ``drawing(i)`` is the
+    context in which model ``i`` draws its dropout masks. None where some
+    model's kernel does not apply.
+    """
+    if not all(type(m) is DeepConvNet and fusable(m, x) for m in models):
+        return None
+    composed = [composed_conv(*_first_convs(m)) for m in models]
+    if len({w.shape for w, _ in composed}) != 1 or len({b is None for _, b in composed}) != 1:
+        return None
+    weight = torch.cat([w for w, _ in composed])
+    bias = None if composed[0][1] is None else torch.cat([b for _, b in composed])
+    parts = nn.functional.conv2d(x.unsqueeze(1), weight, bias).chunk(len(models), dim=1)
+    outputs = []
+    for index, (model, h) in enumerate(zip(models, parts)):
+        with drawing(index):
+            outputs.append(_after_first_conv(model, h))
+    return outputs
+
+
+def _first_convs(model):
+    first = _deepconvnet_blocks(model)[0]
+    return first.temporal_conv, first.spatial_conv
 
 
 def fold_deepconvnet(model):
