@@ -263,6 +263,7 @@ def test_members_sharing_the_trials_compute_what_each_computes_alone(model, n_ch
     shared.square().sum().backward()
     each.square().sum().backward()
     for a, b in zip(together.parameters(), alone.parameters()):
-        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5)  # float rounding
+        # Float rounding: sums over the batch in another order, relative to the tensor's scale.
+        assert (a.grad - b.grad).abs().max() <= 1e-4 * b.grad.abs().max()
     for a, b in zip(together.buffers(), alone.buffers()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
