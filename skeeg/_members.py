@@ -58,7 +58,8 @@ class Members(nn.Module):
     -----
     In training mode ``forward`` returns every member's logits, ``(n_members,
     batch, n_outputs)``, for :class:`MemberLoss`; in evaluation mode the
-    vote, ``(batch, n_outputs)``, unless :meth:`selected` picks one member.
+    vote, ``(batch, n_outputs)``, unless :meth:`selected` picks one member
+    or :meth:`stacked` asks for all.
     An input of shape ``(n_members, batch, n_channels, n_times)`` gives each
     member its own trials (augmentation drawn per member).
     """
@@ -72,11 +73,21 @@ class Members(nn.Module):
         self.n_outputs = outputs.pop()
         self.n_members = len(self.networks)
         self.only = None  # a member picked by selected()
+        self.stack = False  # every member's logits in evaluation too: stacked()
         self.generators_ = None  # set by seed(): members 1.. draw from their own
 
     def seed(self, seeds):
         """Give members 1.. generators of their own, seeded with ``seeds`` (one each)."""
         self.generators_ = [torch.Generator().manual_seed(int(s)) for s in seeds]
+
+    @contextlib.contextmanager
+    def stacked(self):
+        """Within the block, evaluation returns every member's logits, not the vote."""
+        self.stack = True
+        try:
+            yield
+        finally:
+            self.stack = False
 
     @contextlib.contextmanager
     def selected(self, index):
@@ -125,7 +136,7 @@ class Members(nn.Module):
                 with self.drawing(index, x.device):
                     outputs.append(member_forward(network, x[index] if own else x))
         stacked = torch.stack(outputs)
-        return stacked if self.training else vote(stacked)
+        return stacked if self.training or self.stack else vote(stacked)
 
     def forward(self, x):
         return self.run(x, _own_forward)

@@ -366,12 +366,17 @@ class SkeegNet(NeuralNetClassifier):
             return super().validation_step(batch, **fit_params)
         self._set_training(False)
         X, y = unpack_data(batch)
+        length = getattr(self, "crop_length", None)
         with torch.no_grad():
-            outputs = []
-            for member in range(members):
-                with self.module_.selected(member):
-                    outputs.append(self.infer(X, **fit_params))
-            stacked = torch.stack(outputs)
+            if length is None or X.shape[-1] <= length:
+                with self.module_.stacked():  # one pass: members may share the trials' work
+                    stacked = self.infer(X, **fit_params)
+            else:  # crops averaged per member, as a single network's are
+                outputs = []
+                for member in range(members):
+                    with self.module_.selected(member):
+                        outputs.append(self.infer(X, **fit_params))
+                stacked = torch.stack(outputs)
             y = to_tensor(y, device=self.device)
             self.criterion_(stacked, y)  # the members' own losses
             logits = vote(stacked)
