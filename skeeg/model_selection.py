@@ -16,12 +16,14 @@ from collections import defaultdict
 
 import numpy as np
 from joblib import Parallel, delayed
+from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, indexable
 
@@ -159,7 +161,11 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
         y : array-like of shape (n_trials,), default=None
             Labels (None only for Epochs).
         groups : array-like of shape (n_trials,), default=None
-            Group of each trial, for a group-aware ``cv`` (``GroupKFold``...).
+            Group of each trial (subject or session), for a group-aware
+            ``cv`` (``GroupKFold``...); also passed to the classifier's
+            ``fit`` (whole groups in its validation split) when metadata
+            routing is enabled and it requests them
+            (``clf.set_fit_request(groups=True)``), as ``GridSearchCV`` does.
 
         Returns
         -------
@@ -199,10 +205,16 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
         self._check_refit()
         packs = pack_candidates(candidates, self.max_members)
         self._report_packs(packs, candidates, len(splits))
+        # As GridSearchCV with metadata routing: groups reach the classifier's fit
+        # (whole subjects in its validation split) when it requests them.
+        routed = groups if groups is not None and get_config()["enable_metadata_routing"] and (
+            "groups" in get_routing_for_object(estimator).consumes("fit", ["groups"])
+        ) else None
         jobs = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)(
             delayed(_fit_pack)(
                 clone(estimator), candidates, pack, X, y, train, test, scorers,
                 self.return_train_score, self.error_score,
+                None if routed is None else _safe_indexing(routed, train),
             )
             for pack in packs for train, test in splits
         )
@@ -219,7 +231,8 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
         self._choose_best(candidates)
         if self.refit:
             start = time.perf_counter()
-            self.best_estimator_ = clone(estimator).set_params(**self.best_params_).fit(X, y)
+            best = clone(estimator).set_params(**self.best_params_)
+            self.best_estimator_ = best.fit(X, y, **({} if routed is None else {"groups": routed}))
             self.refit_time_ = time.perf_counter() - start
             self.classes_ = self.best_estimator_.classes_
         return self
@@ -347,7 +360,8 @@ def _same(a, b):
     return True
 
 
-def _fit_pack(estimator, candidates, pack, X, y, train, test, scorers, train_score, error_score):
+def _fit_pack(estimator, candidates, pack, X, y, train, test, scorers, train_score, error_score,
+              groups=None):
     """Fit one pack of candidates on one fold; each member's scores and times."""
     base = {**candidates[pack[0]]}
     estimator.set_params(**base)
@@ -360,11 +374,11 @@ def _fit_pack(estimator, candidates, pack, X, y, train, test, scorers, train_sco
     start = time.perf_counter()
     try:
         if len(pack) == 1:
-            estimator.fit(X_train, y_train)
+            estimator.fit(X_train, y_train, **({} if groups is None else {"groups": groups}))
             fitted = [estimator]
         else:
             estimator.set_params(n_members=len(pack))
-            _fitting.train(estimator, X_train, y_train, members=settings)
+            _fitting.train(estimator, X_train, y_train, groups, members=settings)
             fitted = [member_estimator(estimator, i, s) for i, s in enumerate(settings)]
     except Exception as error:  # noqa: BLE001 - reported as GridSearchCV reports it
         if error_score == "raise":

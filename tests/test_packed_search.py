@@ -114,3 +114,21 @@ def test_bad_searches_are_refused(data, kwargs, match):
     args = dict(estimator=EEGNetClassifier(**SMALL), param_grid={"lr": [1e-3]}, cv=2)
     with pytest.raises(ValueError, match=match):
         PackedSearchCV(**{**args, **kwargs}).fit(X, y)
+
+
+def test_groups_reach_the_classifier_when_it_requests_them(data):
+    import sklearn
+
+    X, y = data
+    groups = np.arange(len(y)) % 4
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = EEGNetClassifier(random_state=0, **SMALL).set_fit_request(groups=True)
+        search = PackedSearchCV(est, {"lr": [1e-3, 1e-2]}, cv=GroupKFold(2)).fit(
+            X, y, groups=groups)
+        plain = GridSearchCV(est, {"lr": [1e-3, 1e-2]}, cv=GroupKFold(2)).fit(
+            X, y, groups=groups)
+    # The refit too, as GridSearchCV's: its validation part is whole groups.
+    np.testing.assert_array_equal(search.best_estimator_.validation_groups_,
+                                  plain.best_estimator_.validation_groups_)
+    np.testing.assert_array_equal(search.cv_results_["split0_test_score"],
+                                  plain.cv_results_["split0_test_score"])
