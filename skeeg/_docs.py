@@ -164,10 +164,16 @@ TRAINING_PARAMS_DOC = """\
         training stops when every member's patience has run out.
         ``history_`` adds ``train_loss_m{i}`` and ``valid_loss_m{i}`` per
         member; ``train_loss`` is their mean, ``valid_loss`` and
-        ``valid_acc`` are the vote's. A seed ensemble at the cost of one
-        fit's data handling; each member costs its own parameters and
-        activations, and a number of members whose estimated memory exceeds
-        what the device has free is refused with the estimate.
+        ``valid_acc`` are the vote's. Your own ``callbacks`` act on the fit
+        as a whole: skorch's ``EarlyStopping`` or ``ReduceLROnPlateau``
+        watch the vote's ``valid_loss`` (they stop or slow every member
+        together), ``GradientNormClipping`` clips all members' gradients as
+        one vector. A seed ensemble at the cost of one fit's data handling;
+        each member costs its own parameters and activations, and a number
+        of members whose estimated memory exceeds what the device has free
+        is refused with the estimate. A module whose instances share a
+        layer, or start from the same weights whatever the seed, cannot
+        give members: refused with the reason.
 """
 
 

@@ -15,6 +15,8 @@ derived.
 import math
 import numbers
 
+import re
+
 import numpy as np
 
 # Sampling rates a fitted model may record, in Hz (as for the data sidecars).
@@ -170,7 +172,7 @@ BATCH_RECORDS = {
 }
 
 
-def check_history(records):
+def check_history(records, n_members=1):
     """Check skorch's per-epoch records of a fitted net (``net_.history``).
 
     Parameters
@@ -179,7 +181,10 @@ def check_history(records):
         One record per epoch, as skorch keeps them: ``epoch`` numbers 1, 2,
         ... in order, ``batches`` a list of per-batch records, and the keys
         of :data:`EPOCH_RECORDS` / :data:`BATCH_RECORDS` (and ``*_best``
-        flags) following their rules.
+        flags) following their rules; with ``n_members`` above 1, each
+        member's finite ``train_loss_m{i}`` (and ``valid_loss_m{i}`` where
+        the epoch has ``valid_loss``), for members ``0 .. n_members - 1``
+        only.
 
     Raises
     ------
@@ -194,11 +199,27 @@ def check_history(records):
         if record.get("epoch") != number or isinstance(record.get("epoch"), bool):
             raise ValueError(f"{where} is numbered {record.get('epoch')!r:.40}; epochs are "
                              "numbered 1, 2, ... in order.")
+        _check_members(record, n_members, where)
         batches = record.get("batches", [])
         if not isinstance(batches, list):
             raise ValueError(f"{where}: its batches are {batches!r:.40}, not a list.")
         for index, batch in enumerate(batches):
             _check_record(batch, BATCH_RECORDS, f"{where} batch {index}")
+
+
+def _check_members(record, n_members, where):
+    """Each member's losses in an epoch record: present for every member, finite, none more."""
+    found = {key for key in record if re.fullmatch(r"(train|valid)_loss_m\d+", key)}
+    expected = set()
+    if n_members > 1:
+        prefixes = ["train"] + (["valid"] if "valid_loss" in record else [])
+        expected = {f"{p}_loss_m{i}" for p in prefixes for i in range(n_members)}
+    if found != expected:
+        odd = sorted(found ^ expected)[:3]
+        raise ValueError(f"{where}: member losses {odd} do not match n_members={n_members}.")
+    for key in found:
+        if not _finite(record[key]):
+            raise ValueError(f"{where}: {key} is {record[key]!r:.40}; it must be a finite loss.")
 
 
 def _check_record(record, rules, where):

@@ -31,6 +31,7 @@ from .augmentation import apply_augmentation, check_augmentation
 from ._fitted import check_fitted_state
 from .callbacks import MaxNormConstraint, MemberLosses, MembersEarlyStopping, TrainingAccuracy
 from .callbacks import ValidationEarlyStopping, copy_callback
+from ._fast import training_forward
 from ._heads import find_head
 from ._members import MemberLoss, Members, build_network, draw_seed, member_seeds
 from ._net import SkeegNet, capture_kwargs
@@ -128,7 +129,8 @@ def train(est, X, y, groups=None, classes=None, incremental=False, members=None)
     epochs = 1 if incremental else est.max_epochs
     with float32_defaults(), torch.enable_grad(), random_stream(seed, device):
         if new:
-            module = build_network(est, len(est.classes_), base, len(trials), members)
+            module = build_network(est, len(est.classes_), base, len(trials), members,
+                                   training_forward)
             _check_batch_norm(est, module, len(y) if train_index is None else len(train_index))
             _freeze(est, module)
             criterion = build_criterion(est, y, module.n_outputs)

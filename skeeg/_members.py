@@ -206,7 +206,7 @@ class MemberLoss(nn.Module):
 
 # ----------------------------------------------------------------------
 # Members of a classifier's fit
-def build_network(est, n_classes, seed, n_trials, settings=None):
+def build_network(est, n_classes, seed, n_trials, settings=None, forward=None):
     """The network of a new fit: the estimator's own, or ``n_members`` of them.
 
     Member 0 is built from torch's global generator (seeded with the fit's
@@ -215,12 +215,14 @@ def build_network(est, n_classes, seed, n_trials, settings=None):
     carries on into its dropout draws. With ``settings`` (see :func:`train`),
     member ``i`` is built from the seed a fit with its ``random_state``
     would draw. Members are refused before they are built when their
-    estimated memory exceeds what the device has free.
+    estimated memory exceeds what the device has free (a training step of
+    ``forward``, the training loop's, measured on two trials), and after
+    when they are not independent networks.
     """
     first = est._build_network(n_classes)
     if est.n_members == 1:
         return first
-    check_member_memory(est, first, n_trials)
+    check_member_memory(est, first, n_trials, forward)
     networks, states = [first], []
     seeds = (member_seeds(seed, est.n_members) if settings is None else
              [draw_seed(member["random_state"]) for member in settings[1:]])
@@ -229,11 +231,38 @@ def build_network(est, n_classes, seed, n_trials, settings=None):
             torch.manual_seed(member_seed)
             networks.append(est._build_network(n_classes))
             states.append(torch.get_rng_state())
+    _check_independent(networks, distinct_seeds=seeds[0] != seed)
     members = Members(networks)
     members.generators_ = [torch.Generator() for _ in states]
     for generator, state in zip(members.generators_, states):
         generator.set_state(state)
     return members
+
+
+def _check_independent(networks, distinct_seeds=True):
+    """Refuse members that share layers, or that start alike from distinct seeds."""
+    name = type(networks[0]).__name__
+    seen = {}
+    for index, network in enumerate(networks):
+        for parameter in network.parameters():
+            if seen.setdefault(id(parameter), index) != index:
+                raise ValueError(
+                    f"n_members: the {name} networks share a layer (a parameter of member "
+                    f"{seen[id(parameter)]} is also in member {index}): a layer created "
+                    "outside the module's __init__, at module level say, is shared by every "
+                    "instance, and members must be independent networks. Create every layer "
+                    "in __init__."
+                )
+    first, second = (list(network.parameters()) for network in networks[:2])
+    if distinct_seeds and first and all(torch.equal(a, b) for a, b in zip(first, second)) and any(
+        a.numel() > 1 and bool((a != a.flatten()[0]).any()) for a in first
+    ):
+        raise ValueError(
+            f"n_members: the {name} networks all start from the same weights: their "
+            "initialisation does not draw from torch's global generator (a generator or "
+            "seed of the module's own?), which skeeg seeds per member. Initialise from "
+            "torch's global generator (torch.nn.init does), or use n_members=1."
+        )
 
 
 def member_estimator(est, index, settings=None):
@@ -263,45 +292,57 @@ def member_estimator(est, index, settings=None):
     return view
 
 
-def check_member_memory(est, network, n_trials):
+def check_member_memory(est, network, n_trials, forward=None):
     """Refuse ``n_members`` networks whose estimated training memory exceeds the device's.
 
     Each member holds its weights, their gradients, the optimiser's state
     (two tensors per weight for Adam), early stopping's copy of its best
-    weights, and the activations of a batch kept for the backward pass
-    (measured on two trials and scaled to ``batch_size``).
+    weights, and the activations that a training step keeps for its backward
+    pass: measured on two trials through ``forward(network, x)`` (the
+    training loop's function; the module itself when None), tensors saved
+    for the backward pass that are not weights, scaled to ``batch_size``.
     """
     weights = sum(p.numel() * p.element_size() for p in network.parameters())
     weights += sum(b.numel() * b.element_size() for b in network.buffers())
     batch = min(int(est.batch_size), int(n_trials))
-    activations = _activation_bytes(est, network) * batch / 2
-    estimate = est.n_members * (5 * weights + activations)
+    activations = _activation_bytes(est, network, forward) * batch / 2
+    each = 5 * weights + activations
+    estimate = est.n_members * each
     device = resolve_device(est.device)
     free = free_memory(device)
     if free is not None and estimate > free:
         raise ValueError(
             f"n_members={est.n_members} {type(network).__name__} networks need about "
-            f"{estimate / 2**30:.2f} GiB to train ({(5 * weights + activations) / 2**20:.1f} "
-            f"MiB each: weights, gradients, optimiser state and the activations of a batch "
-            f"of {batch}), but {device} has {free / 2**30:.2f} GiB free. Use fewer members, "
-            "a smaller batch_size, or fit them in several classifiers."
+            f"{estimate / 2**30:.2f} GiB to train ({each / 2**20:.1f} MiB each: weights, "
+            f"gradients, optimiser state and the activations of a batch of {batch}), but "
+            f"{device} has {free / 2**30:.2f} GiB free. Use fewer members, a smaller "
+            "batch_size, or fit them in several classifiers."
         )
 
 
-def _activation_bytes(est, network):
-    """Bytes autograd keeps for the backward pass of one forward on two trials."""
+def _activation_bytes(est, network, forward=None):
+    """Bytes autograd keeps for the backward pass of one training step on two trials."""
+    weights = {p.data_ptr() for p in network.parameters()}
     saved = [0]
 
     def pack(tensor):
-        saved[0] += tensor.numel() * tensor.element_size()
+        if tensor.data_ptr() not in weights:
+            saved[0] += tensor.numel() * tensor.element_size()
         return tensor
 
-    network = copy.deepcopy(network)  # the pass updates batch-norm statistics
-    trials = torch.zeros(2, est.n_channels_, module_n_times(est),
-                         device=next(network.parameters()).device)
-    with torch.random.fork_rng(devices=[]), torch.enable_grad():
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-            network(trials)
+    # The pass updates batch-norm statistics: they are put back after it.
+    buffers = [(buffer, buffer.clone()) for buffer in network.buffers()]
+    try:
+        with torch.random.fork_rng(devices=[]), torch.enable_grad():  # no draw of the fit's
+            trials = torch.randn(2, est.n_channels_, module_n_times(est),
+                                 device=next(network.parameters()).device)
+            weights.add(trials.data_ptr())
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+                network(trials) if forward is None else forward(network, trials)
+    finally:
+        with torch.no_grad():
+            for buffer, value in buffers:
+                buffer.copy_(value)
     return saved[0]
 
 

@@ -28,7 +28,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, indexable
 
 from . import _fitting
-from ._members import member_estimator
+from ._members import draw_seed, member_estimator
+from ._params import check_params
 from .base import BaseEEGClassifier
 
 __all__ = ["PackedSearchCV", "PACKABLE"]
@@ -120,7 +121,7 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
         "param_grid": [dict, list],
         "scoring": [None, str, callable, list, tuple, dict],
         "n_jobs": [None, Interval(numbers.Integral, None, None, closed="neither")],
-        "refit": ["boolean", str],
+        "refit": ["boolean", str, callable],
         "cv": ["cv_object"],
         "verbose": ["verbose"],
         "pre_dispatch": [numbers.Integral, str],
@@ -175,8 +176,8 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
         ------
         ValueError
             If ``estimator`` has ``n_members`` other than 1, the grid is
-            empty or names a parameter the estimator lacks, or ``refit``
-            names no metric.
+            empty or names a parameter the estimator lacks, ``refit`` names
+            no metric, or every fit failed.
         """
         self._validate_params()
         estimator = self.estimator
@@ -187,91 +188,114 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
                 "n_members is searched as any other parameter, unpacked)."
             )
         candidates = list(ParameterGrid(self.param_grid))
-        known = estimator.get_params()
-        for params in candidates:
-            unknown = sorted(set(params) - set(known))
-            if unknown:
-                raise ValueError(
-                    f"param_grid names {unknown}, which {type(estimator).__name__} does not "
-                    f"take; its parameters are {sorted(known)}."
-                )
         if not candidates:
             raise ValueError("param_grid holds no candidate.")
+        for params in candidates:  # unknown names: scikit-learn's own error, before any fit
+            clone(estimator).set_params(**clone(params, safe=False))
         X, y, groups = indexable(X, y, groups)
         cv = check_cv(self.cv, y, classifier=is_classifier(estimator))
         splits = list(cv.split(X, y, groups))
         scorers = check_scoring(estimator, self.scoring)
         self.multimetric_ = isinstance(self.scoring, (list, tuple, dict))
         self._check_refit()
-        packs = pack_candidates(candidates, self.max_members)
-        self._report_packs(packs, candidates, len(splits))
+        alone = {i for i, params in enumerate(candidates)
+                 if params.get("n_members", 1) != 1 or estimator.callbacks}
+        packs = pack_candidates(candidates, self.max_members, alone)
+        self._report_packs(packs, candidates, len(splits), estimator)
         # As GridSearchCV with metadata routing: groups reach the classifier's fit
         # (whole subjects in its validation split) when it requests them.
         routed = groups if groups is not None and get_config()["enable_metadata_routing"] and (
             "groups" in get_routing_for_object(estimator).consumes("fit", ["groups"])
         ) else None
+        tasks = [(p, k) for p in range(len(packs)) for k in range(len(splits))]
         jobs = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)(
             delayed(_fit_pack)(
-                clone(estimator), candidates, pack, X, y, train, test, scorers,
-                self.return_train_score, self.error_score,
-                None if routed is None else _safe_indexing(routed, train),
+                clone(estimator), [candidates[i] for i in packs[p]], X, y, *splits[k],
+                scorers, self.return_train_score, self.error_score,
+                None if routed is None else _safe_indexing(routed, splits[k][0]),
+                self.verbose, f"pack {p + 1}/{len(packs)}, fold {k + 1}/{len(splits)}",
             )
-            for pack in packs for train, test in splits
+            for p, k in tasks
         )
         results = defaultdict(dict)
-        for (pack, fold), outcome in zip(
-            ((pack, fold) for pack in packs for fold in range(len(splits))), jobs
-        ):
-            for index, record in zip(pack, outcome):
-                results[index][fold] = record
+        for (p, k), outcome in zip(tasks, jobs):
+            for index, record in zip(packs[p], outcome):
+                results[index][k] = record
+        self._check_failures(results, len(candidates) * len(splits))
         self.packs_ = packs
         self.n_splits_ = len(splits)
         self.scorer_ = scorers
-        self.cv_results_ = self._results(candidates, packs, results)
+        metrics = sorted(next(
+            (r["test"] for c in results.values() for r in c.values() if not r["failed"]),
+            {"score": None}))
+        if metrics != ["score"]:  # a callable scorer may return several metrics
+            self.multimetric_ = True
+            self._check_refit(metrics)
+        self.cv_results_ = self._results(candidates, packs, results, metrics)
         self._choose_best(candidates)
         if self.refit:
             start = time.perf_counter()
-            best = clone(estimator).set_params(**self.best_params_)
+            best = clone(estimator).set_params(**clone(self.best_params_, safe=False))
             self.best_estimator_ = best.fit(X, y, **({} if routed is None else {"groups": routed}))
             self.refit_time_ = time.perf_counter() - start
             self.classes_ = self.best_estimator_.classes_
         return self
 
-    def _check_refit(self):
-        if self.multimetric_ and self.refit is not False and not (
-            isinstance(self.refit, str) and self.refit in _metric_names(self.scoring)
+    @property
+    def n_features_in_(self):
+        """``best_estimator_.n_features_in_``."""
+        return self._best().n_features_in_
+
+    def _check_refit(self, metrics=None):
+        metrics = metrics or (_metric_names(self.scoring) if self.multimetric_ else None)
+        if metrics and self.refit is not False and not callable(self.refit) and not (
+            isinstance(self.refit, str) and self.refit in metrics
         ):
             raise ValueError(
-                f"With several metrics, refit must name one of {_metric_names(self.scoring)} "
-                f"(the metric the best candidate is chosen by), or be False; got {self.refit!r}."
+                f"With several metrics, refit must name one of {metrics} (the metric the "
+                f"best candidate is chosen by), be a callable, or be False; got {self.refit!r}."
             )
 
-    def _report_packs(self, packs, candidates, n_splits):
+    def _check_failures(self, results, n_fits):
+        failed = [r for c in results.values() for r in c.values() if r["failed"]]
+        if not failed:
+            return
+        if len(failed) == n_fits:
+            raise ValueError(
+                f"All the {n_fits} fits failed (candidates x folds); the first error: "
+                f"{failed[0]['failed']}. Check the estimator's parameters and the grid."
+            )
+        warnings.warn(
+            f"{len(failed)} fits failed out of a total of {n_fits} (candidates x folds); "
+            f"their scores are error_score={self.error_score}. The first error: "
+            f"{failed[0]['failed']}",
+            FitFailedWarning,
+            stacklevel=3,
+        )
+
+    def _report_packs(self, packs, candidates, n_splits, estimator):
         if not self.verbose:
             return
         if all(len(pack) == 1 for pack in packs):
-            print(f"PackedSearchCV: no two of the {len(candidates)} candidates differ only in "
-                  f"{', '.join(PACKABLE)}: each is fitted alone, as GridSearchCV would, on "
+            why = ("the estimator's callbacks act on a whole fit, so no candidates are packed"
+                   if estimator.callbacks else f"no two of the {len(candidates)} candidates "
+                   f"differ only in {', '.join(PACKABLE)}")
+            print(f"PackedSearchCV: {why}: each is fitted alone, as GridSearchCV would, on "
                   f"{n_splits} folds.")
             return
         print(f"PackedSearchCV: {len(candidates)} candidates in {len(packs)} fits per fold "
               f"({n_splits} folds): packs of {[len(pack) for pack in packs]} members.")
 
-    def _results(self, candidates, packs, results):
+    def _results(self, candidates, packs, results, metrics):
         n, folds = len(candidates), self.n_splits_
-        metrics = _metric_names(self.scoring) if self.multimetric_ else ["score"]
         out = {}
         for kind in ("fit_time", "score_time"):
             times = np.array([[results[i][k]["times"][kind] for k in range(folds)]
                               for i in range(n)])
             out[f"mean_{kind}"], out[f"std_{kind}"] = times.mean(1), times.std(1)
-        names = sorted({name for params in candidates for name in params})
-        for name in names:
-            column = np.ma.MaskedArray(np.empty(n, dtype=object), mask=True)
-            for i, params in enumerate(candidates):
-                if name in params:
-                    column[i] = params[name]
-            out[f"param_{name}"] = column
+        for name in sorted({name for params in candidates for name in params}):
+            out[f"param_{name}"] = _param_column([params.get(name, _MISSING)
+                                                  for params in candidates])
         out["params"] = candidates
         sets = ("test", "train") if self.return_train_score else ("test",)
         for which in sets:
@@ -291,7 +315,11 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
         return out
 
     def _choose_best(self, candidates):
-        if self.refit is False:
+        if callable(self.refit):
+            self.best_index_ = int(self.refit(self.cv_results_))
+            self.best_params_ = candidates[self.best_index_]
+            return
+        if self.refit is False and self.multimetric_:
             return
         metric = self.refit if self.multimetric_ else "score"
         ranks = self.cv_results_[f"rank_test_{metric}"]
@@ -321,24 +349,45 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
     @available_if(_has_best)
     def score(self, X, y=None):
         """The refit metric of ``best_estimator_`` on ``X``, ``y``."""
-        scorer = self.scorer_
-        if self.multimetric_:
-            return scorer(self._best(), X, y)[self.refit]
-        return scorer(self._best(), X, y)
+        value = self.scorer_(self._best(), X, y)
+        if isinstance(value, dict):
+            return value[self.refit] if isinstance(self.refit, str) else value
+        return value
 
 
-def pack_candidates(candidates, max_members):
+_MISSING = object()
+
+
+def _param_column(values):
+    """A ``param_<name>`` column as GridSearchCV makes it: masked where a candidate lacks it."""
+    present = [value for value in values if value is not _MISSING]
+    try:
+        typed = np.array(present)
+        dtype = typed.dtype if typed.ndim == 1 and typed.dtype.kind in "biufcU" else object
+    except (TypeError, ValueError):
+        dtype = object
+    column = np.ma.MaskedArray(np.empty(len(values), dtype=dtype), mask=True)
+    for i, value in enumerate(values):
+        if value is not _MISSING:
+            column[i] = value
+    return column
+
+
+def pack_candidates(candidates, max_members, alone=()):
     """Indices of the candidates trained together: equal but for :data:`PACKABLE`, in order.
 
-    Parameters compare by equality (``==``, with numpy arrays compared whole),
-    so that transforms and lists group as they are written in the grid.
+    Parameters compare by equality (``==``, with numpy arrays compared whole)
+    and type, so that transforms and lists group as they are written in the
+    grid. Candidates in ``alone`` (an ensemble of their own, say) are not
+    packed.
     """
     packs = []
     keys = []
     for index, params in enumerate(candidates):
         key = {name: value for name, value in params.items() if name not in PACKABLE}
         for pack, other in zip(packs, keys):
-            if len(pack) < max_members and _same(key, other):
+            if (index not in alone and pack[0] not in alone and len(pack) < max_members
+                    and _same(key, other)):
                 pack.append(index)
                 break
         else:
@@ -360,49 +409,78 @@ def _same(a, b):
     return True
 
 
-def _fit_pack(estimator, candidates, pack, X, y, train, test, scorers, train_score, error_score,
-              groups=None):
-    """Fit one pack of candidates on one fold; each member's scores and times."""
-    base = {**candidates[pack[0]]}
-    estimator.set_params(**base)
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
-    settings = [
-        {name: candidates[i].get(name, getattr(estimator, name)) for name in PACKABLE}
-        for i in pack
-    ]
+def _invalid(estimator, params):
+    """Why a candidate cannot be fitted (its parameters), or None."""
+    try:
+        candidate = clone(estimator).set_params(**clone(params, safe=False))
+        check_params(candidate)
+        draw_seed(candidate.random_state)  # a random_state numpy refuses (-3)
+    except (TypeError, ValueError) as error:
+        return error
+    return None
+
+
+def _fit_pack(estimator, candidates, X, y, train, test, scorers, train_score, error_score,
+              groups, verbose, where):
+    """Fit one pack of candidates on one fold: each candidate's scores and times.
+
+    Each candidate's parameters are copied (a ``RandomState`` in the grid is
+    never drawn from) and checked alone: one that cannot be fitted fails
+    alone. The others are trained as one fit, which fails, or not, as one.
+    """
+    candidates = [clone(params, safe=False) for params in candidates]
+    records = [None] * len(candidates)
+    valid = []
+    for index, params in enumerate(candidates):
+        error = _invalid(estimator, params)
+        if error is None:
+            valid.append(index)
+        elif error_score == "raise":
+            raise error
+        else:
+            records[index] = _failed(error, error_score)
+    if not valid:
+        return records
+    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
+    y_train = None if y is None else _safe_indexing(y, train)
+    y_test = None if y is None else _safe_indexing(y, test)
+    estimator.set_params(**candidates[valid[0]])
+    settings = [{name: candidates[i].get(name, getattr(estimator, name)) for name in PACKABLE}
+                for i in valid]
     start = time.perf_counter()
     try:
-        if len(pack) == 1:
+        if len(valid) == 1:
             estimator.fit(X_train, y_train, **({} if groups is None else {"groups": groups}))
             fitted = [estimator]
         else:
-            estimator.set_params(n_members=len(pack))
+            estimator.set_params(n_members=len(valid))
             _fitting.train(estimator, X_train, y_train, groups, members=settings)
             fitted = [member_estimator(estimator, i, s) for i, s in enumerate(settings)]
     except Exception as error:  # noqa: BLE001 - reported as GridSearchCV reports it
         if error_score == "raise":
             raise
-        warnings.warn(
-            f"A packed fit of candidates {pack} failed; their scores are "
-            f"error_score={error_score}: {type(error).__name__}: {error}",
-            FitFailedWarning,
-            stacklevel=2,
-        )
-        failed = defaultdict(lambda: error_score)
-        return [{"test": failed, "train": failed,
-                 "times": {"fit_time": 0.0, "score_time": 0.0}} for _ in pack]
-    fit_time = (time.perf_counter() - start) / len(pack)
-    records = []
-    for member in fitted:
+        for index in valid:
+            records[index] = _failed(error, error_score)
+        return records
+    fit_time = (time.perf_counter() - start) / len(valid)
+    for index, member in zip(valid, fitted):
         start = time.perf_counter()
-        record = {"test": _scores(scorers, member, X_test, y_test)}
+        record = {"test": _scores(scorers, member, X_test, y_test), "failed": None}
         score_time = time.perf_counter() - start
         if train_score:
             record["train"] = _scores(scorers, member, X_train, y_train)
         record["times"] = {"fit_time": fit_time, "score_time": score_time}
-        records.append(record)
+        records[index] = record
+        if verbose >= 2:
+            print(f"[{where}] {candidates[index]}: {record['test']} "
+                  f"({fit_time:.1f} s per member)", flush=True)
     return records
+
+
+def _failed(error, error_score):
+    scores = defaultdict(lambda: error_score)
+    return {"test": scores, "train": scores, "times": {"fit_time": 0.0, "score_time": 0.0},
+            "failed": f"{type(error).__name__}: {error}"}
 
 
 def _scores(scorers, estimator, X, y):

@@ -5,6 +5,7 @@ limit, so that a hang or a crash fails the test instead of stopping pytest.
 """
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -469,3 +470,27 @@ def test_save_uses_a_relative_path_as_given(model_file, tmp_path, monkeypatch):
     load(model_file).save("model")  # no suffix is added
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
     assert load("model").n_channels_ == load(model_file).n_channels_
+
+
+def test_member_losses_must_match_n_members(tmp_path):
+    X, y = trials()
+    source = tmp_path / "members.safetensors"
+    save(small(DNNClassifier).set_params(n_members=2).fit(X, y), source)
+
+    def drop(content):
+        record = _epoch_record(content)
+        record[:] = [pair for pair in record if pair[0] != "train_loss_m1"]
+
+    cases = [
+        ("a third member's loss", _set_record("train_loss_m2", 0.5), "train_loss_m2"),
+        ("a member's loss missing", drop, "train_loss_m1"),
+        ("a member's loss NaN", _set_record("valid_loss_m0", NAN), "do not match|finite"),
+        ("unedited", None, ""),
+    ]
+    lines = _refusals(source, tmp_path, [(label, edit, None, None)
+                                         for label, edit, _ in cases])
+    for (label, _, words), line in zip(cases, lines.values()):
+        if label == "unedited":
+            assert line == "LOADED", line
+        else:
+            assert line.startswith("REFUSED ValueError") and re.search(words, line), (label, line)

@@ -94,7 +94,7 @@ def test_failed_packs_get_error_score_or_raise(data):
     X, y = data
     est = EEGNetClassifier(**SMALL)
     grid = {"pool_length": [2, 200], "lr": [1e-3, 1e-2]}
-    with pytest.warns(FitFailedWarning, match="packed fit"):
+    with pytest.warns(FitFailedWarning, match="4 fits failed out of a total of 8"):
         search = PackedSearchCV(est, grid, cv=2, refit=False).fit(X, y)
     scores = search.cv_results_["mean_test_score"]
     failed = np.array([params["pool_length"] == 200 for params in search.cv_results_["params"]])
@@ -132,3 +132,84 @@ def test_groups_reach_the_classifier_when_it_requests_them(data):
                                   plain.best_estimator_.validation_groups_)
     np.testing.assert_array_equal(search.cv_results_["split0_test_score"],
                                   plain.cv_results_["split0_test_score"])
+
+
+def test_a_candidate_with_bad_parameters_fails_alone_as_in_grid_search(data):
+    X, y = data
+    est = EEGNetClassifier(dropout=0.0, random_state=0, **SMALL)
+    for grid in ({"lr": [-1.0, 1e-3]}, {"weight_decay": [0.0, -5.0]},
+                 {"random_state": [0, -3]}):
+        with pytest.warns(FitFailedWarning, match="2 fits failed out of a total of 4"):
+            packed = PackedSearchCV(est, grid, cv=2).fit(X, y)
+        with pytest.warns(UserWarning):
+            plain = GridSearchCV(est, grid, cv=2).fit(X, y)
+        np.testing.assert_array_equal(packed.cv_results_["mean_test_score"],
+                                      plain.cv_results_["mean_test_score"])
+        assert packed.best_params_ == plain.best_params_
+    with pytest.raises(ValueError, match="All the 4 fits failed"):
+        PackedSearchCV(est, {"lr": [-1.0, -2.0]}, cv=2).fit(X, y)
+
+
+def test_ensembles_callbacks_and_random_states_are_not_packed_wrongly(data, capsys):
+    from skorch.callbacks import GradientNormClipping
+
+    X, y = data
+    est = EEGNetClassifier(dropout=0.0, **SMALL)
+    grid = {"n_members": [1, 2], "random_state": [0, 1]}
+    search = PackedSearchCV(est, grid, cv=2).fit(X, y)
+    assert search.packs_ == [[0, 1], [2], [3]]  # an ensemble is its own fit
+    clipped = est.set_params(callbacks=[GradientNormClipping(1.0)])
+    search = PackedSearchCV(clipped, {"random_state": [0, 1]}, cv=2, verbose=1).fit(X, y)
+    assert search.packs_ == [[0], [1]] and "callbacks" in capsys.readouterr().out
+    states = [np.random.RandomState(0), np.random.RandomState(1)]
+    before = [s.get_state()[2] for s in states]
+    grid = {"random_state": states}
+    first = PackedSearchCV(EEGNetClassifier(**SMALL), grid, cv=2).fit(X, y)
+    second = PackedSearchCV(EEGNetClassifier(**SMALL), grid, cv=2).fit(X, y)
+    assert [s.get_state()[2] for s in states] == before  # the grid's generators untouched
+    np.testing.assert_array_equal(first.cv_results_["mean_test_score"],
+                                  second.cv_results_["mean_test_score"])
+
+
+def test_grid_search_api_callable_scoring_and_refit(data):
+    X, y = data
+    est = EEGNetClassifier(random_state=0, **SMALL)
+    grid = {"lr": [1e-3, 1e-2]}
+
+    def both(estimator, X, y):
+        accuracy = estimator.score(X, y)
+        return {"accuracy": accuracy, "error": 1 - accuracy}
+
+    search = PackedSearchCV(est, grid, cv=2, scoring=both, refit="accuracy").fit(X, y)
+    assert search.multimetric_ and "mean_test_error" in search.cv_results_
+    search = PackedSearchCV(est, grid, cv=2, refit=lambda results: 1).fit(X, y)
+    assert search.best_index_ == 1 and search.best_params_ == {"lr": 1e-2}
+    search = PackedSearchCV(est, grid, cv=2, refit=False).fit(X, y)
+    assert search.best_params_ in ({"lr": 1e-3}, {"lr": 1e-2})
+    assert not hasattr(search, "best_estimator_")
+    assert search.cv_results_["param_lr"].dtype == np.float64
+    assert PackedSearchCV(est, grid, cv=2).fit(X, y).n_features_in_ == X.shape[1]
+
+
+def test_nested_module_params_grid(data):
+    import torch
+
+    from skeeg import EEGClassifier
+
+    class LogVar(torch.nn.Module):
+        def __init__(self, n_channels, n_times, n_classes, n_filters=2):
+            super().__init__()
+            self.spatial = torch.nn.Conv1d(n_channels, n_filters, 1)
+            self.classifier = torch.nn.Linear(n_filters, n_classes)
+
+        def forward(self, x):
+            return self.classifier(self.spatial(x).var(dim=2).log())
+
+    X, y = data
+    est = EEGClassifier(LogVar, module_params={"n_filters": 2}, max_epochs=2, random_state=0)
+    grid = {"module_params__n_filters": [2, 4], "lr": [1e-3, 1e-2]}
+    packed = PackedSearchCV(est, grid, cv=2).fit(X, y)
+    plain = GridSearchCV(est, grid, cv=2).fit(X, y)
+    assert packed.packs_ == [[0, 2], [1, 3]]
+    np.testing.assert_allclose(packed.cv_results_["mean_test_score"],
+                               plain.cv_results_["mean_test_score"])

@@ -348,7 +348,7 @@ def _load_history(clf, content, decode):
     """skorch's per-epoch records, checked; ``history_`` derived from them as fit does."""
     records = decode(content["net_history"], "net_.history")
     try:
-        check_history(records)
+        check_history(records, clf.n_members)
     except ValueError as error:
         raise _InvalidFile(f"{error} The file was edited, or not written by skeeg.save.") from None
     history = History(records)
