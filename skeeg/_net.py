@@ -102,11 +102,17 @@ class CapturedStep:
         # Detached, so that the recorded autograd graph is freed: kept alive,
         # eager steps would reuse its gradient nodes from the capture's stream.
         self.y_pred, self.loss = y_pred.detach(), loss.detach()
+        # Members' own losses (skeeg._members.MemberLoss) are written by the
+        # replays into the tensor the capture recorded; the loss shows it again.
+        self.criterion = net.criterion_
+        self.member_losses = getattr(net.criterion_, "last_", None)
 
     def __call__(self, X, y):
         self.X.copy_(X)
         self.y.copy_(y)
         self.graph.replay()
+        if self.member_losses is not None:
+            self.criterion.last_ = self.member_losses.clone()
         # The outputs are overwritten by the next replay; callbacks keep them.
         return {"loss": self.loss.clone(), "y_pred": self.y_pred.clone()}
 
@@ -391,7 +397,8 @@ class SkeegNet(NeuralNetClassifier):
         gave it (``train_acc`` counts against its labels).
         """
         X, y = batch = self.training_batch(*batch)
-        size = len(X)
+        # Trials per batch; members with their own augmentation get (n_members, batch, ...).
+        size = len(X) if X.dim() != 4 else tuple(X.shape[:2])
         captured = getattr(self, "captured_steps_", {})
         if (
             not getattr(self, "capture_", False)
