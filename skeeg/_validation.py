@@ -116,7 +116,7 @@ def numeric_input(X):
         raise ValueError(
             f"X is {X.ndim}-D (shape {X.shape}); skeeg reads trials as a 3-D array "
             "(n_trials, n_channels, n_times), or 2-D (n_trials, n_times) as one channel. "
-            "One trial of one channel is X.reshape(1, 1, -1)."
+            "Reshape your data: one trial of one channel is X.reshape(1, 1, -1)."
         )
     return X
 

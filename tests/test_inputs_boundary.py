@@ -114,6 +114,7 @@ def test_a_tensor_on_the_meta_device_is_refused(clf):
         small(DNNClassifier).fit(X, torch.empty(len(y), device="meta"))
 
 
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
 @pytest.mark.parametrize("make", [
     lambda X: torch.from_numpy(X).to_sparse(),
     lambda X: torch.from_numpy(X[:, 0]).to_sparse_csr(),
@@ -128,6 +129,7 @@ def test_sparse_trials_are_refused(clf, make):
         small(DNNClassifier).fit(make(X), y)
 
 
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
 def test_nested_and_complex_tensors_are_refused(clf):
     X, _ = X_y()
     nested = torch.nested.nested_tensor([torch.from_numpy(X[0]), torch.from_numpy(X[1, :, :9])])
@@ -224,6 +226,7 @@ def test_other_layouts_and_containers_predict_as_the_plain_array(clf, kind, tmp_
                                   clf.predict_proba(X))
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 def test_a_dataframe_is_one_channel_of_its_columns():
     X, y = X_y()
     frame = pd.DataFrame(X[:, 0], columns=[f"t{i}" for i in range(N_TIMES)])
