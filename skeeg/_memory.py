@@ -19,6 +19,8 @@ __all__ = ["AllocationError", "is_allocation_failure", "named_allocation_failure
 # plain RuntimeError rather than torch.OutOfMemoryError.
 ALLOCATOR_PHRASES = ("not enough memory", "out of memory", "can't allocate memory",
                      "Unable to allocate", "could not allocate", "failed to allocate")
+# torch's own out-of-memory error (torch.cuda's name before torch 2.5).
+OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
 
 # What to change, by default: everything a fit's allocations grow with.
 FIT_ADVICE = ("Lower the parameter named, or use fewer channels or samples per trial "
@@ -36,7 +38,7 @@ class AllocationError(MemoryError, ValueError):
 
 def is_allocation_failure(error):
     """Whether ``error`` is an allocator's failure (numpy's, torch's on any device)."""
-    if isinstance(error, (MemoryError, torch.OutOfMemoryError)):
+    if isinstance(error, (MemoryError, OUT_OF_MEMORY)):
         return True
     return isinstance(error, RuntimeError) and any(
         phrase in str(error) for phrase in ALLOCATOR_PHRASES
