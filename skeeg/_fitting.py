@@ -17,13 +17,13 @@ augmentation, dropout).
 import contextlib
 import threading
 import warnings
+from numbers import Number
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.class_weight import compute_class_weight
 from skorch.callbacks import BatchScoring, Checkpoint, EpochScoring, LRScheduler, ProgressBar
 from skorch.callbacks import PassthroughScoring
 
@@ -34,6 +34,8 @@ from .callbacks import ValidationEarlyStopping, copy_callback
 from ._fast import training_forward
 from ._heads import find_head
 from ._members import MemberLoss, Members, build_network, draw_seed, member_seeds
+from ._input import as_numpy
+from ._memory import named_allocation_failures
 from ._net import SkeegNet, capture_kwargs
 from ._constraints import Names
 from ._params import check_params
@@ -79,9 +81,24 @@ def train(est, X, y, groups=None, classes=None, incremental=False, members=None)
     :class:`skeeg.model_selection.PackedSearchCV` passes) gives each member
     its own ``random_state``, ``lr`` and ``weight_decay``, as dicts; the
     first member's are the estimator's own.
+
+    Raises
+    ------
+    skeeg._memory.AllocationError
+        (a ``MemoryError`` and a ``ValueError``) when memory runs out,
+        naming the shape of ``X`` and the step and parameters that sized
+        the allocation; caught here, once for the whole fit.
     """
     check_params(est)
     device = resolve_device(est.device)
+    action = f"{type(est).__name__}.{'partial_fit' if incremental else 'fit'}"
+    shape = getattr(X, "shape", None)
+    with named_allocation_failures(action, shape, "the reading of X as float32") as memory:
+        return _train(est, X, y, groups, classes, incremental, members, device, memory)
+
+
+def _train(est, X, y, groups, classes, incremental, members, device, memory):
+    """The body of :func:`train`; ``memory`` is told each step's sizes (see skeeg._memory)."""
     new = not hasattr(est, "net_") or not (incremental or est.warm_start)
     if incremental and est.class_weight == "balanced":
         raise ValueError(
@@ -94,6 +111,9 @@ def train(est, X, y, groups=None, classes=None, incremental=False, members=None)
     if not new:
         check_same_network(est)
     X, y = fit_input(est, X, y, reset=new)
+    memory.shape, memory.sized_by = X.shape, "the input scaling and validation split"
+    if incremental and classes is not None:
+        classes = as_numpy(classes, "classes")
     if new:
         _check_crops(est)
         _learn_classes(est, y, classes if incremental else None)
@@ -102,6 +122,7 @@ def train(est, X, y, groups=None, classes=None, incremental=False, members=None)
         if incremental:
             check_same_classes(est, classes)
         y = encode_labels(est, y)
+    class_weights(est, y)  # refused now, not after the network is built
     groups = check_groups(groups, len(X))
     with float32_defaults():
         check_augmentation_fits(est)
@@ -121,6 +142,7 @@ def train(est, X, y, groups=None, classes=None, incremental=False, members=None)
     on_gpu = device.startswith("cuda")
     trials = TrialSubset(X, y)
     if on_gpu:
+        memory.sized_by = f"the copy of X to {device}"
         # Held on the device for the whole fit: batches are then slices of
         # it, with no copy from the host per batch. (as_tensor: a read-only
         # X, such as joblib's memory maps in GridSearchCV(n_jobs>1), is
@@ -129,6 +151,11 @@ def train(est, X, y, groups=None, classes=None, incremental=False, members=None)
     epochs = 1 if incremental else est.max_epochs
     with float32_defaults(), torch.enable_grad(), random_stream(seed, device):
         if new:
+            sizes = {"n_channels": est.n_channels_, "n_times": module_n_times(est),
+                     **est._network_params(),
+                     **({"n_members": est.n_members} if est.n_members > 1 else {})}
+            memory.sized_by = "the building of the network ({:.300})".format(
+                ", ".join(f"{name}={value!r}" for name, value in sizes.items()))
             module = build_network(est, len(est.classes_), base, len(trials), members,
                                    training_forward)
             _check_batch_norm(est, module, len(y) if train_index is None else len(train_index))
@@ -151,6 +178,8 @@ def train(est, X, y, groups=None, classes=None, incremental=False, members=None)
         net.keep_schedulers_ = incremental and not new
         net.restart_schedulers_ = getattr(net, "restart_schedulers_", False) and not new
         net.max_epochs = epochs
+        memory.sized_by = (f"training, with batch_size={est.batch_size} trials per step "
+                           f"({est.batch_size} x {est.n_channels_} x {module_n_times(est)})")
         before = len(net.history)
         net.partial_fit(trials, None)
         net.restart_schedulers_ = False
@@ -300,7 +329,18 @@ def _fit_standardizer(est, X):
 
 
 def class_weights(est, y):
-    """The loss's class weights for encoded labels ``y``, or None."""
+    """The loss's class weights for encoded labels ``y``, or None.
+
+    A dict's weights were range-checked with the parameters
+    (:func:`skeeg._params.check_params`); here its labels are matched to
+    ``classes_`` by value and kind (``0`` and ``1.0`` are numbers, ``"0"``
+    is text), and a class it does not name weighs 1, as in scikit-learn.
+
+    Raises
+    ------
+    ValueError
+        A label that is not a class, or every class weighing 0.
+    """
     if est.class_weight is None:
         return None
     if est.class_weight == "balanced":
@@ -311,23 +351,42 @@ def class_weights(est, y):
         present = counts > 0
         weights[present] = len(y) / (len(est.classes_) * counts[present])
     else:
-        try:
-            weights = compute_class_weight(
-                est.class_weight, classes=est.classes_, y=est.classes_[y]
-            )
-            weights = np.asarray(weights, dtype=np.float64)
-        except (TypeError, ValueError) as error:
+        classes = est.classes_.tolist()
+        weights, unknown = np.ones(len(classes)), []
+        for label, weight in est.class_weight.items():
+            index = next((i for i, c in enumerate(classes) if _same_label(label, c)), None)
+            if index is None:
+                unknown.append(label)
+            else:
+                weights[index] = float(weight)
+        if unknown:
             raise ValueError(
-                f"class_weight={est.class_weight!r:.200} cannot weigh the classes "
-                f"{est.classes_.tolist()}: {error}. Give a dict mapping labels to numbers, "
-                "'balanced' or None."
-            ) from None
+                f"class_weight={est.class_weight!r:.200} cannot weigh the classes {classes}: "
+                f"{unknown!r:.200} are not among them (labels match by value and kind: 0 and "
+                "'0' differ). Give weights for the labels of y, 'balanced' or None."
+            )
     if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
         raise ValueError(
             f"class_weight must give each class a finite, non-negative weight, not all "
             f"zero; got {dict(zip(est.classes_.tolist(), weights.tolist()))}."
         )
     return torch.as_tensor(weights, dtype=torch.float32)
+
+
+def _label_kind(label):
+    """``"text"``, ``"bool"``, ``"number"`` or the type: what a label is, to compare kinds."""
+    if isinstance(label, (str, bytes)):
+        return "text"
+    if isinstance(label, (bool, np.bool_)):
+        return "bool"
+    if isinstance(label, Number):
+        return "number"
+    return type(label)
+
+
+def _same_label(key, label):
+    """Whether a ``class_weight`` key names the class ``label``."""
+    return _label_kind(key) == _label_kind(label) and bool(key == label)
 
 
 def build_criterion(est, y, n_outputs):

@@ -10,11 +10,16 @@ never imported here, an Epochs object is recognised by its class.
 scikit-learn's cross-validation indexes an object that is not an array
 trial by trial, so ``cross_val_score(clf, epochs, y)`` hands the estimator a
 list of one-trial Epochs: such a list is read as the Epochs it came from.
+
+Containers numpy would misread are read here too (:func:`as_numpy`): torch
+tensors of any dtype and device, masked arrays, sparse matrices.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
+import torch
 
 # The unit EEG channels are read in: the amplitudes these networks were
 # designed for (and what most EEG files hold).
@@ -74,6 +79,98 @@ def is_epochs_input(X):
             "array."
         )
     return all(epochs)
+
+
+def as_numpy(value, name="X"):
+    """Tensors and masked arrays as numpy arrays, or a refusal; anything else unchanged.
+
+    What ``np.asarray`` would misread or fail on inside torch or numpy:
+
+    - a torch tensor of any dtype and device: detached, copied to the host,
+      dtypes numpy lacks (``bfloat16``, float8) as float32, quantized ones
+      dequantized; refused if sparse, nested, complex or on the ``meta``
+      device (which holds no values);
+    - a masked array: its data if no entry is masked; refused otherwise
+      (``np.asarray`` would keep the masked entries' stale values);
+    - a scipy sparse matrix: refused (EEG trials are dense);
+    - a list or tuple of tensors or masked arrays: each item as above.
+
+    Parameters
+    ----------
+    value : object
+        ``X``, ``y``, ``groups`` or ``classes`` as the user passed it.
+    name : str
+        Its name in messages.
+
+    Returns
+    -------
+    ndarray, list or the object given
+        Lists and other objects (DataFrames, arrays) come back unchanged
+        when they hold no tensor or masked array.
+
+    Raises
+    ------
+    ValueError
+        A masked entry, a tensor on the meta device, complex numbers.
+    TypeError
+        A sparse tensor or matrix, a nested tensor.
+    """
+    if isinstance(value, torch.Tensor):
+        return _tensor_to_numpy(value, name)
+    if isinstance(value, np.ma.MaskedArray):
+        mask = np.ma.getmask(value)
+        if mask is not np.ma.nomask and mask.any():
+            raise ValueError(
+                f"{name} is a masked array with {int(mask.sum())} masked entries; skeeg does "
+                f"not guess their values. Fill them ({name}.filled(value)), interpolate "
+                "them, or leave out the trials that hold them."
+            )
+        return np.ma.getdata(value)
+    if scipy.sparse.issparse(value):
+        raise TypeError(
+            f"{name} is a scipy sparse matrix ({type(value).__name__}); skeeg reads dense "
+            f"EEG trials. Pass {name}.toarray() if it is meant as dense trials."
+        )
+    if isinstance(value, (list, tuple)) and any(
+        isinstance(item, (torch.Tensor, np.ma.MaskedArray)) for item in value[:1000]
+    ):
+        return [as_numpy(item, f"{name}[{i}]") for i, item in enumerate(value)]
+    return value
+
+
+def _tensor_to_numpy(tensor, name):
+    """A tensor's values as a numpy array on the host (see :func:`as_numpy`)."""
+    if tensor.layout != torch.strided:
+        raise TypeError(
+            f"{name} is a sparse torch tensor (layout {tensor.layout}); skeeg reads dense "
+            f"EEG trials. Pass {name}.to_dense() if it is meant as dense trials."
+        )
+    if tensor.is_nested:
+        raise TypeError(
+            f"{name} is a nested torch tensor, whose items may differ in shape; pass one "
+            "tensor of shape (n_trials, n_channels, n_times) (pad or crop to one length)."
+        )
+    if tensor.is_meta:
+        raise ValueError(
+            f"{name} is a torch tensor on the 'meta' device, which holds shapes but no "
+            "values: pass a tensor on the CPU or a GPU."
+        )
+    if tensor.is_complex():
+        raise ValueError(
+            f"Complex data not supported: {name} is a complex torch tensor ({tensor.dtype}). "
+            f"skeeg reads real EEG samples: pass {name}.real, or {name}.abs() for amplitudes."
+        )
+    tensor = tensor.detach()
+    if tensor.is_quantized:
+        tensor = tensor.dequantize()
+    if tensor.is_floating_point() and tensor.dtype not in NUMPY_FLOATS:
+        tensor = tensor.float()  # bfloat16, float8: numpy has no such dtype
+    # resolve_neg: a lazily negated view (torch's negative bit) numpy cannot read.
+    return tensor.cpu().resolve_neg().numpy()
+
+
+# The floating-point tensor dtypes numpy reads as they are.
+NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
 
 
 def read_epochs(X):
@@ -197,6 +294,7 @@ def epochs_to_array(estimator, X, reset):
 
     ``fit`` (``reset=True``) records ``ch_names_`` and ``sfreq_`` (None for
     arrays); later calls reorder the channels to them or refuse other ones.
+    Tensors and masked arrays are read by :func:`as_numpy`.
     """
     if is_epochs_input(X):
         data = read_epochs(X)
@@ -207,7 +305,7 @@ def epochs_to_array(estimator, X, reset):
                               getattr(estimator, "sfreq_", None), estimator)
     if reset:
         estimator.ch_names_ = estimator.sfreq_ = None
-    return X
+    return as_numpy(X)
 
 
 def event_labels(epochs):

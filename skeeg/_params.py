@@ -15,6 +15,10 @@ number) are in :mod:`skeeg._constraints`, shared with the transforms'
 tables.
 """
 
+import math
+from numbers import Real
+
+import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
 from skorch.callbacks import Callback
@@ -24,7 +28,13 @@ from ._constraints import IntRange, RealRange
 from ._training import PRECISIONS, resolve_optimizer
 from .models._init import INITIALIZATIONS
 
-__all__ = ["TRAINING", "check_params", "check_combinations"]
+__all__ = ["TRAINING", "CLASS_WEIGHT_RANGE", "check_params", "check_combinations"]
+
+# A class weight is 0 or in this range. The loss, in float32, is the
+# weighted mean over a batch: only the ratios of the weights count, and a
+# batch's sum of weighted losses must stay finite (float32 ends at 3.4e38,
+# and its smallest normal number is 1.2e-38).
+CLASS_WEIGHT_RANGE = (1e-30, 1e30)
 
 
 # Networks one fit may train (n_members).
@@ -70,6 +80,7 @@ def check_params(estimator):
         ``ValueError`` / ``TypeError`` for the entries of a list.
     """
     estimator._validate_params()
+    _check_class_weight(estimator.class_weight)
     _check_callbacks(estimator.callbacks)
     try:
         check_augmentation(estimator.augmentation)
@@ -95,6 +106,35 @@ def check_combinations(estimator):
             "the crops averaged for a prediction. Set crop_length (samples per crop), or "
             "leave crop_stride=None."
         )
+
+
+def _check_class_weight(class_weight):
+    """A dict's weights: real numbers, 0 or within :data:`CLASS_WEIGHT_RANGE`.
+
+    Its labels are checked against the classes once they are known
+    (:func:`skeeg._fitting.class_weights`).
+    """
+    if not isinstance(class_weight, dict):
+        return
+    low, high = CLASS_WEIGHT_RANGE
+    for label, weight in class_weight.items():
+        if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, Real):
+            raise ValueError(
+                f"class_weight={class_weight!r:.200} cannot weigh the classes: the weight of "
+                f"{label!r} is {weight!r:.50}, not a real number. Give a dict mapping labels "
+                "to numbers, 'balanced' or None."
+            )
+        try:
+            value = float(weight)
+        except OverflowError:  # a Fraction beyond any float
+            value = math.inf
+        if not (value == 0 or low <= value <= high):
+            raise ValueError(
+                f"class_weight must give each class a finite, non-negative weight, 0 or "
+                f"between {low:g} and {high:g}; the weight of {label!r} is {weight!r:.50}. "
+                "The loss is computed in float32 and only the ratios of the weights count: "
+                "divide them all by one number."
+            )
 
 
 def _check_callbacks(callbacks):

@@ -19,6 +19,7 @@ import torch
 from scipy.special import expit, softmax
 
 from ._fast import folded_forward
+from ._memory import named_allocation_failures
 from ._training import PRECISIONS, Standardizer, as_tensor, average_crops, crop_starts
 from ._training import float32_defaults
 
@@ -132,10 +133,15 @@ class Evaluation:
         self.standardize = fitted_standardizer(est)
         self.crops = fitted_crops(est)
         self.step = PREDICT_BATCH_SIZE if device.type == "cpu" else GPU_PREDICT_BATCH_SIZE
+        self.name, self.trial_shape = type(est).__name__, (est.n_channels_, est.n_times_)
 
     @contextlib.contextmanager
     def _context(self, n_trials):
-        """Evaluation mode, no autograd, the trained precision; one thread for a few trials."""
+        """Evaluation mode, no autograd, the trained precision; one thread for a few trials.
+
+        An allocation failure inside is raised as
+        :class:`skeeg._memory.AllocationError`, naming the trials' shape.
+        """
         threads = torch.get_num_threads()
         single = n_trials < SINGLE_THREAD_TRIALS and threads > 1
         # The folded function has no training mode; the module's own forward
@@ -148,7 +154,15 @@ class Evaluation:
         try:
             if switch:
                 self.module.eval()
-            with float32_defaults(), torch.inference_mode(), precision:
+            memory = named_allocation_failures(
+                f"{self.name}'s evaluation", (n_trials, *self.trial_shape),
+                f"the evaluation of {self.step} trials per pass on {self.device}",
+                advice=(f"Trials are evaluated {self.step} at a time, however many are "
+                        "passed: this network does not fit this device's memory at this "
+                        "input size. Use a device with more memory, or fit again on fewer "
+                        "channels or samples per trial."),
+            )
+            with memory, float32_defaults(), torch.inference_mode(), precision:
                 yield
         finally:
             if switch:

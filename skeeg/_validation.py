@@ -1,11 +1,38 @@
 """The input rule of skeeg's classifiers: trials, labels and groups, from arrays or Epochs.
 
-One place decides what ``fit``, ``partial_fit``, ``predict``, ``score``,
-``embed`` and the exports accept: ``X`` of shape ``(n_trials, n_channels,
-n_times)`` (a 2-D array is one channel of ``n_features`` samples), or
-:class:`mne.Epochs` read in microvolts with their channel names and rate;
-labels of any type, encoded against ``classes_``; one group per trial.
-Every refusal is a ``ValueError`` or ``TypeError`` that names the problem.
+One place decides what ``fit``, ``partial_fit``, ``predict``,
+``predict_proba``, ``score`` and ``embed`` accept (the transformers of
+:mod:`skeeg.preprocessing` read Epochs, tensors and masked arrays through
+:func:`skeeg._input.epochs_to_array`, and check the rest themselves).
+
+Trials ``X``:
+
+- Shape ``(n_trials, n_channels, n_times)``; a 2-D ``X`` ``(n_trials,
+  n_features)`` is one channel of ``n_features`` samples. 0-D, 1-D and 4-D
+  or more are refused; so are zero channels or zero samples (and zero
+  trials in ``fit``; ``predict`` on zero trials returns zero rows).
+- Read as float32: numpy arrays of any real, integer or boolean dtype (0
+  and 1), any byte order or memory layout, read-only arrays and memory
+  maps; lists of equal-length lists; pandas DataFrames (2-D, their column
+  names recorded as ``feature_names_in_``); object arrays of numbers.
+- Converted first (:func:`skeeg._input.as_numpy`): torch tensors of any
+  dtype (bfloat16, float16, float64, integers, bool) and device (CPU or a
+  GPU; the values are copied to the host), requiring grad or not (they are
+  detached); masked arrays without a masked entry; :class:`mne.Epochs`
+  (:func:`skeeg._input.read_epochs`, in microvolts).
+- Refused, with a message that says what to do: masked arrays with a
+  masked entry (fill or interpolate), tensors on the ``meta`` device
+  (no values), sparse tensors and scipy sparse matrices, nested tensors,
+  complex numbers, text (``str``/``bytes`` dtypes, or in object arrays),
+  dates and durations, structured dtypes, ragged lists (trials or channels
+  of unequal length), NaN and infinity, finite values beyond float32's
+  range; in ``predict``, channels or lengths other than those of ``fit``.
+
+Labels ``y``, ``groups`` and ``classes`` of any type, as arrays, lists or
+tensors (read by the same :func:`~skeeg._input.as_numpy`: masked entries
+refused); ``y`` is encoded against ``classes_``, ``groups`` holds one label
+per trial. Every refusal is a ``ValueError`` or ``TypeError`` that names
+the problem.
 """
 
 import numpy as np
@@ -15,19 +42,121 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, check_array, check_is_fitted
 from sklearn.utils.validation import validate_data
 
-from ._input import is_epochs_input, labels_from_events, order_channels, read_epochs
+from ._input import as_numpy, is_epochs_input, labels_from_events, order_channels, read_epochs
+
+# dtype kinds read as numbers: booleans, integers, floating point.
+NUMERIC_KINDS = "biuf"
+# What other dtype kinds hold, and what to pass instead, for the refusals.
+OTHER_KINDS = {
+    "U": ("text", "for numbers written as text, X.astype(float)"),
+    "S": ("bytes", "for numbers written as text, X.astype(float)"),
+    "M": ("dates", "the samples, not their time stamps"),
+    "m": ("durations", "the samples, not their time stamps"),
+    "V": ("structured records", "the field that holds the samples, X['name']"),
+}
 
 
 def as_trials(X):
-    """View a validated 2-D or 3-D array as (n_trials, n_channels, n_times)."""
+    """View a validated 2-D or 3-D array as (n_trials, n_channels, n_times).
+
+    Raises
+    ------
+    ValueError
+        Another number of dimensions, or no channel or no sample per trial.
+    """
     if X.ndim == 2:
-        return X[:, np.newaxis, :]
+        X = X[:, np.newaxis, :]
     if X.ndim != 3:
         raise ValueError(
             "X must be 3-D, (n_trials, n_channels, n_times), or 2-D, (n_trials, n_times) "
             f"read as one channel; got an array of shape {X.shape}."
         )
+    if 0 in X.shape[1:]:
+        raise ValueError(
+            f"X has shape {X.shape}: {X.shape[1]} channels x {X.shape[2]} samples per "
+            "trial. skeeg needs at least one channel and one sample: check how the "
+            "trials were cut (tmin/tmax, the channels picked)."
+        )
     return X
+
+
+def numeric_input(X):
+    """``X`` as numpy (or pandas) holding real numbers, before scikit-learn's checks.
+
+    Converts tensors and masked arrays (:func:`skeeg._input.as_numpy`) and
+    lists; checks the dtype and the number of dimensions. A pandas
+    DataFrame comes back as it is, for its column names.
+
+    Raises
+    ------
+    ValueError
+        Complex numbers, text, dates, structured dtypes, ragged lists, 0-D
+        or 1-D input; see :func:`skeeg._input.as_numpy` for the rest.
+    TypeError
+        Sparse input, an object array holding something other than numbers.
+    """
+    X = as_numpy(X)
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):  # a pandas DataFrame
+        if {getattr(dtype, "kind", "O") for dtype in X.dtypes} <= set(NUMERIC_KINDS):
+            return X
+        _check_kind(X.to_numpy())
+        return X
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except ValueError as error:
+            if "inhomogeneous" not in str(error):
+                raise
+            raise ValueError(
+                "X is ragged: its trials (or their channels) have different lengths. Pad "
+                "or crop them to one length, as an array of shape (n_trials, n_channels, "
+                "n_times)."
+            ) from None
+    _check_kind(X)
+    if X.ndim < 2:
+        raise ValueError(
+            f"X is {X.ndim}-D (shape {X.shape}); skeeg reads trials as a 3-D array "
+            "(n_trials, n_channels, n_times), or 2-D (n_trials, n_times) as one channel. "
+            "Reshape your data: one trial of one channel is X.reshape(1, 1, -1)."
+        )
+    return X
+
+
+def _check_kind(X):
+    """Refuse arrays whose values are not real numbers (see :func:`numeric_input`)."""
+    kind = X.dtype.kind
+    if kind in NUMERIC_KINDS:
+        return
+    if kind == "c":  # scikit-learn's own wording first, which its checks look for
+        raise ValueError(
+            f"Complex data not supported: X is complex ({X.dtype}). skeeg reads real EEG "
+            "samples: pass X.real, or np.abs(X) for amplitudes."
+        )
+    if kind in OTHER_KINDS:
+        what, instead = OTHER_KINDS[kind]
+        raise ValueError(
+            f"X holds {what} (dtype {X.dtype}), not EEG samples: pass an array of real "
+            f"numbers ({instead})."
+        )
+    for item in X.flat:  # an object array: Python objects, one by one
+        if isinstance(item, (str, bytes)):
+            raise ValueError(
+                f"X is an object array holding text ({item!r:.40}), not EEG samples: pass "
+                "an array of real numbers (for numbers written as text, X.astype(float))."
+            )
+        if isinstance(item, (np.ndarray, list, tuple)):
+            raise ValueError(
+                f"X is an object array holding sequences (a {type(item).__name__} of "
+                f"length {len(item)}): ragged trials or channels? Pad or crop them to one "
+                "length, as an array of shape (n_trials, n_channels, n_times)."
+            )
+        try:
+            float(item)
+        except (TypeError, ValueError) as error:  # a dict, None, a complex number...
+            raise TypeError(
+                f"X is an object array holding a {type(item).__name__}, not a real number "
+                f"({error}): pass an array of real numbers."
+            ) from None
 
 
 def check_float32_range(X):
@@ -62,6 +191,7 @@ def check_float32_range(X):
 
 def _training_trials(est, X, y):
     """Validate a first fit's trials; record n_features_in_, n_channels_, n_times_."""
+    X = numeric_input(X)
     check_float32_range(X)
     # scikit-learn's finiteness check sums X first and warns when the sum
     # overflows, before it checks each value: the warning says nothing.
@@ -81,6 +211,7 @@ def fit_input(est, X, y, reset):
     ``n_times_`` and ``n_features_in_``; a continued fit checks the trials
     against them (channels reordered by name for Epochs).
     """
+    y = as_numpy(y, "y")
     if is_epochs_input(X):
         data = read_epochs(X)
         est._check_sampling_rate(float(data.sfreq))
@@ -130,7 +261,7 @@ def predict_input(est, X):
         return trials
     if is_epochs_input(X):
         X = order_channels(read_epochs(X), est.ch_names_, est.sfreq_, est)
-    original = X
+    X = original = numeric_input(X)
     check_float32_range(X)
     with np.errstate(over="ignore", invalid="ignore"):
         X = as_trials(check_array(X, allow_nd=True, dtype=np.float32, order="C",
@@ -234,7 +365,7 @@ def check_groups(groups, n_trials):
     """Groups as an array of one label per trial, or None."""
     if groups is None:
         return None
-    groups = np.asarray(groups)
+    groups = np.asarray(as_numpy(groups, "groups"))
     if groups.ndim != 1 or len(groups) != n_trials:
         raise ValueError(
             f"groups must hold one label per trial: got shape {groups.shape} for "

@@ -20,7 +20,8 @@ from . import _fitting, _predict
 from .augmentation import check_augmentation
 from .callbacks import copy_callback
 from ._docs import TRAINING_PARAMS_DOC, fill_training_doc
-from ._input import is_epochs_input, labels_from_events, read_epochs
+from ._input import as_numpy, is_epochs_input, labels_from_events, read_epochs
+from ._memory import is_allocation_failure
 from ._params import TRAINING
 from ._registry import register_base, register_classifier
 from ._training import module_n_times
@@ -163,6 +164,8 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         except (ValueError, TypeError):
             raise
         except Exception as error:
+            if is_allocation_failure(error):
+                raise  # named with the input's shape by the fit (skeeg._memory)
             length = module_n_times(self)
             what = (f"crop_length={length} samples (cropped training builds the network for "
                     "crops): is that below the network's minimum input length?"
@@ -337,6 +340,7 @@ class BaseEEGClassifier(ClassifierMixin, BaseEstimator):
         """
         if y is None and is_epochs_input(X):
             y = labels_from_events(read_epochs(X))
+        y, sample_weight = as_numpy(y, "y"), as_numpy(sample_weight, "sample_weight")
         return super().score(X, y, sample_weight=sample_weight)
 
     def save(self, path):

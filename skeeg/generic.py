@@ -18,6 +18,7 @@ from torch.nn.parameter import is_lazy
 from .base import BaseEEGClassifier
 from ._docs import fill_training_doc
 from ._training import module_n_times
+from ._memory import is_allocation_failure
 from ._params import TRAINING
 from .models import initialize_weights
 
@@ -315,6 +316,8 @@ class EEGClassifier(BaseEEGClassifier):
         except (ValueError, TypeError):
             raise  # the module's own words
         except Exception as error:
+            if is_allocation_failure(error):
+                raise  # named with the input's shape by the fit (skeeg._memory)
             what = (f"crop_length={self.crop_length}: cropped training runs the network on "
                     "crops" if self.crop_length is not None else f"n_times={self.n_times_}")
             raise ValueError(
