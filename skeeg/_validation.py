@@ -36,7 +36,6 @@ the problem.
 """
 
 import numpy as np
-import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, check_array, check_is_fitted
@@ -376,54 +375,3 @@ def check_groups(groups, n_trials):
     if groups.dtype.kind == "O" and any(g is None for g in groups.tolist()):
         raise ValueError("groups contains None: give every trial a group label.")
     return groups
-
-
-def plain_values(X, what="X"):
-    """``X`` with its values readable by numpy: tensors and masked arrays converted or refused.
-
-    Used by the transformers (``DEAPReducer``, ``EuclideanAlignment``) before
-    scikit-learn's checks, which would read a masked array's data without
-    its mask and hand a tensor's conversion errors to the user.
-
-    Parameters
-    ----------
-    X : object
-        Anything; only :class:`numpy.ma.MaskedArray` and :class:`torch.Tensor`
-        are changed, everything else is returned as it is.
-    what : str, default="X"
-        The argument's name, for the messages.
-
-    Returns
-    -------
-    X : object
-        A masked array without masked entries as its plain data; a dense
-        tensor as a numpy array on the CPU, detached from autograd, half and
-        bfloat16 as float32 (numpy has no bfloat16).
-
-    Raises
-    ------
-    ValueError
-        A masked array with masked entries (the mask would be ignored), a
-        sparse tensor, or a tensor on the meta device (it holds no values).
-    """
-    if isinstance(X, np.ma.MaskedArray):
-        n_masked = int(np.ma.count_masked(X))
-        if n_masked:
-            raise ValueError(
-                f"{what} is a masked array with {n_masked} masked value(s); skeeg would read the "
-                f"values under the mask. Fill or interpolate them ({what}.filled(value)), or "
-                "drop the trials that hold them."
-            )
-        return np.ma.getdata(X)
-    if not isinstance(X, torch.Tensor):
-        return X
-    if X.layout != torch.strided:
-        raise ValueError(f"{what} is a sparse torch tensor ({X.layout}); pass dense values "
-                         f"({what}.to_dense()).")
-    if X.is_meta:
-        raise ValueError(f"{what} is a tensor on the meta device, which holds no values; pass "
-                         "the tensor holding the data.")
-    X = X.detach().cpu()
-    if X.dtype in (torch.float16, torch.bfloat16):
-        X = X.float()
-    return X.numpy()

@@ -10,8 +10,8 @@ from sklearn.covariance import shrunk_covariance
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._input import epochs_to_array
-from .._validation import check_float32_range, plain_values
+from .._input import as_numpy, epochs_to_array
+from .._validation import check_float32_range
 from .._constraints import RealRange
 from ._common import CHUNK_SAMPLES, three_d_output_as_array
 
@@ -376,7 +376,7 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = epochs_to_array(self, X, reset)  # Epochs: as the classifiers read them
         # Masked arrays, tensors and values beyond float32 as the classifiers
         # read them: the covariance of 1e300 overflows.
-        X = plain_values(X)
+        X = as_numpy(X, "X")
         check_float32_range(X)
         ndim = _ndim(X)
         if ndim not in (2, 3):
@@ -506,7 +506,7 @@ def _check_groups(groups, n_trials):
     """Return ``groups`` as a 1-D array of ``n_trials`` labels, or None."""
     if groups is None:
         return None
-    groups = np.asarray(plain_values(groups, "groups"))
+    groups = np.asarray(as_numpy(groups, "groups"))
     if groups.ndim != 1:
         raise ValueError(
             f"groups must be 1-D, one label per trial; got shape {groups.shape}."
