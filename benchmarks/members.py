@@ -1,7 +1,7 @@
 """Many networks in one fit (``n_members``) against separate fits: speed and accuracy.
 
-    python -m benchmarks.members --parts speed            # CPU: about 15 minutes on 2 cores
-    python -m benchmarks.members --parts speed --quick    # about 3 minutes
+    python -m benchmarks.members --parts speed            # CPU: about 3 minutes on 2 cores
+    python -m benchmarks.members --parts speed --quick    # about 1 minute
     python -m benchmarks.members --parts scp1 --seeds 5   # SelfRegulationSCP1, about 2 hours on 2 cores
     python -m benchmarks.members --parts gpu --device cuda
 

@@ -35,35 +35,6 @@ def _after_first_conv(model, h):
     return model.classifier(h.flatten(1))
 
 
-def deepconvnet_members_forward(models, x, drawing):
-    """The logits of DeepConvNets that read the same trials, their first convolution run once.
-
-    Each model's first block is one composed convolution of the trials
-    (:func:`composed_conv`); all of them run as one convolution with every
-    model's filters, a single pass over the trials. ``drawing(i)`` is the
-    context in which model ``i`` draws its dropout masks. None where some
-    model's kernel does not apply.
-    """
-    if not all(type(m) is DeepConvNet and fusable(m, x) for m in models):
-        return None
-    composed = [composed_conv(*_first_convs(m)) for m in models]
-    if len({w.shape for w, _ in composed}) != 1 or len({b is None for _, b in composed}) != 1:
-        return None
-    weight = torch.cat([w for w, _ in composed])
-    bias = None if composed[0][1] is None else torch.cat([b for _, b in composed])
-    parts = nn.functional.conv2d(x.unsqueeze(1), weight, bias).chunk(len(models), dim=1)
-    outputs = []
-    for index, (model, h) in enumerate(zip(models, parts)):
-        with drawing(index):
-            outputs.append(_after_first_conv(model, h))
-    return outputs
-
-
-def _first_convs(model):
-    first = _deepconvnet_blocks(model)[0]
-    return first.temporal_conv, first.spatial_conv
-
-
 def fold_deepconvnet(model):
     """DeepConvNet's evaluation-mode function as a :class:`FoldedConvNet` (a snapshot), or None.
 
