@@ -511,6 +511,49 @@ def test_a_trusted_module_built_without_a_skeleton_is_bounded_by_the_file(tmp_pa
     assert str(edited) in str(info.value)
 
 
+class Lazy(torch.nn.Module):
+    """Its classifier's input size is left to torch (nn.LazyLinear): known after a forward."""
+
+    def __init__(self, n_channels, n_times, n_classes):
+        super().__init__()
+        self.spatial = torch.nn.Conv1d(n_channels, 4, 5)
+        self.classifier = torch.nn.LazyLinear(n_classes)
+
+    def forward(self, x):
+        return self.classifier(self.spatial(x).flatten(1))
+
+
+class BreaksOnLoad(Lazy):
+    loading = False
+
+    def forward(self, x):
+        if BreaksOnLoad.loading:
+            raise RuntimeError("needs a GPU")
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("n_members", [1, 2])
+def test_modules_with_lazy_layers_round_trip(n_members, tmp_path):
+    from skeeg import EEGClassifier
+
+    X, y = trials()
+    clf = EEGClassifier(Lazy, max_epochs=1, n_members=n_members, random_state=0).fit(X, y)
+    save(clf, tmp_path / "lazy.safetensors")
+    loaded = load(tmp_path / "lazy.safetensors", trusted=[Lazy])
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_module_failing_to_build_at_load_is_named(tmp_path, monkeypatch):
+    from skeeg import EEGClassifier
+
+    X, y = trials()
+    clf = EEGClassifier(BreaksOnLoad, max_epochs=1, random_state=0).fit(X, y)
+    save(clf, tmp_path / "m.safetensors")
+    monkeypatch.setattr(BreaksOnLoad, "loading", True)
+    with pytest.raises(ValueError, match="BreaksOnLoad fails on trials.*RuntimeError: needs a GPU"):
+        load(tmp_path / "m.safetensors", trusted=[BreaksOnLoad])
+
+
 def test_trusted_must_be_a_list_of_classes(tmp_path):
     X, y = trials()
     clf = small(DNNClassifier, optimizer=_Adamish, max_epochs=1).fit(X, y)

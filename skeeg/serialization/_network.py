@@ -5,11 +5,12 @@ import math
 import warnings
 
 import torch
+from torch.nn.parameter import is_lazy
 
 from .._fitted import FITTED, check_fitted_state
 from .._fitting import make_net
 from .._members import Members
-from .._training import resolve_device
+from .._training import module_n_times, resolve_device
 from ._codec import _InvalidFile
 
 
@@ -23,10 +24,22 @@ def _check_fitted(clf):
 
 
 def _network_of(clf, n_classes):
-    """The classifier's network, unfitted: its module, or ``n_members`` of them."""
+    """The classifier's network, unfitted: its module, or ``n_members`` of them.
+
+    Lazy layers (``nn.LazyLinear``...) take their shapes as in ``fit``: from
+    one forward pass, here on one trial of zeros in evaluation mode (on the
+    meta device for the skeleton).
+    """
     if clf.n_members == 1:
-        return clf._build_module(n_classes)
-    return Members([clf._build_module(n_classes) for _ in range(clf.n_members)])
+        module = clf._build_module(n_classes)
+    else:
+        module = Members([clf._build_module(n_classes) for _ in range(clf.n_members)])
+    if any(is_lazy(p) for p in module.parameters()):
+        device = next(p.device for p in module.parameters())
+        trial = torch.zeros(1, clf.n_channels_, module_n_times(clf), device=device)
+        with torch.no_grad():
+            module.eval()(trial)
+    return module
 
 
 def _load_module(clf, n_classes, tensors):
@@ -72,6 +85,11 @@ def _load_module(clf, n_classes, tensors):
             raise
         except (TypeError, ValueError) as error:
             raise _InvalidFile(f"its parameters do not build a network: {error}") from None
+        except (RuntimeError, NotImplementedError) as error:  # the module's own code
+            raise _InvalidFile(
+                f"its network cannot be built from its parameters: {type(error).__name__}: "
+                f"{error}"
+            ) from None
     if skeleton is None:
         _check_tensors(module.state_dict(), "module", tensors)
     _load_state(module, "module", tensors)
