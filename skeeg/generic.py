@@ -243,6 +243,13 @@ class EEGClassifier(BaseEEGClassifier):
             accepted = inspect.signature(self.module).parameters
         except (TypeError, ValueError):
             accepted = {}
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+        unknown = sorted(set(params) - set(accepted))
+        if accepted and not takes_any and unknown:
+            raise TypeError(
+                f"module_params sets {unknown}, which {self.module.__name__}'s constructor "
+                f"does not take; it takes ({', '.join(accepted)})."
+            )
         n_times = module_n_times(self)  # crop_length with cropped training
         # braindecode's names first: some of its models also accept the old aliases
         # (n_channels, n_classes) in other positions. Always by keyword.
@@ -289,6 +296,8 @@ class EEGClassifier(BaseEEGClassifier):
                 f"{name} sets n_outputs={module.n_outputs!r}, but EEGClassifier trains "
                 f"{n_classes} logits for {n_classes} classes and reads n_outputs to choose its "
                 "loss: remove the attribute, or set it to the number of classes."
+                + (f" skeeg's {name} gives one logit for two classes: use {name}Classifier."
+                   if self.module.__module__.startswith("skeeg.models") else "")
             )
         if any(p.is_meta for p in module.parameters()):
             return module  # a shape-only skeleton (skeeg.load checks a file's shapes on one)

@@ -9,6 +9,7 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
+import skeeg.models
 from skeeg import EEGClassifier
 from skeeg.datasets import make_motor_imagery
 
@@ -186,7 +187,9 @@ def test_braindecode_naming_gets_sampling_rate_and_channels_from_epochs(motor):
         (dict, None, TypeError, "must be a torch.nn.Module subclass"),
         (LogVariance, [("n_filters", 2)], TypeError, r"'module_params' parameter of EEGClassifier must be"),
         (Neither, None, TypeError, "takes neither skeeg's signature"),
-        (LogVariance, {"n_filter": 2}, TypeError, "unexpected keyword argument 'n_filter'"),
+        (LogVariance, {"n_filter": 2}, TypeError,
+         r"module_params sets \['n_filter'\], which LogVariance's constructor does not take; "
+         r"it takes \(n_channels, n_times, n_classes, n_filters\)"),
         (WrongShape, None, ValueError, r"must return logits of shape .* returned \(2, 1\)"),
         (NotFinite, None, ValueError, "non-finite logits"),
         (NoParameters, None, ValueError, "no trainable parameters"),
@@ -195,6 +198,7 @@ def test_braindecode_naming_gets_sampling_rate_and_channels_from_epochs(motor):
         (Detached, None, ValueError, "or detaches"),
         (Softmax, None, ValueError, "returns probabilities .* Remove the final softmax"),
         (OwnOutputs, None, ValueError, "sets n_outputs=1, but EEGClassifier trains 2 logits"),
+        (skeeg.models.DNN, None, ValueError, "skeeg's DNN gives one logit .* use DNNClassifier"),
     ],
 )
 def test_bad_modules_are_refused_clearly(motor, module, module_params, error, match):
