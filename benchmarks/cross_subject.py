@@ -575,15 +575,6 @@ def write_tables(report, runs, args, cohort, labels, skipped):
 
 # ----------------------------------------------------------------------
 # Arguments
-def _parse_methods(text):
-    methods = tuple(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise argparse.ArgumentTypeError(
-            f"unknown method(s) {unknown}; choose among {', '.join(METHODS)}")
-    return methods
-
-
 def _parse_set(items):
     """``["EEGNet.dropout=0.5", "lr=0.01"]`` -> ``{"EEGNet": {...}, "DeepConvNet": {...}}``."""
     params = {name: {} for name in NETWORKS}
@@ -638,7 +629,7 @@ def build_parser():
     parser.add_argument("--deap-target", default="valence",
                         choices=["valence", "arousal", "dominance", "liking"],
                         help="deap: rating binarised at 5 (default valence)")
-    parser.add_argument("--methods", type=_parse_methods, default=METHODS,
+    parser.add_argument("--methods", type=_common.names(METHODS), default=METHODS,
                         help=f"comma list among {', '.join(METHODS)} (default: all)")
     parser.add_argument("--alignment", default="both", choices=["both", "none", "ea"],
                         help="rows without and with Euclidean alignment (both, default), "

@@ -137,7 +137,7 @@ def test_scores():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--methods", "EEGNet,LSTM"], "unknown method"),
+    (["--methods", "EEGNet,LSTM"], "unknown name"),
     (["--dataset", "bci_iv"], "invalid choice"),
     (["--protocol", "within"], "invalid choice"),
 ])
