@@ -35,6 +35,7 @@ __all__ = ["TRAINING", "CLASS_WEIGHT_RANGE", "check_params", "check_combinations
 # batch's sum of weighted losses must stay finite (float32 ends at 3.4e38,
 # and its smallest normal number is 1.2e-38).
 CLASS_WEIGHT_RANGE = (1e-30, 1e30)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # Networks one fit may train (n_members).
@@ -44,9 +45,10 @@ MAX_MEMBERS = 1024
 TRAINING = {
     "max_epochs": [IntRange(1, None, closed="left")],
     "batch_size": [IntRange(1, None, closed="left")],
-    "lr": [RealRange(0, None, closed="neither")],
+    # The optimisers multiply float32 weights by these: beyond float32 they overflow.
+    "lr": [RealRange(0, FLOAT32_MAX, closed="neither")],
     "optimizer": [str, type],
-    "weight_decay": [RealRange(0, None, closed="left")],
+    "weight_decay": [RealRange(0, FLOAT32_MAX, closed="left")],
     "validation_fraction": [RealRange(0, 1, closed="left")],
     "early_stopping": ["boolean"],
     "patience": [IntRange(1, None, closed="left")],

@@ -6,6 +6,7 @@ the studies use.
 """
 
 import contextlib
+import inspect
 import math
 import warnings
 
@@ -36,6 +37,7 @@ def resolve_optimizer(optimizer):
         One of ``OPTIMIZERS`` (any case), or an optimiser class.
     """
     if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        _check_optimizer_class(optimizer)
         return optimizer, {}
     if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
         return OPTIMIZERS[optimizer.lower()]
@@ -43,6 +45,28 @@ def resolve_optimizer(optimizer):
         f"optimizer={optimizer!r} is not supported; use one of "
         f"{sorted(OPTIMIZERS)} or a torch.optim.Optimizer subclass."
     )
+
+
+def _check_optimizer_class(cls):
+    """Refuse an optimiser class skeeg's loop cannot drive.
+
+    skeeg builds it as ``cls(params, lr=..., weight_decay=...)`` and calls
+    ``step()`` without a closure on dense gradients: LBFGS (a closure, no
+    weight decay) and SparseAdam (sparse gradients only) do not fit.
+    """
+    try:
+        signature = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return  # no signature to read: its constructor will speak for itself
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.values())
+    missing = [name for name in ("lr", "weight_decay") if name not in signature]
+    if missing and not takes_any:
+        raise ValueError(
+            f"optimizer={cls.__name__}: skeeg builds it as {cls.__name__}(params, lr=..., "
+            f"weight_decay=...) and steps it without a closure on dense gradients, but its "
+            f"constructor takes no {' and no '.join(missing)}. Use one that does (Adam, "
+            "AdamW, SGD, RMSprop...)."
+        )
 
 
 def resolve_device(device):

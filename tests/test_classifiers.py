@@ -219,7 +219,14 @@ def test_predict_rejects_bad_trials(fitted, motor, bad, match):
     ({"validation_fraction": 0, "early_stopping": True}, "needs validation_fraction > 0"),
     ({"validation_fraction": 1.5},
      r"'validation_fraction' parameter of \w+ must be a real number in the range \[0.0, 1.0\)"),
-    ({"lr": -1.0}, r"'lr' parameter of \w+ must be a real number in the range \(0.0, inf\)"),
+    ({"lr": -1.0}, r"'lr' parameter of \w+ must be a real number in the range \(0.0, 3.40"),
+    # Beyond float32 the optimiser's products overflow (torch's RuntimeError escaped).
+    ({"lr": 3.5e38}, r"'lr' parameter of \w+ must be a real number in the range \(0.0, 3.40"),
+    ({"lr": 1e300, "optimizer": "sgd"}, r"'lr' parameter"),
+    ({"weight_decay": 1e39}, r"'weight_decay' parameter of \w+ must be a real number in the"),
+    # Classes skeeg's loop cannot drive: a closure (LBFGS), sparse gradients (SparseAdam).
+    ({"optimizer": torch.optim.LBFGS}, r"optimizer=LBFGS: .* takes no weight_decay"),
+    ({"optimizer": torch.optim.SparseAdam}, r"optimizer=SparseAdam: .* takes no weight_decay"),
     ({"max_epochs": 0},
      r"'max_epochs' parameter of \w+ must be an integer in the range \[1, inf\)"),
     ({"init": "orthogonal"}, "xavier_normal"),

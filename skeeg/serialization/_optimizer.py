@@ -18,6 +18,7 @@ import torch
 
 from ._codec import _InvalidFile
 
+FLOAT32_MAX = 3.4028234663852886e38
 # Keys of the optimiser's parameter groups that depend on the device the
 # optimiser runs on, not on the training: taken from the rebuilt optimiser.
 DEVICE_OPTIONS = ("capturable", "foreach", "fused", "differentiable")
@@ -93,10 +94,22 @@ def _check_group(cls, group, fresh):
                 f"its optimizer setting {key!r} is {group[key]!r:.40}, where the optimizer "
                 f"built from its parameters has {value!r:.40}."
             )
+        elif (isinstance(value, bool) or value is None) and group[key] != value:
+            # Flags (maximize, amsgrad, nesterov...) come from the parameters alone: no
+            # fit or scheduler changes them. Numbers may move (schedulers set lr, momentum).
+            raise _InvalidFile(
+                f"its optimizer setting {key!r} is {group[key]!r:.40}, where the optimizer "
+                f"built from its parameters has {value!r:.40}; no fit changes it."
+            )
     for key, value in group.items():
         if key != "params" and not _finite(value):
             raise _InvalidFile(
                 f"its optimizer setting {key!r} is {value!r:.40}; it must be finite."
+            )
+        if key != "params" and not _within_float32(value):
+            raise _InvalidFile(
+                f"its optimizer setting {key!r} is {value!r:.40}; the optimizer multiplies "
+                "float32 weights by it, so it must be within float32's range (3.4e38)."
             )
     if "initial_lr" in group and not (_real(group["initial_lr"]) and group["initial_lr"] >= 0):
         raise _InvalidFile(
@@ -176,6 +189,17 @@ def _finite(value):
         return not value.is_floating_point() or bool(torch.isfinite(value).all())
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return math.isfinite(value)
+    return True
+
+
+def _within_float32(value):
+    """Whether every number in a setting is at most float32's largest in magnitude."""
+    if isinstance(value, (tuple, list)):
+        return all(_within_float32(item) for item in value)
+    if torch.is_tensor(value):
+        return not value.is_floating_point() or bool((value.abs() <= FLOAT32_MAX).all())
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return abs(value) <= FLOAT32_MAX
     return True
 
 
