@@ -104,6 +104,18 @@ FITTED = {
 }
 
 
+def _feature_names(value):
+    return (isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype == object
+            and len(value) >= 1 and all(isinstance(v, str) for v in value)
+            and len(set(value)) == len(value))
+
+
+# Set by some fits only: feature_names_in_ by a fit on a pandas DataFrame (2-D X).
+FITTED_OPTIONAL = {
+    "feature_names_in_": (_feature_names, "a 1-D object array of distinct column names"),
+}
+
+
 def check_fitted_state(est):
     """Check ``est``'s fitted attributes against :data:`FITTED`, then the rules between them.
 
@@ -118,6 +130,16 @@ def check_fitted_state(est):
         value = getattr(est, name)
         if not rule(value):
             raise ValueError(f"the fitted attribute {name} is {value!r:.60}; it must be {what}.")
+    for name, (rule, what) in FITTED_OPTIONAL.items():
+        if hasattr(est, name) and not rule(getattr(est, name)):
+            raise ValueError(f"the fitted attribute {name} is {getattr(est, name)!r:.60}; it "
+                             f"must be {what}.")
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None and len(names) != est.n_features_in_:
+        raise ValueError(
+            f"the fitted attribute feature_names_in_ names {len(names)} columns; the model has "
+            f"n_features_in_={est.n_features_in_}."
+        )
     if est.channel_mean_.shape != (est.n_channels_,):
         raise ValueError(
             f"the fitted attribute channel_mean_ has shape {est.channel_mean_.shape}; it must "

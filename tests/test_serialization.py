@@ -173,8 +173,8 @@ def test_what_cannot_be_saved_is_refused_clearly(tmp_path):
     with pytest.raises(TypeError, match=r"set_params\(callbacks=None\)"):
         save(clf, tmp_path / "m.safetensors")
     clf.set_params(callbacks=None)
-    clf.extra_ = lambda: None  # a fitted attribute that JSON cannot hold
-    with pytest.raises(TypeError, match="fitted attribute extra_"):
+    clf.ch_names_ = [lambda: None] * clf.n_channels_  # a fitted value JSON cannot hold
+    with pytest.raises(TypeError, match="fitted attribute ch_names_"):
         save(clf, tmp_path / "m.safetensors")
     assert not any(tmp_path.iterdir())  # nothing half-written is left
 
@@ -199,17 +199,39 @@ def test_paths_as_users_write_them(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]
 
 
-def test_fitted_attributes_added_later_are_saved(tmp_path):
-    """New simple fitted attributes (as for MNE input) need no change to save/load."""
+def test_only_the_declared_fitted_attributes_are_saved_and_loaded(tmp_path):
+    """A file holds what fit leaves (skeeg._fitted); an attribute of the user's is not saved."""
+    import pandas as pd
+
     X, y = trials()
-    clf = small(DNNClassifier, max_epochs=1).fit(X, y)
-    clf.ch_names_ = ["C3", "Cz", "C4"]
-    clf.sfreq_ = 128.0
-    clf.crop_ = None
-    clf.window_ = np.arange(4, dtype=np.int32)
-    save(clf, tmp_path / "m.safetensors")
+    frame = pd.DataFrame(X[:, 0], columns=[f"t{i}" for i in range(X.shape[2])])
+    clf = small(DNNClassifier, max_epochs=1).fit(frame, y)  # sets feature_names_in_
+    clf.threshold_ = 0.3
+    with pytest.warns(UserWarning, match=r"\['threshold_'\] are not among them"):
+        save(clf, tmp_path / "m.safetensors")
     loaded = load(tmp_path / "m.safetensors")
+    assert not hasattr(loaded, "threshold_")
+    del clf.threshold_
     _assert_same_fitted(clf, loaded)
+    assert list(loaded.feature_names_in_) == list(frame.columns)
+
+
+@pytest.mark.parametrize("edit, match", [
+    # feature_names_in_ is what scikit-learn checks DataFrame columns against.
+    (lambda c: c["fitted"].update(feature_names_in_={"ndarray": {
+        "dtype": "|O", "shape": [1], "data": ["zz"]}}),
+     "feature_names_in_ names 1 columns; the model has n_features_in_="),
+    (lambda c: c["fitted"].update(feature_names_in_={"ndarray": {
+        "dtype": "<i8", "shape": [1], "data": [5]}}),
+     "feature_names_in_ is .*; it must be a 1-D object array of distinct column names"),
+    (lambda c: c["fitted"].update(evil_=1), "fitted attribute evil_, which no fit leaves"),
+    (lambda c: c["fitted"].update(n_members_=7), "fitted attribute n_members_, which no fit"),
+    (lambda c: c.update(surprise=1), r"its content holds \['surprise'\], which save never"),
+])
+def test_a_file_holds_nothing_fit_does_not_leave(saved, tmp_path, edit, match):
+    edited = tmp_path / "edited.safetensors"
+    _rewrite(saved, edited, edit)
+    _refused(edited, match)
 
 
 # ---------------------------------------------------------------------------
@@ -456,15 +478,15 @@ def test_docstring_examples_run():
 def test_edited_files_cannot_make_load_allocate_much(saved, tmp_path):
     edited = tmp_path / "edited.safetensors"
 
-    def wide_strings(content):  # a few KB of JSON declaring 3 x 256 MiB of labels
-        for k in range(3):
-            content["fitted"][f"zz{k}_"] = {"ndarray": {
-                "dtype": "<U65536", "shape": [1024], "data": [""] * 1024}}
+    def wide_strings(content):  # a few KB of JSON declaring 256 MiB of labels
+        content["fitted"]["classes_"] = {"ndarray": {
+            "dtype": "<U65536", "shape": [1024], "data": [""] * 1024}}
     _rewrite(saved, edited, wide_strings)
     _refused(edited, "more than a file of its size may hold")
 
     def many_dimensions(content):
-        content["fitted"]["odd_"] = {"ndarray": {"dtype": "<i8", "shape": [0] * 100, "data": []}}
+        content["fitted"]["validation_groups_"] = {"ndarray": {
+            "dtype": "<i8", "shape": [0] * 100, "data": []}}
     _rewrite(saved, edited, many_dimensions)
     _refused(edited, "ValueError: maximum supported dimension")  # named with the file
 

@@ -32,6 +32,7 @@ refused by ``load``, not later by an error that blames the trials.
 
 import json
 import platform
+import warnings
 
 import numpy as np
 import sklearn
@@ -42,7 +43,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
 from .. import __version__
-from .._fitted import check_history
+from .._fitted import FITTED, FITTED_OPTIONAL, check_history
 from .._fitting import build_criterion, history_frame
 from .._json import loads
 from .._paths import output_file, user_path
@@ -75,6 +76,9 @@ from ._network import (
     _target_device,
 )
 from ._optimizer import load_optimizer
+
+# What a file's "fitted" part may hold: the attributes fit leaves.
+FITTED_NAMES = frozenset(FITTED) | frozenset(FITTED_OPTIONAL)
 
 
 def save(clf, path):
@@ -149,6 +153,12 @@ def save(clf, path):
         )
     check_is_fitted(clf)
     path = output_file(path)
+    others = sorted(name for name in vars(clf) if _ATTRIBUTE_NAME.match(name)
+                    and name not in FITTED_NAMES and name not in _SPECIAL)
+    if others:
+        warnings.warn(
+            f"save stores the fitted attributes fit leaves (skeeg._fitted); {others[:5]} "
+            "are not among them and are not saved.", UserWarning, stacklevel=2)
     params = clf.get_params(deep=False)
     if params.get("callbacks") is not None:
         raise TypeError(
@@ -163,8 +173,7 @@ def save(clf, path):
         "params": {name: _encode(value, f"parameter {name}") for name, value in params.items()},
         "fitted": {
             name: _encode(value, f"fitted attribute {name}")
-            for name, value in sorted(vars(clf).items())
-            if _ATTRIBUTE_NAME.match(name) and name not in _SPECIAL
+            for name, value in sorted(vars(clf).items()) if name in FITTED_NAMES
         },
         "history": _encode_frame(clf.history_),
     }
@@ -276,6 +285,9 @@ def _load(path, device, classes):
     missing = required - set(content)
     if missing:
         raise _InvalidFile(f"its content lacks {sorted(missing)}.")
+    unknown = sorted(set(content) - required - {"versions"})
+    if unknown:
+        raise _InvalidFile(f"its content holds {unknown[:5]!r:.120}, which save never writes.")
     prefixes = ("module.", "criterion.", "optimizer.")
     foreign = [name for name in tensors if not name.startswith(prefixes)]
     if foreign:
@@ -320,6 +332,11 @@ def _rebuild(content, tensors, decode, device):
     for name, value in fitted.items():
         if not _ATTRIBUTE_NAME.match(name) or name in _SPECIAL:
             raise _InvalidFile(f"it holds a fitted attribute named {name!r:.80}.")
+        if name not in FITTED_NAMES:
+            raise _InvalidFile(
+                f"it holds a fitted attribute {name}, which no fit leaves (the fitted "
+                "attributes are declared in skeeg._fitted)."
+            )
         if hasattr(cls, name):  # a method or property of the class, not fitted state
             raise _InvalidFile(f"its fitted attribute {name} would replace {cls.__name__}.{name}.")
         setattr(clf, name, decode(value, f"fitted attribute {name}"))
