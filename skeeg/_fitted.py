@@ -116,8 +116,21 @@ FITTED_OPTIONAL = {
 }
 
 
-def check_fitted_state(est):
+# What a new fit learns from the data before it trains (the rules between them need all).
+_LEARNT_FIRST = ("n_channels_", "n_times_", "n_features_in_", "classes_", "channel_mean_",
+                 "scale_", "ch_names_", "sfreq_")
+
+
+def check_fitted_state(est, learnt=False):
     """Check ``est``'s fitted attributes against :data:`FITTED`, then the rules between them.
+
+    Parameters
+    ----------
+    est : skeeg classifier
+    learnt : bool, default=False
+        Check only the attributes already set: what a fit has learnt from
+        the data before training (labels, shapes, scaling, sampling rate),
+        so that data no fitted model could hold is refused before any epoch.
 
     Raises
     ------
@@ -126,10 +139,14 @@ def check_fitted_state(est):
     """
     for name, (rule, what) in FITTED.items():
         if not hasattr(est, name):
+            if learnt:
+                continue
             raise ValueError(f"the fitted attribute {name} is missing; it must be {what}.")
         value = getattr(est, name)
         if not rule(value):
             raise ValueError(f"the fitted attribute {name} is {value!r:.60}; it must be {what}.")
+    if learnt and not all(hasattr(est, name) for name in _LEARNT_FIRST):
+        return
     for name, (rule, what) in FITTED_OPTIONAL.items():
         if hasattr(est, name) and not rule(getattr(est, name)):
             raise ValueError(f"the fitted attribute {name} is {getattr(est, name)!r:.60}; it "

@@ -128,6 +128,10 @@ def _train(est, X, y, groups, classes, incremental, members, device, memory):
         check_augmentation_fits(est)
     if new:
         _fit_standardizer(est, X)
+        try:  # data no fitted model may hold (dates as labels...): refused before any epoch
+            check_fitted_state(est, learnt=True)
+        except ValueError as error:
+            raise ValueError(f"These training data cannot be fitted: {error}") from None
     else:
         est._check_unit(X)  # trials in another unit than the fit's
     net = None if new else est.net_

@@ -36,6 +36,7 @@ the problem.
 """
 
 import numpy as np
+import pandas as pd
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, check_array, check_is_fitted
@@ -361,17 +362,40 @@ def check_same_classes(est, classes):
 
 
 def check_groups(groups, n_trials):
-    """Groups as an array of one label per trial, or None."""
+    """``groups`` as a 1-D array of ``n_trials`` comparable labels, or None.
+
+    The one rule for ``groups`` in skeeg: the classifiers' ``fit`` and
+    :class:`skeeg.preprocessing.EuclideanAlignment`.
+    """
     if groups is None:
         return None
     groups = np.asarray(as_numpy(groups, "groups"))
-    if groups.ndim != 1 or len(groups) != n_trials:
+    if groups.ndim != 1:
         raise ValueError(
-            f"groups must hold one label per trial: got shape {groups.shape} for "
-            f"{n_trials} trials."
+            f"groups must be 1-D, one label per trial; got shape {groups.shape}."
         )
-    if groups.dtype.kind in "fc" and not np.isfinite(groups).all():
-        raise ValueError("groups contains NaN or infinity: give every trial a group label.")
-    if groups.dtype.kind == "O" and any(g is None for g in groups.tolist()):
-        raise ValueError("groups contains None: give every trial a group label.")
+    if len(groups) != n_trials:
+        raise ValueError(
+            f"groups has {len(groups)} entries, but X has {n_trials} trials: "
+            "give one group label per trial."
+        )
+    missing = pd.isna(groups)
+    if missing.any():
+        raise ValueError(
+            f"groups has missing values (NaN or None) at position(s) "
+            f"{np.flatnonzero(missing)[:10].tolist()}: every trial needs a group."
+        )
+    if groups.dtype.kind in "fc" and not np.isfinite(groups).all():  # as the classifiers'
+        raise ValueError(
+            f"groups has infinite values at position(s) "
+            f"{np.flatnonzero(~np.isfinite(groups))[:10].tolist()}: give every trial a "
+            "group label."
+        )
+    try:
+        np.unique(groups)
+    except TypeError:
+        raise ValueError(
+            "groups mixes types that cannot be compared (e.g. numbers and "
+            "strings); use labels of one type."
+        ) from None
     return groups

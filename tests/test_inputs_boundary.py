@@ -428,3 +428,39 @@ def test_a_fit_on_a_million_channels_under_a_memory_limit_names_the_network_size
     assert "AllocationError DNNClassifier.fit ran out of memory on X of shape (4, 1000000, 2) " \
            "during the building of the network (n_channels=1000000, n_times=2" in done.stdout
     assert "hidden_sizes=(64,)" in done.stdout
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda n: np.array([1, "a"] * (n // 2), dtype=object), "mixes types that cannot be compared"),
+    (lambda n: np.r_[np.zeros(n - 1), np.nan], r"missing values \(NaN or None\) at position"),
+    (lambda n: np.array([None] + [1] * (n - 1), dtype=object), "missing values"),
+    (lambda n: np.r_[np.zeros(n - 1), np.inf], "infinite values at position"),
+    (lambda n: np.zeros(n - 1), r"groups has \d+ entries, but X has \d+ trials"),
+    (lambda n: np.zeros((n, 2)), "groups must be 1-D"),
+])
+def test_groups_have_one_rule_in_fit_and_in_alignment(bad, match):
+    # One check_groups (skeeg._validation) for the classifiers and EuclideanAlignment.
+    X, y = X_y()
+    groups = bad(len(X))
+    with pytest.raises(ValueError, match=match):
+        small(DNNClassifier, max_epochs=1).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match=match):
+        EuclideanAlignment().fit(X, groups=groups)
+
+
+def test_data_no_fitted_model_may_hold_is_refused_before_training(monkeypatch):
+    # Refused by the fitted-attribute table when learnt, not after every epoch has run.
+    import mne
+
+    from skeeg import _fitting
+
+    X, y = X_y()
+    monkeypatch.setattr(_fitting, "make_net", lambda *a, **k: pytest.fail("a net was built"))
+    dates = np.where(np.asarray(y) == "left", np.datetime64("2020-01-01"),
+                     np.datetime64("2021-01-01"))
+    with pytest.raises(ValueError, match=r"cannot be fitted: the fitted attribute classes_ is"):
+        small(DNNClassifier, max_epochs=50).fit(X, dates)
+    info = mne.create_info(X.shape[1], 1e-4, "eeg")
+    epochs = mne.EpochsArray(X * 1e-5, info, verbose="error")
+    with pytest.raises(ValueError, match=r"cannot be fitted: the fitted attribute sfreq_ is 0.0001"):
+        small(DNNClassifier, max_epochs=50).fit(epochs, y)

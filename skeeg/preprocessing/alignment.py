@@ -3,7 +3,6 @@
 import warnings
 
 import numpy as np
-import pandas as pd
 import scipy.linalg
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.covariance import shrunk_covariance
@@ -11,7 +10,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._input import as_numpy, epochs_to_array
-from .._validation import check_float32_range
+from .._validation import check_float32_range, check_groups
 from .._constraints import RealRange
 from ._common import CHUNK_SAMPLES, three_d_output_as_array
 
@@ -227,7 +226,7 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         X = self._validate(X, reset=True)
-        groups = _check_groups(groups, len(X))
+        groups = check_groups(groups, len(X))
         if groups is None:
             labels, members = None, [slice(None)]
         else:
@@ -280,7 +279,7 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = epochs_to_array(self, X, reset=False)
         two_d = self._check_layout(X)
         X = self._validate(X, reset=False)
-        groups = _check_groups(groups, len(X))
+        groups = check_groups(groups, len(X))
         if (groups is None) != (self.groups_ is None):
             if groups is None:
                 mismatch = "with groups, but transform got none"
@@ -500,42 +499,6 @@ def _shape(X):
 
 def _ndim(X):
     return len(_shape(X))
-
-
-def _check_groups(groups, n_trials):
-    """Return ``groups`` as a 1-D array of ``n_trials`` labels, or None."""
-    if groups is None:
-        return None
-    groups = np.asarray(as_numpy(groups, "groups"))
-    if groups.ndim != 1:
-        raise ValueError(
-            f"groups must be 1-D, one label per trial; got shape {groups.shape}."
-        )
-    if len(groups) != n_trials:
-        raise ValueError(
-            f"groups has {len(groups)} entries, but X has {n_trials} trials: "
-            "give one group label per trial."
-        )
-    missing = pd.isna(groups)
-    if missing.any():
-        raise ValueError(
-            f"groups has missing values (NaN or None) at position(s) "
-            f"{np.flatnonzero(missing)[:10].tolist()}: every trial needs a group."
-        )
-    if groups.dtype.kind in "fc" and not np.isfinite(groups).all():  # as the classifiers'
-        raise ValueError(
-            f"groups has infinite values at position(s) "
-            f"{np.flatnonzero(~np.isfinite(groups))[:10].tolist()}: give every trial a "
-            "group label."
-        )
-    try:
-        np.unique(groups)
-    except TypeError:
-        raise ValueError(
-            "groups mixes types that cannot be compared (e.g. numbers and "
-            "strings); use labels of one type."
-        ) from None
-    return groups
 
 
 def _pooled_moments(X):
