@@ -160,10 +160,12 @@ def _check_kind(X):
 
 
 def check_float32_range(X):
-    """Refuse finite values that float32, in which skeeg trains, cannot hold.
+    """Refuse NaN, infinity and finite values that float32, in which skeeg trains, cannot hold.
 
-    Converted, they would become infinity and be reported as such, although
-    ``X`` holds none.
+    The one value rule for trials, in the classifiers and the transformers,
+    with EEG's remedies rather than scikit-learn's (which suggests models
+    that take missing values). Values beyond float32, converted, would
+    become infinity and be reported as such, although ``X`` holds none.
     """
     if not isinstance(X, np.ndarray):
         if not isinstance(X, (list, tuple)) and not hasattr(X, "__array__"):
@@ -172,21 +174,41 @@ def check_float32_range(X):
             X = np.asarray(X)
         except (TypeError, ValueError):
             return  # check_array reports what is wrong with it
-    if X.dtype.kind != "f" or X.dtype.itemsize <= 4 or X.ndim == 0 or X.size == 0:
+    if X.dtype.kind != "f" or X.ndim == 0 or X.size == 0:
         return
     limit, largest = float(np.finfo(np.float32).max), 0.0
+    wide = X.dtype.itemsize > 4
     # In chunks of trials: the temporaries stay small whatever the size of X.
     chunk = max(1, 2**18 // max(1, X[0].size))
     for start in range(0, len(X), chunk):
-        magnitude = np.abs(X[start : start + chunk])
-        magnitude[~np.isfinite(magnitude)] = 0.0  # infinity and NaN get their own message
-        largest = max(largest, float(magnitude.max()))
+        part = X[start : start + chunk]
+        finite = np.isfinite(part)
+        if not finite.all():
+            first = np.argwhere(~finite)[0]
+            first[0] += start
+            _refuse_non_finite(X, first)
+        if wide:
+            largest = max(largest, float(np.abs(part).max()))
     if largest > limit:
         raise ValueError(
             f"X holds finite values beyond the float32 range (+-{limit:.3g}; the largest is "
             f"{largest:.3g}), and skeeg computes in float32: check the unit of X and divide "
             "it by a constant."
         )
+
+
+def _refuse_non_finite(X, first):
+    """Name the first NaN or infinite value of ``X`` (at index ``first``) and the remedy."""
+    value = X[tuple(first)]
+    what = "NaN" if np.isnan(value) else "infinity"
+    count = int(np.count_nonzero(np.isnan(X) if what == "NaN" else np.isinf(X)))
+    where = ", ".join(f"{axis} {int(i)}" for axis, i in zip(
+        ("trial", "channel", "sample") if X.ndim == 3 else ("trial", "sample"), first))
+    raise ValueError(
+        f"Input X contains {what} ({count} value(s); the first at {where}). skeeg trains and "
+        "predicts on complete trials: interpolate the bad samples or channels (mne's "
+        "interpolate_bads for Epochs), or drop those trials."
+    )
 
 
 def _training_trials(est, X, y):

@@ -464,3 +464,23 @@ def test_data_no_fitted_model_may_hold_is_refused_before_training(monkeypatch):
     epochs = mne.EpochsArray(X * 1e-5, info, verbose="error")
     with pytest.raises(ValueError, match=r"cannot be fitted: the fitted attribute sfreq_ is 0.0001"):
         small(DNNClassifier, max_epochs=50).fit(epochs, y)
+
+
+@pytest.mark.parametrize("value, what", [(np.nan, "NaN"), (np.inf, "infinity"),
+                                         (-np.inf, "infinity")])
+def test_non_finite_trials_are_located_with_an_eeg_remedy(value, what):
+    # One message in fit, predict and both transformers (scikit-learn's suggested models
+    # that take missing values).
+    from skeeg import DEAPReducer
+
+    X, y = X_y()
+    clf = small(DNNClassifier, max_epochs=1).fit(X, y)
+    X = X.astype(np.float64)
+    X[3, 1, 7] = value
+    match = (rf"Input X contains {what} \(1 value\(s\); the first at trial 3, channel 1, "
+             r"sample 7\)\. .*interpolate_bads")
+    for call in (lambda: small(DNNClassifier, max_epochs=1).fit(X, y),
+                 lambda: clf.predict_proba(X), lambda: DEAPReducer(n_windows=2).fit(X),
+                 lambda: EuclideanAlignment().fit(X)):
+        with pytest.raises(ValueError, match=match):
+            call()

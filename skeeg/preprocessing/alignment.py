@@ -9,8 +9,8 @@ from sklearn.covariance import shrunk_covariance
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._input import as_numpy, epochs_to_array
-from .._validation import check_float32_range, check_groups
+from .._input import epochs_to_array
+from .._validation import check_float32_range, check_groups, numeric_input
 from .._constraints import RealRange
 from ._common import CHUNK_SAMPLES, three_d_output_as_array
 
@@ -375,7 +375,7 @@ class EuclideanAlignment(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = epochs_to_array(self, X, reset)  # Epochs: as the classifiers read them
         # Masked arrays, tensors and values beyond float32 as the classifiers
         # read them: the covariance of 1e300 overflows.
-        X = as_numpy(X, "X")
+        X = numeric_input(X)  # the classifiers' rule: dtypes, ragged lists, 0-/1-D
         check_float32_range(X)
         ndim = _ndim(X)
         if ndim not in (2, 3):

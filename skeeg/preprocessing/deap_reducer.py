@@ -5,8 +5,8 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._input import as_numpy, epochs_to_array
-from .._validation import check_float32_range
+from .._input import epochs_to_array
+from .._validation import check_float32_range, numeric_input
 from .._constraints import IntRange
 from ._common import CHUNK_SAMPLES, three_d_output_as_array
 
@@ -338,7 +338,7 @@ class DEAPReducer(TransformerMixin, BaseEstimator):
         X = epochs_to_array(self, X, reset)
         # Then masked arrays and tensors, and values beyond float32, as the
         # classifiers read them: the moments of 1e300 overflow to NaN.
-        X = as_numpy(X, "X")
+        X = numeric_input(X)  # the classifiers' rule: dtypes, ragged lists, 0-/1-D
         check_float32_range(X)
         # Checked first: scikit-learn would reject 1-D X with a TypeError
         # about 2-D arrays only and accept any ndim >= 3.
