@@ -22,8 +22,10 @@ Protocol shared by the scripts
 import argparse
 import ast
 import os
+import re
 import platform
 import shlex
+import stat
 import sys
 import time
 from collections import namedtuple
@@ -311,14 +313,40 @@ def early_stopping_epoch(valid_loss, patience, threshold=1e-4):
 
 # ----------------------------------------------------------------------
 # Arguments
+#: Most seeds a run may ask for: each is a whole study's worth of fits.
+MAX_SEEDS = 1000
+#: Largest seed: numpy's and scikit-learn's random_state take 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
+#: Most epochs per fit: the classifiers' default is 300.
+MAX_EPOCHS = 100_000
+#: Most cross-validation folds (--folds, --cv); the data may allow fewer.
+MAX_FOLDS = 100
+#: Largest file a benchmark reads (its logs: a few kB per fit).
+MAX_READ_BYTES = 256 * 2**20
+
+
+def cpu_cores():
+    """Logical CPUs of the machine: the bound of ``--threads``, ``--n-jobs``..."""
+    return os.cpu_count() or 1
+
+
 def parse_seeds(text):
-    """``"3"`` -> ``[0, 1, 2]``; ``"0,7,9"`` -> ``[0, 7, 9]``."""
+    """``"3"`` -> ``[0, 1, 2]``; ``"0,7,9"`` -> ``[0, 7, 9]``.
+
+    At most :data:`MAX_SEEDS` seeds, each in 0 .. :data:`MAX_SEED`, none
+    repeated (a repeated seed would only redo the same fits).
+    """
     text = str(text).strip()
     try:
         if "," in text:
             seeds = [int(part) for part in text.split(",") if part.strip()]
         else:
-            seeds = list(range(int(text)))
+            count = int(text)
+            # Checked before range() is listed: 10**11 seeds would fill the memory.
+            if count > MAX_SEEDS:
+                raise argparse.ArgumentTypeError(
+                    f"--seeds {text} asks for more than {MAX_SEEDS} seeds")
+            seeds = list(range(count))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--seeds takes a count (3 -> seeds 0, 1, 2) or a list (0,7,9); got {text!r}."
@@ -326,25 +354,43 @@ def parse_seeds(text):
     if not seeds:
         raise argparse.ArgumentTypeError(
             f"--seeds {text} asks for no seed; give a count >= 1 or a list of seeds.")
-    if min(seeds) < 0:
-        raise argparse.ArgumentTypeError(f"--seeds: seeds are >= 0; got {text!r}.")
+    if min(seeds) < 0 or max(seeds) > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"--seeds: seeds are 0 .. {MAX_SEED}; got {text!r}.")
+    if len(seeds) > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"--seeds lists more than {MAX_SEEDS} seeds")
+    repeated = _repeated(seeds)
+    if repeated:
+        raise argparse.ArgumentTypeError(f"--seeds: seed(s) {repeated} given twice")
     return seeds
 
 
-def at_least(low):
-    """An argparse ``type``: an integer >= ``low`` (``--max-epochs``, ``--folds``...).
+def _repeated(items):
+    """Items that occur more than once, in order of first occurrence."""
+    seen, twice = set(), []
+    for item in items:
+        if item in seen and item not in twice:
+            twice.append(item)
+        seen.add(item)
+    return twice
 
-    A bad value is then argparse's usage error naming the option, not a
-    traceback or a run that fails later.
+
+def at_least(low, high=None):
+    """An argparse ``type``: an integer >= ``low`` (and <= ``high``, when given).
+
+    For ``--max-epochs``, ``--folds``...: a bad value is then argparse's
+    usage error naming the option, not a traceback or a run that fails
+    later. ``high`` may be a callable, read when a value is parsed (the
+    machine's cores, say).
     """
     def integer(text):
+        top = high() if callable(high) else high
+        rule = f"an integer >= {low}" + ("" if top is None else f" and <= {top}")
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") \
-                from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+            raise argparse.ArgumentTypeError(f"expected {rule}, got {text!r}") from None
+        if value < low or (top is not None and value > top):
+            raise argparse.ArgumentTypeError(f"expected {rule}, got {value}")
         return value
 
     return integer
@@ -386,18 +432,150 @@ def folder(text):
 
 
 def names(allowed):
-    """An argparse ``type``: a comma list of names among ``allowed``, as a tuple."""
+    """An argparse ``type``: a comma list of names among ``allowed``, as a tuple.
+
+    A name given twice is refused: it would only run the same work twice.
+    """
     allowed = tuple(allowed)
 
     def parse(text):
-        items = tuple(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
+        items = [item.strip() for item in text.split(",") if item.strip()]
         unknown = [item for item in items if item not in allowed]
         if unknown or not items:
             raise argparse.ArgumentTypeError(
                 f"unknown name(s) {unknown or text!r}; choose among {', '.join(allowed)}")
-        return items
+        repeated = _repeated(items)
+        if repeated:
+            raise argparse.ArgumentTypeError(f"{', '.join(repeated)} given twice")
+        return tuple(items)
 
     return parse
+
+
+def device(text):
+    """An argparse ``type``: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (a GPU if there is one).
+
+    A CUDA device that torch does not see is refused here, not when the
+    first fit starts.
+    """
+    text = str(text).strip()
+    if text in ("cpu", "auto"):
+        return text
+    match = re.fullmatch(r"cuda(?::(\d{1,4}))?", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto; got {text!r}")
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(match.group(1) or 0)
+    if index >= count:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: torch sees {count} CUDA device(s) on this machine; use cpu or auto"
+            if count == 0 else f"{text!r}: torch sees CUDA devices 0..{count - 1}")
+    return text
+
+
+def regular_file(text):
+    """An argparse ``type``: an existing regular file of at most :data:`MAX_READ_BYTES`.
+
+    Checked with ``os.stat`` before any ``open``: a FIFO would block the
+    open, and a device (``/dev/zero``) would be read without end.
+    """
+    path = Path(text).expanduser()
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise argparse.ArgumentTypeError(f"{text!r} is {kind}; give a log file")
+    if info.st_size > MAX_READ_BYTES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has {info.st_size} bytes, more than the {MAX_READ_BYTES} a log may have")
+    return path
+
+
+def read_text(path, option):
+    """The text of a file given as ``option``, read within :data:`MAX_READ_BYTES`.
+
+    The checks of :func:`regular_file` again, on the opened file (it may have
+    changed since the arguments were parsed): non-blocking open, ``fstat``,
+    bounded read. A file that cannot be read ends the script naming
+    ``option``.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise SystemExit(f"{option} {path}: not a regular file")
+            data = handle.read(MAX_READ_BYTES + 1)
+    except OSError as exc:
+        raise SystemExit(f"{option} {path}: cannot be read ({exc})") from None
+    if len(data) > MAX_READ_BYTES:
+        raise SystemExit(f"{option} {path}: more than {MAX_READ_BYTES} bytes; not a log")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SystemExit(f"{option} {path}: cannot be read ({exc})") from None
+
+
+def uea_name(text):
+    """An argparse ``type``: a data set's name (letters, digits, ``_``), never a path."""
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", str(text)) is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a data set's name such as SelfRegulationSCP1; got {text!r}")
+    return str(text)
+
+
+def out_folder(text):
+    """An argparse ``type``: a results folder (``--out``), existing or creatable."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a folder")
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be created: {str(parent)!r} is "
+                                         "not a folder")
+    return str(path)
+
+
+def scheduler_address(text):
+    """An argparse ``type``: a Dask scheduler's address, ``[tcp://]host:port``."""
+    match = re.fullmatch(r"(?:(tcp|tls|ws|wss)://)?([^\s:/]+|\[[0-9a-fA-F:]+\]):(\d{1,5})",
+                         str(text).strip())
+    if match is None or not 0 < int(match.group(3)) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"expected a Dask scheduler address such as tcp://10.0.0.5:8786; got {text!r}")
+    return str(text).strip()
+
+
+def check_values(parser, option, estimator, values):
+    """Refuse, as a usage error naming ``option``, values that ``fit`` would refuse.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        Its ``error`` ends the script (exit status 2).
+    option : str
+        The option the values come from (``--set``, ``--grid``).
+    estimator : skeeg classifier
+        Checked on a clone, with each value set in turn.
+    values : dict
+        ``{name: [value, ...]}``.
+    """
+    from sklearn.base import clone
+
+    from skeeg._params import check_params
+
+    for name, candidates in values.items():
+        for value in candidates:
+            try:  # the checks fit makes, before any fit
+                check_params(clone(estimator).set_params(**{name: value}))
+            except (ValueError, TypeError) as exc:
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                parser.error(f"argument {option}: {name}={value!r}: {message}")
 
 
 def literal(text):
@@ -415,6 +593,8 @@ def parse_settings(pairs):
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise SystemExit(f"--set takes NAME=VALUE pairs; got {pair!r}")
+        if name in settings:  # the last would silently win
+            raise SystemExit(f"--set {name}: given twice")
         settings[name] = literal(value)
     return settings
 
@@ -438,7 +618,7 @@ def base_parser(description, quick_help):
         f"({', '.join(DOWNLOADABLE)}; with --dataset auto, {DOWNLOADABLE[0]}) and keep it "
         "in <data folder>/uea/<name>/; checked against facts kept in skeeg",
     )
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 or auto")
+    parser.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:1 or auto")
     add_run_options(parser, quick_help)
     return parser
 
@@ -461,24 +641,25 @@ def add_run_options(parser, quick_help, seeds_help=None, max_epochs_help=None):
     )
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument(
-        "--max-epochs", type=at_least(1), default=None,
+        "--max-epochs", type=at_least(1, MAX_EPOCHS), default=None,
         help=max_epochs_help or "epochs per fit (overrides the default)",
     )
     parser.add_argument(
         "--n-jobs",
-        type=at_least(1),
+        type=at_least(1, cpu_cores),
         default=1,
         help="fits run in parallel processes (default 1)",
     )
     parser.add_argument(
         "--threads",
-        type=at_least(1),
+        type=at_least(1, cpu_cores),
         default=1,
         help="torch threads per fit (default 1: these networks are small, and on 2 shared "
         "cores 2 threads ran 3-5x slower per epoch than 1)",
     )
     parser.add_argument(
-        "--out", default=str(DEFAULT_OUT), help="results folder (default benchmarks/results/)"
+        "--out", type=out_folder, default=str(DEFAULT_OUT),
+        help="results folder (default benchmarks/results/)"
     )
     return parser
 

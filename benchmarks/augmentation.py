@@ -52,6 +52,8 @@ SFREQ = {"SelfRegulationSCP1": 256.0, "FingerMovements": 100.0, "eegmmidb": 160.
          "bci_iiib": 125.0, "synthetic": 250.0, "synthetic-tiny": 250.0}
 NETWORKS = ("EEGNet", "DeepConvNet")
 INNER_FOLDS = 3
+#: Most copies in the soft vote of ``--ensemble``: each is a whole network.
+MAX_ENSEMBLE = 100
 
 
 def crop_length_for(n_times):
@@ -74,6 +76,10 @@ def transforms(sfreq):
         "AmplitudeScale": aug.AmplitudeScale(),
         "Mixup": aug.Mixup(),
     }
+
+
+#: The rows of the ablation (``--rows``): no augmentation, each transform, crops.
+ROWS = ("none", *transforms(1.0), "crops")
 
 
 def _time_mask(n_times):
@@ -440,11 +446,7 @@ def read_log(path, source=0):
     and the run's within the log: runs given the same ``--out`` append to one
     log), and with the run's machine.
     """
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SystemExit(f"--log {path}: cannot be read ({exc})") from None
+    lines = _common.read_text(path, "--log").splitlines()
     rows, machine, run = [], None, 0
     for number, line in enumerate(lines, start=1):
         try:
@@ -481,16 +483,18 @@ def build_parser():
     )
     parser.add_argument("--part", choices=["search", "ablation", "table"], required=True,
                         help="table: the ablation table again, from a run's log (--log)")
-    parser.add_argument("--log", action="append", default=[],
+    parser.add_argument("--log", action="append", default=[], type=_common.regular_file,
                         help="table: an ablation run's augmentation_ablation_runs.jsonl; "
                              "repeat it to join runs (a seed's fits come from one run)")
     parser.add_argument("--dataset", default="SelfRegulationSCP1",
+                        choices=["auto", *_common.DATASETS],
                         help="search: the data set (one with an official split)")
     parser.add_argument("--datasets", default="SelfRegulationSCP1,eegmmidb",
+                        type=_common.names(["auto", *_common.DATASETS]),
                         help="ablation: comma list of data sets")
     parser.add_argument("--networks", type=_common.names(NETWORKS), default=",".join(NETWORKS),
                         help="ablation: comma list among EEGNet, DeepConvNet")
-    parser.add_argument("--rows", default=None,
+    parser.add_argument("--rows", default=None, type=_common.names(ROWS),
                         help="ablation: comma list of rows (none, a transform's name, crops); "
                              "default all")
     parser.add_argument("--grid", choices=["meaning", "all"], default="meaning",
@@ -498,7 +502,8 @@ def build_parser():
                              "trial's meaning in any paradigm; 'all': every transform)")
     parser.add_argument("--search-networks", type=_common.names(NETWORKS), default="EEGNet",
                         help="search: comma list of networks, each searched over the grid")
-    parser.add_argument("--ensemble", type=_common.at_least(0), default=0, metavar="K",
+    parser.add_argument("--ensemble", type=_common.at_least(0, MAX_ENSEMBLE), default=0,
+                        metavar="K",
                         help="search: second stage, the chosen configuration against a soft "
                              "vote of K copies of it, on the same inner folds (0: none)")
     parser.add_argument("--stop-after", type=_common.positive_float, default=None,
@@ -525,7 +530,7 @@ def main(argv=None):
         print(f"\n{_common.to_markdown(table)}")
         return 0
     args = _common.finish_args(args, quick_seeds=1, full_seeds=5)
-    args.datasets = [d for d in args.datasets.split(",") if d]
+    args.datasets = list(args.datasets)
     args.networks, args.search_networks = list(args.networks), list(args.search_networks)
     args.settings = _common.parse_settings(args.set)
     controlled = {"random_state": "--seeds", "max_epochs": "--max-epochs",
@@ -548,13 +553,7 @@ def main(argv=None):
             raise SystemExit(f"--set: {exc}") from None
     if args.log:
         raise SystemExit("--log is read by --part table only")
-    args.rows = None if args.rows is None else [r for r in args.rows.split(",") if r]
-    if args.rows is not None:
-        labels = ["none", *transforms(1.0), "crops"]
-        wrong = [r for r in args.rows if r not in labels]
-        if wrong or not args.rows:
-            raise SystemExit(f"--rows: {f'unknown rows {wrong}' if wrong else 'no row named'}; "
-                             f"choose among {', '.join(labels)}")
+    args.rows = None if args.rows is None else list(args.rows)
     if args.quick:  # a synthetic set unless one was named
         if args.dataset == "SelfRegulationSCP1":
             args.dataset = "synthetic"

@@ -120,6 +120,9 @@ NEEDS = {"CSP+LDA": "mne", "TS+LR": "pyriemann"}
 DATASETS = ("synthetic", "eegmmidb", "deap")
 PROTOCOLS = ("loso", "cross-run")
 EEGMMIDB_RUNS = (4, 8, 12)  # imagined left vs right fist
+EEGMMIDB_NYQUIST = 80.0  # Hz: recorded at 160 Hz
+#: Bounds of the synthetic cohort (make_motor_imagery holds it all in memory).
+MAX_SIM_SUBJECTS, MAX_SIM_TRIALS = 100, 1000
 
 #: Tiny networks of ``--quick`` (seconds per fit on one core).
 QUICK_PARAMS = {
@@ -145,14 +148,27 @@ Cohort = namedtuple("Cohort", "name kind description protocol unit X y groups gr
 
 # ----------------------------------------------------------------------
 # Data
+#: Subjects of each real data set, numbered 1..N (``--subjects``).
+SUBJECTS = {"eegmmidb": 109, "deap": 32}
+
+
 def parse_subjects(text):
-    """``"1,2,3"`` -> ``[1, 2, 3]``; ``"1-4,7"`` -> ``[1, 2, 3, 4, 7]``."""
+    """``"1,2,3"`` -> ``[1, 2, 3]``; ``"1-4,7"`` -> ``[1, 2, 3, 4, 7]``.
+
+    Subjects are 1 .. the largest count of :data:`SUBJECTS`, each once;
+    :func:`finish_args` bounds them by the data set named.
+    """
+    top = max(SUBJECTS.values())
     subjects = []
     try:
         for part in str(text).split(","):
             part = part.strip()
             if "-" in part:
                 low, high = (int(p) for p in part.split("-"))
+                # Bounded before range() is listed: 1-100000000 would fill the memory.
+                if not 1 <= low <= high <= top:
+                    raise argparse.ArgumentTypeError(
+                        f"range {part!r} is not within 1-{top} (low to high)")
                 subjects.extend(range(low, high + 1))
             elif part:
                 subjects.append(int(part))
@@ -161,7 +177,13 @@ def parse_subjects(text):
             f"--subjects takes numbers and ranges (1,2,3 or 1-20); got {text!r}") from None
     if not subjects:
         raise argparse.ArgumentTypeError(f"--subjects lists no subject: {text!r}")
-    return list(dict.fromkeys(subjects))
+    outside = [s for s in subjects if not 1 <= s <= top]
+    if outside:
+        raise argparse.ArgumentTypeError(f"subjects are 1-{top}; got {outside}")
+    repeated = _common._repeated(subjects)
+    if repeated:
+        raise argparse.ArgumentTypeError(f"subject(s) {repeated} given twice")
+    return subjects
 
 
 def _synthetic(args):
@@ -197,8 +219,10 @@ def _parse_band(text):
         low, high = (float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected L,H in Hz such as 8,30; got {text!r}")
-    if not 0 < low < high:
-        raise argparse.ArgumentTypeError(f"expected 0 < L < H; got {text!r}")
+    if not 0 < low < high < EEGMMIDB_NYQUIST:
+        raise argparse.ArgumentTypeError(
+            f"expected 0 < L < H < {EEGMMIDB_NYQUIST:g} (EEGMMIDB's Nyquist frequency); "
+            f"got {text!r}")
     return low, high
 
 
@@ -609,7 +633,7 @@ def build_parser():
     parser.add_argument("--protocol", default="loso", choices=PROTOCOLS,
                         help="loso: leave-one-subject-out (default); cross-run: GroupKFold over "
                         "the runs of ONE subject (EEGMMIDB runs 4, 8, 12)")
-    parser.add_argument("--folds", type=_common.at_least(2), default=None,
+    parser.add_argument("--folds", type=_common.at_least(2, _common.MAX_FOLDS), default=None,
                         help="loso only: GroupKFold over subjects with this many folds instead "
                         "of one fold per subject (for many subjects)")
     parser.add_argument("--subjects", type=parse_subjects, default=None,
@@ -621,9 +645,11 @@ def build_parser():
     parser.add_argument("--band", type=_parse_band, default=None, metavar="L,H",
                         help="eegmmidb: band-pass each recording from L to H Hz before "
                         "epoching, e.g. 8,30 (default: unfiltered)")
-    parser.add_argument("--n-subjects", type=_common.at_least(1), default=None,
+    parser.add_argument("--n-subjects", type=_common.at_least(1, MAX_SIM_SUBJECTS),
+                        default=None,
                         help="synthetic loso: simulated subjects (default 9; 4 with --quick)")
-    parser.add_argument("--trials-per-subject", type=_common.at_least(1), default=None,
+    parser.add_argument("--trials-per-subject", type=_common.at_least(1, MAX_SIM_TRIALS),
+                        default=None,
                         help="synthetic: trials per subject (default 80; 30 with --quick, 45 "
                         "in cross-run)")
     parser.add_argument("--deap-target", default="valence",
@@ -637,7 +663,8 @@ def build_parser():
     parser.add_argument("--finetune-fraction", type=_common.open_fraction, default=0.2,
                         help="calibration block: first fraction of each held-out subject's "
                         "trials, in recorded order (default 0.2)")
-    parser.add_argument("--finetune-epochs", type=_common.at_least(1), default=None,
+    parser.add_argument("--finetune-epochs", type=_common.at_least(1, _common.MAX_EPOCHS),
+                        default=None,
                         help="epochs of fine-tuning on the calibration block (default 20; 2 "
                         "with --quick), fixed: nothing is left to validate on")
     parser.add_argument("--finetune-freeze", default="none", choices=["none", "features"],
@@ -653,12 +680,23 @@ def build_parser():
         max_epochs_help="cap on the networks' epochs (default: the classifiers' 300, with early "
         "stopping; 2 with --quick)",
     )
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 or auto")
+    parser.add_argument("--device", type=_common.device, default="cpu",
+                        help="cpu, cuda, cuda:1 or auto")
     return parser
 
 
-def finish_args(args):
-    """Defaults that depend on --quick and the protocol; refuse inconsistent options."""
+def finish_args(args, parser=None):
+    """Defaults that depend on --quick and the protocol; refuse inconsistent options.
+
+    With ``parser``, the ``--subjects`` of the data set and the ``--set``
+    values are checked as usage errors (``parser.error``), before any data
+    is read or any network trained.
+    """
+    parser = parser or build_parser()
+    top = SUBJECTS.get(args.dataset)
+    if args.subjects is not None and top is not None and max(args.subjects) > top:
+        parser.error(f"argument --subjects: {args.dataset} has subjects 1-{top}; got "
+                     f"{[s for s in args.subjects if s > top]}")
     if args.band is not None and args.dataset != "eegmmidb":
         raise SystemExit(f"--band filters EEGMMIDB recordings; --dataset is {args.dataset}")
     if args.seeds is None:
@@ -693,6 +731,9 @@ def finish_args(args):
     for name, params in _parse_set(args.set).items():
         net_params[name].update(params)
     args.net_params = {k: v for k, v in net_params.items() if v}
+    for name, params in args.net_params.items():  # each value, as fit would check it
+        _common.check_values(parser, "--set", NETWORKS[name](),
+                             {k: [v] for k, v in params.items()})
     args.freeze = None if args.finetune_freeze == "none" else args.finetune_freeze
     import torch
 
@@ -701,7 +742,8 @@ def finish_args(args):
 
 
 def main(argv=None):
-    args = finish_args(build_parser().parse_args(argv))
+    parser = build_parser()
+    args = finish_args(parser.parse_args(argv), parser)
     skipped = {}
     for method in args.methods:
         package = NEEDS.get(method)

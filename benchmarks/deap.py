@@ -48,7 +48,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from skeeg import CNNClassifier, DEAPReducer, DNNClassifier
 from skeeg.datasets import load_deap, load_uea
 
-from ._common import at_least, folder
+from ._common import MAX_FOLDS, MAX_SEEDS, at_least, folder, out_folder, uea_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -108,25 +108,31 @@ def evaluate(models, X, y, cv, groups=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", default="SelfRegulationSCP1",
+    parser.add_argument("--dataset", type=uea_name, default="SelfRegulationSCP1",
                         help="'deap' or a UEA data set name")
     parser.add_argument("--data-dir", type=folder, default=None)
     parser.add_argument("--target", default="valence",
                         choices=["valence", "arousal", "dominance", "liking"])
     parser.add_argument("--protocols", nargs="+", default=["fixed", "kfold", "subject"],
                         choices=["fixed", "kfold", "subject"])
-    parser.add_argument("--seeds", type=at_least(1), default=3,
+    parser.add_argument("--seeds", type=at_least(1, MAX_SEEDS), default=3,
                         help="split seeds of the fixed protocol (and network seeds)")
-    parser.add_argument("--folds", type=at_least(2), default=10)
+    parser.add_argument("--folds", type=at_least(2, MAX_FOLDS), default=10)
     parser.add_argument("--quick", action="store_true",
                         help="30 epochs, a smaller DNN, 5 folds: a smoke run, not the study")
-    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    parser.add_argument("--out", type=out_folder, default=str(REPO / "benchmarks" / "results"))
     args = parser.parse_args(argv)
     if args.data_dir is not None and not args.data_dir.is_dir():
         parser.error(f"--data-dir: {str(args.data_dir)!r} does not exist")
+    repeated = [p for i, p in enumerate(args.protocols) if p in args.protocols[:i]]
+    if repeated:  # it would only run the same protocol again
+        parser.error(f"argument --protocols: {', '.join(dict.fromkeys(repeated))} given twice")
     folds = 5 if args.quick else args.folds
 
-    X, y, subjects = load(args)
+    try:
+        X, y, subjects = load(args)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"{args.dataset}: {exc}\nPass --data-dir or set SKEEG_DATA.") from None
     start = time.perf_counter()
     X = DEAPReducer(flatten=False).fit_transform(X)
     print(f"{args.dataset}: {X.shape[0]} trials reduced to {X.shape[1:]} features "

@@ -30,7 +30,8 @@ import skeeg
 from skeeg import CNNClassifier, DeepConvNetClassifier, DNNClassifier, EEGNetClassifier
 from skeeg.datasets import load_uea
 
-from ._common import at_least, folder, parse_settings
+from ._common import (MAX_FOLDS, MAX_SEEDS, at_least, check_values, folder, parse_settings,
+                      uea_name)
 
 MODELS = {
     "eegnet": EEGNetClassifier,
@@ -49,19 +50,28 @@ def data_dir(path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", choices=sorted(MODELS), default="eegnet")
-    parser.add_argument("--dataset", default="SelfRegulationSCP1")
+    parser.add_argument("--dataset", type=uea_name, default="SelfRegulationSCP1")
     parser.add_argument("--data-dir", type=folder, default=None)
-    parser.add_argument("--seeds", type=at_least(1), default=3)
+    parser.add_argument("--seeds", type=at_least(1, MAX_SEEDS), default=3)
     parser.add_argument("--cv-on-train", action="store_true")
-    parser.add_argument("--folds", type=at_least(2), default=3)
+    parser.add_argument("--folds", type=at_least(2, MAX_FOLDS), default=3)
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
     if args.data_dir is not None and not args.data_dir.is_dir():
         parser.error(f"--data-dir: {str(args.data_dir)!r} does not exist")
-
-    data = load_uea(args.dataset, data_dir(args.data_dir))
     settings = parse_settings(args.set)
     model = MODELS[args.model]
+    if "random_state" in settings:
+        parser.error("argument --set: random_state comes from --seeds")
+    unknown = sorted(set(settings) - set(model().get_params()))
+    if unknown:
+        parser.error(f"argument --set: {', '.join(unknown)} not a parameter of {model.__name__}")
+    check_values(parser, "--set", model(), {k: [v] for k, v in settings.items()})
+
+    try:
+        data = load_uea(args.dataset, data_dir(args.data_dir))
+    except FileNotFoundError as exc:
+        raise SystemExit(f"{args.dataset}: {exc}\nPass --data-dir or set SKEEG_DATA.") from None
     print(f"{model.__name__}({settings or 'defaults'}) on {args.dataset}: "
           f"train {data.X_train.shape}, test {data.X_test.shape}")
 

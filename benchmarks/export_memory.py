@@ -21,6 +21,8 @@ import time
 
 from benchmarks._common import at_least
 
+MAX_TRIALS = 200  # --trials: 16 MB of crops a trial, all held at once
+
 CHILD = textwrap.dedent("""
     import os, resource, sys, warnings
     warnings.simplefilter("ignore")
@@ -74,7 +76,8 @@ def _fit_and_export(folder):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=at_least(1), default=40, help="trials answered at once")
+    parser.add_argument("--trials", type=at_least(1, MAX_TRIALS), default=40,
+                        help=f"trials answered at once (at most {MAX_TRIALS})")
     args = parser.parse_args(argv)
     if args.trials < 1:
         raise SystemExit("--trials must be at least 1")

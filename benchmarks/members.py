@@ -39,7 +39,8 @@ from skeeg import DeepConvNetClassifier, EEGNetClassifier
 from skeeg.datasets import make_motor_imagery
 from skeeg.model_selection import PackedSearchCV
 
-from ._common import DATASETS, Report, add_run_options, finish_args, load_for_script, mean_sd
+from ._common import (DATASETS, Report, add_run_options, device, finish_args, load_for_script,
+                      mean_sd, names)
 
 CONFIGS = {  # name -> (classifier, channels, samples)
     "EEGNet 2 ch": (EEGNetClassifier, 2, 750),
@@ -47,14 +48,6 @@ CONFIGS = {  # name -> (classifier, channels, samples)
     "DeepConvNet 22 ch": (DeepConvNetClassifier, 22, 1000),
 }
 PARTS = ("speed", "gpu", "scp1")
-
-
-def _parts(text):
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown or not parts:
-        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; got {text!r}")
-    return parts
 
 
 def _fit_seconds(make, X, y, members, n_members):
@@ -150,9 +143,9 @@ def scp1(args, report):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", type=_parts, default=["speed"],
+    parser.add_argument("--parts", type=names(PARTS), default=("speed",),
                         help=f"comma list of {', '.join(PARTS)} (default speed)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--device", type=device, default="cpu", help="cpu, cuda or cuda:N")
     add_run_options(parser, "fewer repeats and epochs")
     args = finish_args(parser.parse_args(argv), quick_seeds=1, full_seeds=5)
     if "gpu" in args.parts and not torch.cuda.is_available():

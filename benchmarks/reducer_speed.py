@@ -26,11 +26,12 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from benchmarks._common import DEFAULT_OUT, Report, at_least
+from benchmarks._common import DEFAULT_OUT, Report, at_least, out_folder
 from skeeg.preprocessing import DEAPReducer
 from tests.test_preprocessing import reference_reduce
 
 SHAPE = (32, 8064)  # DEAP: 32 EEG channels, 63 s at 128 Hz
+MAX_TRIALS = 2 * 1280  # --n-trials: twice DEAP's trials
 MIB = 2**20
 
 
@@ -53,15 +54,18 @@ def peak_extra_memory(function, *args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-trials", type=at_least(1), default=1280, help="DEAP has 1280")
-    parser.add_argument("--repeats", type=at_least(1), default=3, help="timed reducer runs")
+    # 1 MB a trial, held at once: twice DEAP is the most that makes sense here.
+    parser.add_argument("--n-trials", type=at_least(1, MAX_TRIALS), default=1280,
+                        help=f"DEAP has 1280 (at most {MAX_TRIALS})")
+    parser.add_argument("--repeats", type=at_least(1, 100), default=3, help="timed reducer runs")
     parser.add_argument(
         "--reference-trials",
-        type=at_least(1),
+        type=at_least(1, MAX_TRIALS),
         default=20,
         help="trials the reference loop is timed on (then scaled linearly)",
     )
-    parser.add_argument("--out", default=str(DEFAULT_OUT), help="results folder")
+    parser.add_argument("--out", type=out_folder, default=str(DEFAULT_OUT),
+                        help="results folder")
     args = parser.parse_args(argv)
     n_reference = min(args.reference_trials, args.n_trials)
 

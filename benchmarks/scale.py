@@ -216,21 +216,12 @@ def summarise(runs):
     return pd.DataFrame(rows)
 
 
-def _parse_parts(text):
-    parts = tuple(p.strip() for p in text.split(",") if p.strip())
-    unknown = [p for p in parts if p not in PARTS]
-    if unknown or not parts:
-        raise argparse.ArgumentTypeError(
-            f"unknown part(s) {unknown}; choose among {', '.join(PARTS)}")
-    return parts
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.scale", description=__doc__.split("\n")[0],
         epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--parts", type=_parse_parts, default=tuple(PARTS),
+    parser.add_argument("--parts", type=_common.names(PARTS), default=tuple(PARTS),
                         help=f"comma list among {', '.join(PARTS)} (default: all, in this order)")
     _common.add_run_options(
         parser,
@@ -239,10 +230,12 @@ def main(argv=None):
         max_epochs_help="cap on the epochs (default: the classifier's, 300, with early "
         "stopping; 2 with --quick)",
     )
-    parser.add_argument("--resume", default=None, metavar="RUNS_JSONL",
+    logs = parser.add_mutually_exclusive_group()
+    logs.add_argument("--resume", type=_common.regular_file, default=None, metavar="RUNS_JSONL",
                         help="append to the runs.jsonl of a run that was stopped, running only "
                         "the fits it lacks; the tables cover every fit in it")
-    parser.add_argument("--from-log", default=None, metavar="RUNS_JSONL",
+    logs.add_argument("--from-log", type=_common.regular_file, default=None,
+                      metavar="RUNS_JSONL",
                         help="train nothing: rebuild the tables from the runs.jsonl that a run "
                         "(possibly stopped before its end) appended its fits to")
     args = parser.parse_args(argv)
@@ -266,7 +259,7 @@ def main(argv=None):
     done = set()
     if args.resume:
         log = Path(args.resume)
-        _, earlier = _read_log(log)
+        _, earlier = _read_log(log, "--resume")
         done = {_key(row, row["split"]) for row in earlier}
         with open(log, "a", encoding="utf-8") as f:
             f.write(json.dumps({"header": {**header, "resumed": True}}) + "\n")
@@ -310,7 +303,7 @@ def main(argv=None):
                              threads=args.threads)
     if not args.resume:
         return write_tables(report, pd.DataFrame(rows), args, data_dir)
-    headers, rows = _read_log(log)
+    headers, rows = _read_log(log, "--resume")
     notes = [f"resumed run: {len(done)} fits from earlier invocations, {len(tasks)} from this "
              f"one; all in {log}; invocations: "
              + "; ".join(f"`{h.get('command')}` ({h.get('date')})" for h in headers)]
@@ -322,14 +315,10 @@ def _key(row, split_name):
     return (row["part"], row["input"], int(row["seed"]), split_name, bool(row["standardize"]))
 
 
-def _read_log(path):
-    """``(headers, rows)`` of a runs.jsonl."""
+def _read_log(path, option="--from-log"):
+    """``(headers, rows)`` of a runs.jsonl given as ``option``."""
     headers, rows = [], []
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SystemExit(f"{path}: cannot be read ({exc})") from None
+    lines = _common.read_text(path, option).splitlines()
     for number, line in enumerate(lines, start=1):
         if line.strip():
             try:

@@ -58,7 +58,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from skorch.callbacks import Callback
 from torch import nn
 
-from benchmarks._common import DEFAULT_OUT, Report, at_least, names
+from benchmarks._common import DEFAULT_OUT, Report, at_least, cpu_cores, names, out_folder
 from skeeg import DeepConvNetClassifier, EEGNetClassifier
 from skeeg._fast import training_forward
 from skeeg._json import loads as json_loads
@@ -436,13 +436,14 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats")
-    parser.add_argument("--threads", type=at_least(1), default=torch.get_num_threads(),
+    parser.add_argument("--threads", type=at_least(1, cpu_cores), default=torch.get_num_threads(),
                         help="torch threads (default: torch's default, %(default)s here)")
     default_parts = [part for part in PARTS if part != "gpu" or torch.cuda.is_available()]
     parser.add_argument("--parts", type=names(PARTS), default=tuple(default_parts),
                         help=f"comma list among {', '.join(PARTS)} (default: "
                              f"{', '.join(default_parts)})")
-    parser.add_argument("--out", default=str(DEFAULT_OUT), help="results folder")
+    parser.add_argument("--out", type=out_folder, default=str(DEFAULT_OUT),
+                        help="results folder")
     args = parser.parse_args(argv)
     parts = list(args.parts)
     if "gpu" in parts and not torch.cuda.is_available():

@@ -139,7 +139,9 @@ def parse_grid(texts, estimator):
     """``["kernel_length=25,51", ...]`` -> ``{"kernel_length": [25, 51], ...}``.
 
     Values are read as int, float, ``True``/``False``/``None`` or, failing
-    those, kept as strings. Every name must be a parameter of ``estimator``.
+    those, kept as strings. Every name must be a parameter of ``estimator``,
+    given once, with no value twice (a repeated candidate is the same fits
+    again).
     """
     grids = {}
     valid = estimator.get_params(deep=False)
@@ -152,6 +154,11 @@ def parse_grid(texts, estimator):
         if name not in valid:
             raise SystemExit(f"--grid: {type(estimator).__name__} has no parameter {name!r}; "
                              f"choose among {sorted(valid)}")
+        if name in grids:
+            raise SystemExit(f"--grid {name}: given twice; list its values in one --grid")
+        repeated = _common._repeated(items)
+        if repeated:
+            raise SystemExit(f"--grid {name}: value(s) {', '.join(repeated)} given twice")
         grids[name] = [_parse_value(v) for v in items]
     return grids
 
@@ -186,18 +193,21 @@ def main(argv=None):
     parser.add_argument("--factorial", action="store_true",
                         help="one grid over the product of the factors instead of one-factor "
                         "sweeps")
-    parser.add_argument("--cv", type=_common.at_least(2), default=None,
+    parser.add_argument("--cv", type=_common.at_least(2, _common.MAX_FOLDS), default=None,
                         help="inner stratified folds (default 3; quick 2)")
     parser.add_argument("--grid", action="append", default=[], metavar="PARAM=V1,V2,...",
                         help="sweep another classifier argument (repeatable); alone, it "
                         "replaces the study's factors")
     cluster = parser.add_mutually_exclusive_group()
-    cluster.add_argument("--dask-workers", type=_common.at_least(1), default=None,
+    cluster.add_argument("--dask-workers", type=_common.at_least(1, _common.cpu_cores),
+                         default=None,
                          help="run the fits on a local Dask cluster of N worker processes")
-    cluster.add_argument("--scheduler", default=None,
+    cluster.add_argument("--scheduler", type=_common.scheduler_address, default=None,
                          help="run the fits on the Dask cluster at this address")
     args = _common.finish_args(parser.parse_args(argv))
-    custom = parse_grid(args.grid, make_estimator(args.model, args.activation, 0, 1, "cpu"))
+    estimator = make_estimator(args.model, args.activation, 0, 1, "cpu")
+    custom = parse_grid(args.grid, estimator)
+    _common.check_values(parser, "--grid", estimator, custom)  # before any data or fit
     if args.factors is not None:
         factors = args.factors
     elif custom:
@@ -215,6 +225,11 @@ def main(argv=None):
                 else [{f: list(grids[f])} for f in factors])
 
     data = _common.load_for_script(args)
+    # StratifiedKFold needs n_folds trials of each class in every training split.
+    fewest = min(np.unique(split.y_train, return_counts=True)[1].min() for split in data.splits)
+    if n_folds > fewest:
+        parser.error(f"argument --cv: {n_folds} folds, but a class of {data.name} has "
+                     f"{fewest} training trials; use --cv {fewest} or fewer")
     stem = f"sweeps_{data.name}" + ("_quick" if args.quick else "")
     report = _common.Report(args.out, module=MODULE, argv=argv, stem=stem,
                             extra_versions=("dask", "distributed", "joblib"))

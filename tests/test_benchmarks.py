@@ -260,7 +260,10 @@ def test_scale_help_and_bad_parts(capsys):
         assert option in text
     with pytest.raises(SystemExit):
         scale.main(["--parts", "scp2"])
-    assert "unknown part(s) ['scp2']" in capsys.readouterr().err
+    assert "argument --parts: unknown name(s) ['scp2']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        scale.main(["--parts", "scp1,scp1"])
+    assert "argument --parts: scp1 given twice" in capsys.readouterr().err
 
 
 def test_readme_example_prints_a_labelled_result(monkeypatch, capsys):
@@ -557,14 +560,13 @@ def test_augmentation_ablation_table_joins_runs_seed_by_seed(tmp_path):
     assert "| d | EEGNet | Mixup | 2 | 80.0 ± 14.1 | 10.0 ± 0.0 |" in text
 
 
-def test_augmentation_table_refuses_logs_it_cannot_read(tmp_path):
+def test_augmentation_table_refuses_logs_it_cannot_read(tmp_path, capsys):
     from benchmarks import augmentation
 
     fit = {"dataset": "d", "network": "EEGNet", "row": "none", "seed": 0, "split": "s",
            "accuracy": 0.5, "fit_s": 1.0, "epochs": 3, "params": {}}
     ablation = json.dumps({"header": {"command": "... --part ablation", "part": "ablation"}})
     cases = {
-        "missing.jsonl": (None, "cannot be read"),
         "search.jsonl": ([json.dumps({"header": {"command": "--part search",
                                                   "part": "search"}}), json.dumps(fit)],
                          "a log of --part search"),
@@ -577,8 +579,14 @@ def test_augmentation_table_refuses_logs_it_cannot_read(tmp_path):
             path.write_text("\n".join(lines) + "\n")
         with pytest.raises(SystemExit, match=message):
             augmentation.main(["--part", "table", "--log", str(path)])
-    with pytest.raises(SystemExit, match="cannot be read"):
-        augmentation.main(["--part", "table", "--log", str(tmp_path)])  # a folder
+    for path, message in [(tmp_path / "missing.jsonl", "cannot be read"),
+                          (tmp_path, "is a folder")]:  # usage errors, naming --log
+        with pytest.raises(SystemExit) as exit_info:
+            augmentation.main(["--part", "table", "--log", str(path)])
+        assert exit_info.value.code == 2
+        assert f"argument --log: {str(path)!r} {message}" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="cannot be read"):  # read_log alone
+        augmentation.read_log(tmp_path / "missing.jsonl")
     # A run killed while writing its last line: that line is left out, the rest read.
     cut = tmp_path / "cut.jsonl"
     cut.write_text("\n".join([ablation, json.dumps(fit), json.dumps(fit)[:20]]))
@@ -594,11 +602,7 @@ def test_augmentation_benchmark_checks_options_before_running(tmp_path, capsys):
         (["--part", "ablation", "--set", "max_epochs=0"], r"--set max_epochs: the script sets "
                                                           r"it, from --max-epochs"),
         (["--part", "ablation", "--set", "augmentation=None"], r"--set augmentation: the script"),
-        (["--part", "ablation", "--rows", ""], r"--rows: no row named"),
-        (["--part", "ablation", "--rows", "none,Nope"], r"unknown rows \['Nope'\]; choose among "
-                                                        r"none, TimeShift"),
-        (["--part", "search", "--log", "x.jsonl"], "--log is read by --part table only"),
-        (["--part", "search", "--dataset", "Nope"], "unknown data set 'Nope'"),
+        (["--part", "search", "--log", __file__], "--log is read by --part table only"),
     ]:
         with pytest.raises(SystemExit, match=message):
             augmentation.main([*argv, "--quick", "--out", str(tmp_path)])
@@ -606,6 +610,10 @@ def test_augmentation_benchmark_checks_options_before_running(tmp_path, capsys):
     for argv, message in [  # argparse's own exit, its message on stderr
         (["--seeds", "0"], "--seeds 0 asks for no seed"),
         (["--stop-after", "-5"], "argument --stop-after: expected a finite number > 0"),
+        (["--rows", ""], "argument --rows: unknown name(s) ''"),
+        (["--rows", "none,Nope"], "argument --rows: unknown name(s) ['Nope']; choose among "
+                                  "none, TimeShift"),
+        (["--dataset", "Nope"], "argument --dataset: invalid choice: 'Nope'"),
     ]:
         with pytest.raises(SystemExit):
             augmentation.main(["--part", "search", *argv, "--out", str(tmp_path)])

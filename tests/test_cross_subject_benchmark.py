@@ -242,10 +242,16 @@ def test_missing_deap_exits_with_the_reason(tmp_path):
         cs.main(["--dataset", "deap", "--data-dir", str(tmp_path), "--out", str(tmp_path)])
 
 
-def test_a_method_whose_every_fit_fails_ends_the_run_with_an_error(tmp_path):
+def test_a_method_whose_every_fit_fails_ends_the_run_with_an_error(tmp_path, capsys):
+    # Crops longer than the trials (128 samples): a valid parameter that fails in fit.
     with pytest.raises(SystemExit, match="every fit of EEGNet failed"):
-        cs.main(["--quick", "--methods", "EEGNet", "--alignment", "none", "--set", "lr=-1",
-                 "--out", str(tmp_path)])
+        cs.main(["--quick", "--methods", "EEGNet", "--alignment", "none", "--set",
+                 "crop_length=1000", "--out", str(tmp_path)])
     assert any(tmp_path.glob("*_summary.md"))  # the tables, with the errors, are written
-    with pytest.raises(SystemExit, match="eegmmidb has subjects 1-109; got \\[0\\]"):
+    with pytest.raises(SystemExit) as exit_info:  # a usage error, before any fit
+        cs.main(["--quick", "--set", "lr=-1", "--out", str(tmp_path / "none")])
+    assert exit_info.value.code == 2 and "argument --set: lr=-1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
         cs.main(["--dataset", "eegmmidb", "--protocol", "cross-run", "--subjects", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --subjects: subjects are 1-109; got [0]" in capsys.readouterr().err
