@@ -1,7 +1,11 @@
 """Tests of skeeg.datasets: real data when present, exact-format files otherwise."""
 
+import contextlib
 import io
+import os
 import re
+import shutil
+import signal
 import sys
 import warnings
 import zipfile
@@ -30,6 +34,39 @@ def _require(path):
     if not path.exists():
         pytest.skip(f"real data not found at {path}; set SKEEG_DATA")
     return path
+
+
+def _not_regular(path, kind):
+    """Put a folder or a FIFO (no writer: opening it would block) at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    if kind == "folder":
+        path.mkdir()
+        return "a folder"
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    os.mkfifo(path)
+    return r"a named pipe \(FIFO\)"
+
+
+@contextlib.contextmanager
+def _must_not_block(seconds=10):
+    """Fail instead of hanging if the code under test opens a FIFO."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def blocked(*_):
+        raise TimeoutError("the loader blocked: it opened a FIFO")
+
+    previous = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # --------------------------------------------------------------------------
@@ -62,6 +99,13 @@ def test_a_data_folder_that_is_a_file_is_named(monkeypatch, tmp_path):
             load()
     with pytest.raises(TypeError, match="data_dir must be a str or path-like"):
         get_data_dir(3)
+    fifo = tmp_path / "pipe"
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(fifo)
+        with _must_not_block(), pytest.raises(
+            ValueError, match=r"which is a named pipe \(FIFO\), not a folder"
+        ):
+            get_data_dir(fifo)
 
 
 def test_git_blob_id_matches_git():
@@ -233,49 +277,86 @@ def test_uea_lines_split_only_at_newlines(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "line_no, text, message",
+    [
+        (8, "@seriesLength 2", "line 8: the header says @seriesLength 2 but the trials hold "
+         r"series of 3 samples \(the first trial, line 11"),
+        (8, "@seriesLength 5000000000", "line 8: the header says @seriesLength 5000000000 but"),
+        (6, "@dimensions 3", r"line 6: the header says @dimensions 3 but the trials hold 2 dim"),
+        (6, "@dimensions 999", "line 6: the header says @dimensions 999 but"),
+        (5, "@univariate true", r"line 5: the header says @univariate true but the trials hold 2"),
+        (7, "@equalLength false", "line 7: the header says @equalLength false but the trials "
+         "hold series of one length, 3"),
+        (9, "@classLabel true a b c", r"line 9: @classLabel lists \['a', 'b', 'c'\] but no "
+         r"trial has the label\(s\) \['c'\]"),
+        (6, "@dimensions two", "line 6: @dimensions must be a positive integer, got 'two'"),
+        (6, "@dimensions 0", "line 6: @dimensions must be a positive integer, got '0'"),
+        (8, "@seriesLength \u00b3", "line 8: @seriesLength must be a positive integer"),
+        (5, "@univariate maybe", "line 5: @univariate must be true or false, got 'maybe'"),
+        (7, "@equalLength", "line 7: @equalLength must be true or false, got ''"),
+        (8, "@dimensions 2", r"line 8: a second @dimensions line \(the first is line 6\)"),
+    ],
+)
+def test_uea_header_that_contradicts_the_data_is_refused(tmp_path, line_no, text, message):
+    """Neither the header nor the data is guessed right: the file, line and field are named."""
+    path = _write_ts(tmp_path, _replace(HEADER + TRIALS, line_no, text))
+    _write_ts(tmp_path, HEADER + TRIALS, split="TEST")
+    with pytest.raises(ValueError, match=re.escape(f"{path}, ") + message):
+        load_uea("Toy", data_dir=tmp_path)
+
+
+def test_uea_header_sizes_are_never_allocated(tmp_path):
+    """A header declaring 999 x 5e9 samples over a 2 x 3 file fails at once, small."""
+    header = _replace(_replace(HEADER, 6, "@dimensions 999"), 8, "@seriesLength 5000000000")
+    path = _write_ts(tmp_path, header + TRIALS)
+    _write_ts(tmp_path, HEADER + TRIALS, split="TEST")
+    with pytest.raises(ValueError, match=re.escape(f"{path}, line 6: the header says @dim")):
+        load_uea("Toy", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
     "line_no, text, note",
     [
-        (8, "@seriesLength 2", "line 8: @seriesLength says 2 but every trial has 3 samples"),
-        (6, "@dimensions 3", "line 6: @dimensions says 3 but every trial has 2 dimensions"),
-        (5, "@univariate true", "line 5: @univariate true says 1 but every trial has 2"),
         (6, "@dimension 2", "line 6: unknown header keyword '@dimension' ignored"),
-        (6, "@dimensions two", "line 6: @dimensions 'two' is not a positive integer, ignored"),
         (4, "@missing maybe", "line 4: @missing 'maybe' is not true or false, ignored"),
-        (7, "@equalLength false", None),  # equal lengths are allowed, not required
         (9, "@classLabel true a b a", "line 9: repeated class labels in @classLabel dropped"),
     ],
 )
-def test_uea_header_that_disagrees_with_the_data_warns(tmp_path, line_no, text, note):
-    """The data decide, as in aeon and sktime; the warning names file and line."""
+def test_uea_header_lines_that_cannot_be_used_warn(tmp_path, line_no, text, note):
+    """Lines that say nothing about the data's shape are skipped with a warning."""
     path = _write_ts(tmp_path, _replace(HEADER + TRIALS, line_no, text))
     _write_ts(tmp_path, HEADER + TRIALS, split="TEST")
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         data = load_uea("Toy", data_dir=tmp_path)
     messages = [str(w.message) for w in record]
-    if note is None:
-        assert messages == []
-    else:
-        assert len(messages) == 1, messages
-        assert messages[0].startswith(f"{path}: the header disagrees") and note in messages[0]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith(f"{path}: header lines that cannot be used")
+    assert note in messages[0]
     assert data.X_train.shape == (2, 2, 3)
     np.testing.assert_array_equal(data.X_train[1], [[7, 8, 9], [10, 11, 12]])
     np.testing.assert_array_equal(data.classes, ["a", "b"])
 
 
+def test_uea_header_that_agrees_loads_without_warning(tmp_path):
+    univariate = ["@univariate true", "@dimensions 1", "@equalLength true", "@seriesLength 4",
+                  "@classLabel true 1 2", "@data", "1,2,3,4:1", "5,6,7,8:2"]
+    _write_set(tmp_path, train=univariate, test=univariate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_uea("Toy", data_dir=tmp_path).X_train.shape == (2, 1, 4)
+
+
 def test_uea_series_length_one_less_than_every_series(tmp_path):
-    """Archive files exist whose @seriesLength is one short of every series."""
+    """A @seriesLength one short of every series is a contradiction too: refused, named."""
     rows = ["1,2,3,4:5,6,7,8:a", "9,10,11,12:13,14,15,16:b"]
     header = _replace(HEADER, 8, "@seriesLength 3")
     path = _write_ts(tmp_path, header + rows)
     _write_ts(tmp_path, header + rows[::-1], split="TEST")
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
-        data = load_uea("Toy", data_dir=tmp_path)
-    assert len(record) == 2  # one per file
-    assert re.match(re.escape(str(path)) + ".*@seriesLength says 3", str(record[0].message))
-    assert data.X_train.shape == data.X_test.shape == (2, 2, 4)
-    np.testing.assert_array_equal(data.X_test[0, 1], [13, 14, 15, 16])
+    message = re.escape(f"{path}, line 8: the header says @seriesLength 3 but the trials hold "
+                        "series of 4 samples")
+    with pytest.raises(ValueError, match=message):
+        load_uea("Toy", data_dir=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -306,15 +387,11 @@ def test_uea_bad_sidecar_names_the_file(tmp_path, content, message):
         load_uea("Toy", data_dir=tmp_path)
 
 
-def test_uea_sidecar_without_sfreq_and_known_rates(tmp_path):
+def test_uea_sidecar_without_sfreq(tmp_path):
     _write_set(tmp_path)
     (tmp_path / "Toy.json").write_text('{"other": 1}')
     assert load_uea("Toy", data_dir=tmp_path).sfreq is None
     assert load_uea("Toy", data_dir=tmp_path).unit is None
-    # The two EEG sets have their stated rate and unit without the .json.
-    _write_set(tmp_path / "FingerMovements", name="FingerMovements")
-    data = load_uea("FingerMovements", data_dir=tmp_path)
-    assert (data.sfreq, data.unit) == (100.0, "uV")
 
 
 def test_uea_missing_data_section_and_trials(tmp_path):
@@ -330,12 +407,12 @@ def test_uea_missing_data_section_and_trials(tmp_path):
 
 
 def test_uea_train_test_mismatch(tmp_path):
-    other = _replace(HEADER, 9, "@classLabel true a b c")
+    other = _replace(HEADER, 9, "@classLabel true b a")
     _write_set(tmp_path, test=other + TRIALS)
     with pytest.raises(ValueError, match="different @classLabel lists"):
         load_uea("Toy", data_dir=tmp_path)
     short = _replace(HEADER, 8, "@seriesLength 2")
-    _write_set(tmp_path, test=short + ["1,2:3,4:a"])
+    _write_set(tmp_path, test=short + ["1,2:3,4:a", "5,6:7,8:b"])
     with pytest.raises(ValueError, match=r"shape \(2, 3\) in train but \(2, 2\) in test"):
         load_uea("Toy", data_dir=tmp_path)
 
@@ -348,6 +425,50 @@ def test_uea_missing_files(tmp_path):
         load_uea("Toy", data_dir=tmp_path)
     with pytest.raises(ValueError, match="name must be"):
         load_uea("../Toy", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+@pytest.mark.parametrize("fname", ["Toy_TRAIN.ts", "Toy_TEST.ts", "Toy.json", "Toy.txt"])
+def test_uea_path_that_is_not_a_regular_file_is_refused(tmp_path, fname, kind):
+    """Neither reported as missing nor skipped nor opened: refused by name, at once."""
+    folder = _write_set(tmp_path / "uea" / "Toy")
+    what = _not_regular(folder / fname, kind)
+    with _must_not_block(), pytest.raises(
+        ValueError, match=re.escape(str(folder / fname)) + f" is {what}, not a regular file"
+    ):
+        load_uea("Toy", data_dir=tmp_path)
+
+
+def test_uea_oversized_sidecar_is_not_read(tmp_path):
+    _write_set(tmp_path)
+    json_path = tmp_path / "Toy.json"
+    with open(json_path, "wb") as f:  # sparse: 2 MiB of nothing, no disk used
+        f.truncate(2 << 20)
+    with pytest.raises(ValueError, match=re.escape(str(json_path)) + r" holds 2097152 bytes, "
+                       "more than the 1048576 bytes that a sampling-rate sidecar can need"):
+        load_uea("Toy", data_dir=tmp_path)
+
+
+def test_uea_sidecar_that_contradicts_the_known_rate_is_refused(tmp_path):
+    """skeeg keeps FingerMovements' rate (100 Hz): a sidecar saying 250 names both values."""
+    folder = _write_set(tmp_path / "uea" / "FingerMovements", name="FingerMovements")
+    (folder / "FingerMovements.json").write_text('{"sfreq": 250}')
+    with pytest.raises(ValueError, match=re.escape(str(folder / "FingerMovements.json")) +
+                       '.*"sfreq" says 250 Hz but FingerMovements was recorded at 100 Hz'):
+        load_uea("FingerMovements", data_dir=tmp_path)
+
+
+def test_uea_known_set_that_differs_from_the_facts_is_refused(tmp_path):
+    """A small set under a known name is not FingerMovements: refused, with a way out."""
+    folder = _write_set(tmp_path / "uea" / "FingerMovements", name="FingerMovements")
+    with pytest.raises(ValueError, match=re.escape(f"The copy of FingerMovements in {folder} "
+                       "does not match the archive's FingerMovements") + r".*TRAIN shape "
+                       r"\(2, 2, 3\), expected \(316, 28, 50\).*rename its files"):
+        load_uea("FingerMovements", data_dir=tmp_path)
+    # Renamed, the same files load as what they are.
+    for split in ("TRAIN", "TEST"):
+        (folder / f"FingerMovements_{split}.ts").rename(folder / f"Mine_{split}.ts")
+    assert load_uea("Mine", data_dir=folder).X_train.shape == (2, 2, 3)
 
 
 # --------------------------------------------------------------------------
@@ -379,6 +500,63 @@ def test_uea_real(data_dir, name, shapes, classes, sfreq):
     assert data.unit == "uV"
     assert len(data.ch_names) == shapes[0][1]
     assert name in data.DESCR or "bbci" in data.DESCR
+
+
+def _copy_fm(data_dir, tmp_path):
+    source = _require(data_dir / "uea" / "FingerMovements")
+    folder = tmp_path / "uea" / "FingerMovements"
+    folder.mkdir(parents=True)
+    for path in source.iterdir():
+        shutil.copyfile(path, folder / path.name)  # copyfile: the copies writable
+    return folder
+
+
+def test_uea_real_known_rate_without_sidecar(data_dir, tmp_path):
+    folder = _copy_fm(data_dir, tmp_path)
+    (folder / "FingerMovements.json").unlink()
+    data = load_uea("FingerMovements", data_dir=tmp_path)
+    assert (data.sfreq, data.unit) == (100.0, "uV")
+    (folder / "FingerMovements.json").write_text('{"sfreq": 100.0}')  # repeating it is fine
+    assert load_uea("FingerMovements", data_dir=tmp_path).sfreq == 100.0
+
+
+def _swap_labels(text, count=-1):
+    text = text.replace(":left\n", ":TMP\n", count).replace(":right\n", ":left\n", count)
+    return text.replace(":TMP\n", ":right\n", count)
+
+
+@pytest.mark.parametrize(
+    "edit, difference",
+    [
+        (_swap_labels, r"TRAIN class counts \{'left': 157, 'right': 159\}"),
+        # One left and one right trial trade labels: the class counts stay as they were.
+        (lambda text: _swap_labels(text, 1), "TRAIN labels, in file order, differ"),
+        (lambda text: text.replace(":left\n", ":right\n", 1), "TRAIN class counts"),
+    ],
+)
+def test_uea_real_local_copy_with_changed_labels_is_refused(data_dir, tmp_path, edit,
+                                                            difference):
+    folder = _copy_fm(data_dir, tmp_path)
+    train = folder / "FingerMovements_TRAIN.ts"
+    train.write_text(edit(train.read_text()))
+    with pytest.raises(ValueError, match="The copy of FingerMovements in .* does not match "
+                       "the archive's FingerMovements as skeeg knows it: " + difference):
+        load_uea("FingerMovements", data_dir=tmp_path)
+
+
+def test_uea_real_header_that_contradicts_the_data(data_dir, tmp_path):
+    folder = _copy_fm(data_dir, tmp_path)
+    train = folder / "FingerMovements_TRAIN.ts"
+    text = train.read_text()
+    train.write_text(text.replace("@seriesLength 50", "@seriesLength 5000000000")
+                     .replace("@dimensions 28", "@dimensions 999"))
+    with pytest.raises(ValueError, match=re.escape(f"{train}, line 30: the header says "
+                       "@dimensions 999 but the trials hold 28 dimension(s)")):
+        load_uea("FingerMovements", data_dir=tmp_path)
+    train.write_text(text.replace("@seriesLength 50", "@seriesLength 5000000000"))
+    with pytest.raises(ValueError, match=re.escape(f"{train}, line 32: the header says "
+                       "@seriesLength 5000000000 but the trials hold series of 50 samples")):
+        load_uea("FingerMovements", data_dir=tmp_path)
 
 
 # --------------------------------------------------------------------------
@@ -475,6 +653,27 @@ def test_bci_iiib_missing_file(iiib_dir):
     root, _ = iiib_dir
     (root / "bci_iiib" / "X11b_test.npz").unlink()
     with pytest.raises(FileNotFoundError, match="X11b_test.npz not found"):
+        load_bci_iiib(data_dir=root)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_bci_iiib_path_that_is_not_a_regular_file_is_refused(iiib_dir, kind):
+    root, _ = iiib_dir
+    path = root / "bci_iiib" / "X11b_test.npz"
+    what = _not_regular(path, kind)
+    with _must_not_block(), pytest.raises(
+        ValueError, match=re.escape(str(path)) + f" is {what}, not a regular file"
+    ):
+        load_bci_iiib(data_dir=root)
+
+
+def test_bci_iiib_file_larger_than_any_course_file_is_not_read(iiib_dir, monkeypatch):
+    root, _ = iiib_dir
+    monkeypatch.setattr(bci_iiib, "MAX_TRIALS", 10)  # files of over 2 * 120 kB + 1 MiB
+    path = root / "bci_iiib" / "S4b_train.npz"
+    with open(path, "r+b") as f:
+        f.truncate(2 << 20)  # sparse
+    with pytest.raises(ValueError, match=re.escape(f"{path} holds 2097152 bytes, more than")):
         load_bci_iiib(data_dir=root)
 
 
@@ -798,6 +997,25 @@ def test_eegmmidb_never_downloads_unless_asked(tmp_path, monkeypatch):
     assert calls == [] and list(tmp_path.iterdir()) == []  # nothing fetched, nothing made
     with pytest.raises(ValueError, match="download must be True or False"):
         load_eegmmidb(subjects=1, data_dir=tmp_path, download="yes")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+@pytest.mark.parametrize("download", [False, True])
+def test_eegmmidb_path_that_is_not_a_regular_file_is_refused(tmp_path, monkeypatch, kind,
+                                                            download):
+    """Not reported missing, not downloaded over, not handed to MNE: refused by name."""
+    mne = pytest.importorskip("mne")
+    calls = []
+    monkeypatch.setattr(mne.datasets.eegbci, "load_data",
+                        lambda *a, **k: calls.append((a, k)) or [])
+    path = (tmp_path / "MNE-eegbci-data" / "files" / "eegmmidb" / "1.0.0" / "S001"
+            / "S001R04.edf")
+    what = _not_regular(path, kind)
+    with _must_not_block(), pytest.raises(
+        ValueError, match=re.escape(str(path)) + f" is {what}, not a regular file"
+    ):
+        load_eegmmidb(subjects=1, runs=[4], data_dir=tmp_path, download=download)
+    assert calls == []
 
 
 def test_eegmmidb_download_fetches_missing_runs(data_dir, tmp_path, monkeypatch):

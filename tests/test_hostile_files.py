@@ -7,8 +7,10 @@ a crash fails the test instead of killing pytest. The .npz, .ts and .json cases
 are in test_datasets.py, the download's in test_download.py.
 """
 
+import os
 import pickle
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -179,3 +181,29 @@ def test_values_beyond_float32_are_refused(tmp_path):
     message = re.escape(f"{path}: trial 0 (0-based), channel FC1, sample 0 holds 6e+38")
     with pytest.raises(ValueError, match=message):
         load_deap(tmp_path, subjects=[1], baseline="subtract")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+@pytest.mark.parametrize("which", ["first", "second"])
+def test_participant_path_that_is_not_a_regular_file_is_refused(tmp_path, kind, which):
+    """A FIFO (never opened: it would block) or folder is refused by name, not called missing."""
+    _write(tmp_path, pickle.dumps(_participant(), protocol=2))  # s01.dat, a valid file
+    path = tmp_path / ("s01.dat" if which == "first" else "s02.dat")
+    path.unlink(missing_ok=True)
+    if kind == "folder":
+        path.mkdir()
+        what = "a folder"
+    else:
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs on this platform")
+        os.mkfifo(path)
+        what = r"a named pipe \(FIFO\)"
+    # SIGALRM: should the loader open the FIFO, the test fails instead of hanging.
+    previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError()))
+    signal.alarm(10)
+    try:
+        with pytest.raises(ValueError, match=re.escape(str(path)) + f" is {what}, not a regular"):
+            load_deap(tmp_path, subjects=[1, 2])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

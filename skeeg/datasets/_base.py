@@ -11,6 +11,7 @@ import io
 import math
 import os
 import re
+import stat
 import zipfile
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def get_data_dir(data_dir=None):
     TypeError
         If ``data_dir`` is neither None, a str nor path-like.
     ValueError
-        If the path names an existing file, not a folder.
+        If the path names an existing file (or FIFO, device), not a folder.
 
     Notes
     -----
@@ -88,8 +89,12 @@ def get_data_dir(data_dir=None):
             f"data_dir must be a str or path-like folder, or None; got {type(data_dir).__name__}."
         ) from None
     if path.exists() and not path.is_dir():
+        mode = path.stat().st_mode
+        kind = "a file" if stat.S_ISREG(mode) else next(
+            (name for test, name in _KINDS if test(mode)), "not a folder"
+        )
         raise ValueError(
-            f"{source} names {str(path)!r}, which is a file, not a folder: give the folder "
+            f"{source} names {str(path)!r}, which is {kind}, not a folder: give the folder "
             "that holds the data sets (for a single file, its parent folder)."
         )
     return path
@@ -117,16 +122,108 @@ def git_blob_id(content):
     return hashlib.sha1(header + content).hexdigest()
 
 
-def read_text(path):
-    """Read a text file as UTF-8, falling back to Latin-1.
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(path, mode):
+    kind = next((name for test, name in _KINDS if test(mode)), "not a plain file")
+    return ValueError(
+        f"{path} is {kind}, not a regular file; a data file must be a regular file "
+        "(a FIFO or device would block or never end). Put the data set's file there."
+    )
+
+
+def is_regular_file(path):
+    """Whether ``path`` is a regular file, refusing anything else that is there.
+
+    Only ``os.stat`` is used, so a named pipe or a device is never opened
+    (opening a FIFO blocks until a writer comes). A symbolic link to a
+    regular file counts as one.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    present : bool
+        True for a regular file, False when nothing is there (nor a folder
+        on the way to it).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is a folder, a FIFO, a device or a socket; the message
+        names the path and what it is.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    if not stat.S_ISREG(mode):
+        raise _not_regular(path, mode)
+    return True
+
+
+def read_bytes(path, max_bytes=None, what="file"):
+    """All bytes of a regular file, refusing other kinds and oversized files.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    max_bytes : int, default=None
+        Largest size accepted, checked on the file's real size before
+        reading; None for no limit.
+    what : str, default="file"
+        What the file is, for the message about its size.
+
+    Returns
+    -------
+    content : bytes
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing is at ``path``.
+    ValueError
+        If ``path`` is not a regular file, or larger than ``max_bytes``.
+    """
+    if not is_regular_file(path):
+        raise FileNotFoundError(f"{path} not found.")
+    # O_NONBLOCK: should a FIFO replace the file after the check, opening it
+    # returns at once instead of waiting for a writer; fstat then refuses it.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(path, info.st_mode)
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise ValueError(
+                f"{path} holds {info.st_size} bytes, more than the {max_bytes} bytes "
+                f"that a {what} can need; it is not the expected file."
+            )
+        return handle.read()
+
+
+def read_text(path, max_bytes=None, what="file"):
+    """Read a regular text file as UTF-8, falling back to Latin-1.
 
     A leading UTF-8 byte-order mark (written by some Windows editors) is
     dropped. Several description files of public EEG archives are Latin-1
     encoded (for example the ``µV`` of the BCI Competition II descriptions),
     and Latin-1 decodes any byte sequence, so reading never fails on
-    encoding.
+    encoding. ``max_bytes`` and ``what`` are as in :func:`read_bytes`, which
+    also refuses anything but a regular file.
     """
-    raw = Path(path).read_bytes()
+    raw = read_bytes(path, max_bytes, what)
     if raw.startswith(_UTF8_BOM):
         raw = raw[len(_UTF8_BOM) :]
     try:

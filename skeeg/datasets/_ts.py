@@ -7,27 +7,45 @@ import warnings
 
 import numpy as np
 
-from ._base import FLOAT32_MAX, read_text, split_lines
+from ._base import FLOAT32_MAX, is_regular_file, read_text, split_lines
 
 ARCHIVE_URL = "https://www.timeseriesclassification.com"
 
-_HEADER_KEYS = (
-    "@problemname",
-    "@timestamps",
-    "@missing",
-    "@univariate",
-    "@dimensions",
-    "@equallength",
-    "@serieslength",
-    "@classlabel",
-    "@targetlabel",
-    "@data",
-)
+# Keywords are matched lower-cased; messages use the archive's spelling.
+_HEADER_KEYS = {
+    key.lower(): key
+    for key in (
+        "@problemName",
+        "@timeStamps",
+        "@missing",
+        "@univariate",
+        "@dimensions",
+        "@equalLength",
+        "@seriesLength",
+        "@classLabel",
+        "@targetLabel",
+        "@data",
+    )
+}
 
 
 def read_ts(path):
-    """Parse one ``.ts`` file into (X, y, classes, header comments)."""
-    if not path.is_file():
+    """Parse one ``.ts`` file into (X, y, classes, header comments).
+
+    The header's ``@dimensions``, ``@seriesLength``, ``@univariate``,
+    ``@equalLength`` and ``@classLabel`` lines must agree with the trials
+    read; the array is sized from the trials, never from the header.
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing is at ``path``.
+    ValueError
+        If ``path`` is not a regular file, is malformed, or its header
+        contradicts its data; the message names the file, the line and the
+        header field.
+    """
+    if not is_regular_file(path):
         raise FileNotFoundError(
             f"{path} not found. It is part of the UEA/UCR time-series "
             f"classification archive ({ARCHIVE_URL}); download the data set "
@@ -36,7 +54,7 @@ def read_ts(path):
     lines = split_lines(read_text(path))
     header = {}
     comments = []
-    notes = []  # header lines the data overrule, for one warning per file
+    notes = []  # header lines that cannot be used, for one warning per file
     line_no = 0
     for line_no, line in enumerate(lines, start=1):
         text = line.strip()
@@ -55,12 +73,18 @@ def read_ts(path):
         if key not in _HEADER_KEYS:
             notes.append(f"line {line_no}: unknown header keyword {key!r} ignored")
             continue
+        if key in header:
+            # Two answers to one question: which one the writer meant cannot be told.
+            raise ValueError(
+                f"{path}, line {line_no}: a second {_HEADER_KEYS[key]} line (the first is line "
+                f"{header[key][1]}); each header keyword may appear once."
+            )
         header[key] = (value[0].strip() if value else "", line_no)
         if key == "@data":
             break
     else:
         raise ValueError(f"{path}, line {line_no}: end of file reached without an @data line.")
-    declared, classes = _check_header(path, header, notes)
+    declared, classes, class_line = _check_header(path, header, notes)
 
     trials, labels = [], []
     n_channels = n_times = first_line = None  # the first trial fixes the shape
@@ -80,6 +104,8 @@ def read_ts(path):
             )
         if n_channels is None:
             n_channels, n_times, first_line = len(dims), lengths[0], line_no
+            # The later trials must match this one, so checking it checks them all.
+            _check_shape(path, declared, n_channels, n_times, first_line)
         elif len(dims) != n_channels:
             raise ValueError(
                 f"{path}, line {line_no}: found {len(dims)} dimension(s), expected "
@@ -101,19 +127,16 @@ def read_ts(path):
     if not trials:
         raise ValueError(f"{path}, line {line_no}: no trials after the @data line.")
 
-    found = {"@dimensions": n_channels, "@serieslength": n_times}
-    for key, (value, key_line, label) in declared.items():
-        if value != found[key]:
-            what = "dimensions" if key == "@dimensions" else "samples per series"
-            notes.append(
-                f"line {key_line}: {label} says {value} but every trial has {found[key]} "
-                f"{what}; the data's {found[key]} are used"
-            )
+    unused = [label for label in classes if label not in set(labels)]
+    if unused:
+        raise ValueError(
+            f"{path}, line {class_line}: @classLabel lists {classes} but no trial has "
+            f"the label(s) {unused}; the header contradicts the data, so the file is "
+            "damaged or was edited."
+        )
     if notes:
         warnings.warn(
-            f"{path}: the header disagrees with the data or cannot be used: "
-            + "; ".join(notes)
-            + ". The file was read as its data say (as aeon and sktime read it).",
+            f"{path}: header lines that cannot be used: " + "; ".join(notes) + ".",
             UserWarning,
             stacklevel=3,
         )
@@ -121,19 +144,50 @@ def read_ts(path):
     return X, np.array(labels, dtype=str), np.array(classes, dtype=str), "\n".join(comments)
 
 
-def _check_header(path, header, notes):
-    """Validate the header; return ({key: (declared, line, label)}, classes).
+def _check_shape(path, declared, n_channels, n_times, first_line):
+    """Refuse a header whose shape lines contradict the first trial.
 
-    Only what changes how the data are read is refused; header lines that
-    merely describe the data are checked against them later.
+    A header that says other than the data is a damaged or edited file:
+    which of the two is right cannot be told, so neither is guessed.
+    """
+    found = {
+        "@dimensions": (n_channels, f"{n_channels} dimension(s)"),
+        "@univariate": (n_channels == 1, f"{n_channels} dimension(s)"),
+        "@serieslength": (n_times, f"series of {n_times} samples"),
+        "@equallength": (True, f"series of one length, {n_times}"),
+    }
+    for key, (value, line_no, label) in declared.items():
+        if value != found[key][0]:
+            raise ValueError(
+                f"{path}, line {line_no}: the header says {label} but the trials hold "
+                f"{found[key][1]} (the first trial, line {first_line}, and every trial "
+                "must match it); the header contradicts the data, so the file is damaged "
+                "or was edited. Fix that header line or get a fresh copy of the file."
+            )
+
+
+def _check_header(path, header, notes):
+    """Validate the header; return ({key: (declared, line, label)}, classes, line).
+
+    What changes how the data are read is refused here; the lines that
+    describe the data (``@dimensions``, ``@seriesLength``, ``@univariate``,
+    ``@equalLength``) must be well formed, and are checked against the data
+    once they are read.
     """
 
-    def flag(key):
+    def flag(key, checked=False):
         if key not in header:
             return None, None
         value, line_no = header[key]
         if value.lower() not in ("true", "false"):
-            notes.append(f"line {line_no}: {key} {value!r} is not true or false, ignored")
+            if checked:  # it describes the data: an unreadable value cannot be checked
+                raise ValueError(
+                    f"{path}, line {line_no}: {_HEADER_KEYS[key]} must be true or false, "
+                    f"got {value!r}."
+                )
+            notes.append(
+                f"line {line_no}: {_HEADER_KEYS[key]} {value!r} is not true or false, ignored"
+            )
             return None, line_no
         return value.lower() == "true", line_no
 
@@ -141,9 +195,12 @@ def _check_header(path, header, notes):
         if key not in header:
             return None
         value, line_no = header[key]
-        if not value.isdigit() or int(value) < 1:
-            notes.append(f"line {line_no}: {key} {value!r} is not a positive integer, ignored")
-            return None
+        # isdecimal, not isdigit: superscript digits pass isdigit but not int().
+        if not value.isdecimal() or int(value) < 1:
+            raise ValueError(
+                f"{path}, line {line_no}: {_HEADER_KEYS[key]} must be a positive integer, "
+                f"got {value!r}."
+            )
         return int(value), line_no
 
     time_stamps, line_no = flag("@timestamps")
@@ -156,17 +213,16 @@ def _check_header(path, header, notes):
             "classification files (@classLabel true ...) are supported."
         )
     flag("@missing")
-    flag("@equallength")  # the data show whether the lengths are equal
     declared = {}
-    univariate, line_no = flag("@univariate")
-    dimensions = integer("@dimensions")
-    if univariate:
-        declared["@dimensions"] = (1, line_no, "@univariate true")
-    elif dimensions is not None:
-        declared["@dimensions"] = (*dimensions, "@dimensions")
-    series_length = integer("@serieslength")
-    if series_length is not None:
-        declared["@serieslength"] = (*series_length, "@seriesLength")
+    # Only equal-length files are read, so "@equalLength false" contradicts any data.
+    for key in ("@univariate", "@equallength"):
+        value, line_no = flag(key, checked=True)
+        if value is not None:
+            declared[key] = (value, line_no, f"{_HEADER_KEYS[key]} {str(value).lower()}")
+    for key in ("@dimensions", "@serieslength"):
+        value = integer(key)
+        if value is not None:
+            declared[key] = (*value, f"{_HEADER_KEYS[key]} {value[0]}")
 
     if "@classlabel" not in header:
         raise ValueError(
@@ -183,7 +239,7 @@ def _check_header(path, header, notes):
     if len(set(classes)) != len(classes):
         notes.append(f"line {line_no}: repeated class labels in @classLabel dropped")
         classes = list(dict.fromkeys(classes))
-    return declared, classes
+    return declared, classes, line_no
 
 
 def _parse_values(path, line_no, dims):

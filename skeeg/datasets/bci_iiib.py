@@ -5,7 +5,14 @@ import warnings
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import first_beyond_float32, get_data_dir, git_blob_id, read_npz
+from ._base import (
+    first_beyond_float32,
+    get_data_dir,
+    git_blob_id,
+    is_regular_file,
+    read_bytes,
+    read_npz,
+)
 
 SUBJECTS = ("S4b", "X11b")
 N_TIMES = 750
@@ -87,7 +94,9 @@ def load_bci_iiib(data_dir=None):
     FileNotFoundError
         If one of the four files is missing.
     ValueError
-        If a file is not a valid ``.npz`` archive of this data set (the
+        If one of the four paths is a folder, FIFO or device instead of a
+        regular file, or larger than any course file can be. If a file is
+        not a valid ``.npz`` archive of this data set (the
         message names the file and the problem): damaged, a single ``.npy``
         array, an array that declares more trials than ``MAX_TRIALS``
         (10,000) or more bytes than the file holds, a member that would
@@ -168,7 +177,7 @@ def load_bci_iiib(data_dir=None):
 def _find_file(data_dir, fname):
     candidates = [data_dir / "bci_iiib" / fname, data_dir / fname]
     for path in candidates:
-        if path.is_file():
+        if is_regular_file(path):  # a folder or FIFO of that name is refused by name
             return path
     raise FileNotFoundError(
         f"BCI Competition III IIIb file {fname} not found; looked for "
@@ -181,7 +190,10 @@ def _find_file(data_dir, fname):
 
 def _read_file(path):
     """Return (X channel-major float32, y int, number of filled samples)."""
-    content = path.read_bytes()
+    max_bytes = MAX_TRIALS * N_TIMES * len(CH_NAMES) * 8  # float64 trials
+    # The file holds that array and the labels, stored or deflated, with zip
+    # overhead: twice as much and 1 MiB bound it, checked before it is read.
+    content = read_bytes(path, 2 * max_bytes + (1 << 20), "BCI Competition III IIIb course file")
     found = git_blob_id(content)
     expected = BLOB_IDS[path.name]
     if found != expected:
@@ -191,7 +203,6 @@ def _read_file(path):
             UserWarning,
             stacklevel=3,
         )
-    max_bytes = MAX_TRIALS * N_TIMES * len(CH_NAMES) * 8  # float64 trials
     arrays = read_npz(path, content, ("signal", "label"), max_bytes)
     signal, label = arrays["signal"], arrays["label"]
 

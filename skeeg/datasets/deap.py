@@ -10,7 +10,7 @@ import reprlib
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import first_beyond_float32, get_data_dir
+from ._base import first_beyond_float32, get_data_dir, is_regular_file, read_bytes
 
 __all__ = ["load_deap"]
 
@@ -335,7 +335,8 @@ def load_deap(
         If a participant file is missing (the message says where DEAP is
         requested).
     ValueError
-        If a file is truncated or corrupt, has the wrong shapes, NaN or
+        If a participant file's path is a folder, FIFO or device instead of
+        a regular file. If a file is truncated or corrupt, has the wrong shapes, NaN or
         infinite values, ratings outside DEAP's 1-9 scale, EEG values beyond
         the float32 range, or a pickle
         beyond what a DEAP file needs (more than 10,000 opcodes, more than
@@ -413,7 +414,7 @@ def load_deap(
     X = ratings = None
     for i, subject in enumerate(subjects):
         path = folder / _filename(subject)
-        if not path.is_file():
+        if not is_regular_file(path):  # a folder or FIFO there is refused by name
             raise FileNotFoundError(
                 f"DEAP participant file {path} is missing. {_how_to_get_deap()}"
             )
@@ -512,7 +513,7 @@ def _find_folder(data_dir, filenames):
         root / "deap" / "data_preprocessed_python",
     ]
     for folder in candidates:
-        if any((folder / name).is_file() for name in filenames):
+        if any(is_regular_file(folder / name) for name in filenames):
             return folder
     raise FileNotFoundError(
         f"DEAP participant file {filenames[0]} not found in "
@@ -522,7 +523,7 @@ def _find_folder(data_dir, filenames):
 
 def _read_participant(path):
     """Safely unpickle one participant file; return its data and labels."""
-    raw = path.read_bytes()  # the real size: no length the pickle declares is trusted
+    raw = read_bytes(path)  # the real size: no length the pickle declares is trusted
     try:
         # Bound the pickle's shape before anything is built.
         _check_pickle_shape(raw)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import first_beyond_float32, get_data_dir
+from ._base import first_beyond_float32, get_data_dir, is_regular_file
 
 # Meaning of the T1 / T2 cues for each kind of run (PhysioNet documentation).
 _LEFT_RIGHT_RUNS = (3, 4, 7, 8, 11, 12)  # T1 = left fist, T2 = right fist
@@ -137,7 +137,8 @@ def load_eegmmidb(
         sampling rate or channels, or a file cannot be read: MNE's errors
         for a damaged EDF file are re-raised as a ValueError that names the
         file, as are a run without T1/T2 epochs and values beyond the
-        float32 range.
+        float32 range. Also if a run's path is a folder, FIFO or device
+        instead of a regular file.
 
     Warns
     -----
@@ -218,7 +219,9 @@ def load_eegmmidb(
     if not isinstance(download, (bool, np.bool_)):
         raise ValueError(f"download must be True or False, got {download!r}.")
     path = str(get_data_dir(data_dir))
-    missing = [str(f) for f in _expected_files(path, subjects, runs) if not f.is_file()]
+    # A folder or FIFO at a run's name is refused by name here: MNE would block
+    # on a FIFO, and download=True must not write over it.
+    missing = [str(f) for f in _expected_files(path, subjects, runs) if not is_regular_file(f)]
     if missing and not download:
         shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4
                                           else "")

@@ -9,8 +9,8 @@ from sklearn.utils import Bunch
 
 from .._constraints import SFREQ_RANGE
 from .._json import loads as json_loads
-from ._base import get_data_dir, read_text
-from ._download import download_uea
+from ._base import get_data_dir, is_regular_file, read_text
+from ._download import FACTS, download_uea, facts_differences
 from ._ts import ARCHIVE_URL, read_ts
 
 # Channel names stated in the archive's own descriptions (``<name>.txt``).
@@ -27,8 +27,14 @@ _CH_NAMES = {
 }  # fmt: skip
 
 # Sampling rates stated in the descriptions; used when ``<name>.json`` is
-# absent (the archive's zip files carry no .json).
+# absent (the archive's zip files carry no .json). A sidecar that says
+# otherwise for these data sets is refused: their data are checked against
+# FACTS, so the rate they were recorded at is known.
 _SFREQ = {"SelfRegulationSCP1": 256.0, "FingerMovements": 100.0}
+
+# A sidecar holds one number and a description a few kB; anything far larger
+# is not the file it is named after, and is not read into memory.
+_MAX_SIDECAR_BYTES = 1 << 20
 
 # Unit of the values. SelfRegulationSCP1.txt states "All values are in µVolt".
 # FingerMovements.txt states no unit: its values (sd 44, all within +-250, a
@@ -79,9 +85,10 @@ def load_uea(name, data_dir=None, download=False):
         classes : ndarray of str
             Class labels in the order of the ``@classLabel`` header line.
         sfreq : float or None
-            Sampling frequency in Hz from ``<name>.json`` (key ``"sfreq"``),
-            else as stated in the archive's description for the two EEG
-            sets (256.0 and 100.0), else None.
+            Sampling frequency in Hz: for the two EEG sets, as stated in
+            the archive's description (256.0 and 100.0; a ``<name>.json``
+            may only repeat it); for other data sets from ``<name>.json``
+            (key ``"sfreq"``), else None.
         ch_names : list of str or None
             Channel names when the archive's description states them, else
             None.
@@ -101,21 +108,26 @@ def load_uea(name, data_dir=None, download=False):
         If a ``.ts`` file is missing (and ``download`` is False).
     ValueError
         If a file is malformed, the message gives the file, the line number
-        and the problem; also for a ``<name>.json`` whose ``"sfreq"`` is not
-        a positive number, and, with ``download=True``, for a download that
-        fails its checks (HTTP error, truncated or damaged archive, values
-        that differ from skeeg's facts); nothing is then left in
-        ``data_dir``.
+        and the problem. Also: a ``.ts``, ``.txt`` or ``.json`` path that
+        is a folder, FIFO or device instead of a regular file; a header
+        whose ``@dimensions``, ``@seriesLength``, ``@univariate``,
+        ``@equalLength`` or ``@classLabel`` line contradicts the trials; a
+        ``<name>.json`` whose ``"sfreq"`` is not a positive number, or that
+        contradicts the rate skeeg keeps for SelfRegulationSCP1 and
+        FingerMovements; a local copy of one of these two whose data differ
+        from skeeg's facts (see Notes); and, with ``download=True``, a
+        download that fails its checks (HTTP error, truncated or damaged
+        archive, values that differ from skeeg's facts); nothing is then
+        left in ``data_dir``.
     ConnectionError
         With ``download=True``, if the archive cannot be reached.
 
     Warns
     -----
     UserWarning
-        If a file's header disagrees with its data (``@dimensions``,
-        ``@seriesLength`` or ``@univariate`` that every trial contradicts)
-        or holds lines it cannot use (unknown keywords, flags that are not
-        true or false); the data decide, as in the archive's other readers.
+        If a file's header holds lines it cannot use (unknown keywords,
+        ``@missing`` or ``@timeStamps`` values that are not true or false,
+        a class repeated in ``@classLabel``).
 
     Notes
     -----
@@ -128,6 +140,15 @@ def load_uea(name, data_dir=None, download=False):
     missing from the ``@classLabel`` list are refused: what they hold
     cannot be returned unambiguously as labelled float32 trials, and the
     EEG data sets of the archive have none of these.
+
+    SelfRegulationSCP1 and FingerMovements are checked against the facts
+    skeeg keeps of the archive's copies (shapes, class counts, labels in
+    file order, mean and standard deviation of each split, class and
+    channel means) whether downloaded or found locally; the check costs
+    milliseconds. A copy that differs (relabelled, reordered or rescaled
+    trials, for example) is refused rather than returned under the
+    archive's name; to use a copy changed on purpose, rename its files
+    (``<other>_TRAIN.ts``, ``<other>_TEST.ts``) and load it as ``<other>``.
 
     The values are returned unscaled. SelfRegulationSCP1's description
     states microvolts. FingerMovements' description states no unit; its
@@ -184,11 +205,33 @@ def load_uea(name, data_dir=None, download=False):
         )
 
     txt = folder / f"{name}.txt"
-    descr = read_text(txt) if txt.is_file() else comments
+    if is_regular_file(txt):
+        descr = read_text(txt, _MAX_SIDECAR_BYTES, "data set description")
+    else:
+        descr = comments
+    sfreq = _read_sfreq(folder / f"{name}.json")
+    if name in _SFREQ and sfreq is not None and sfreq != _SFREQ[name]:
+        raise ValueError(
+            f"{folder / (name + '.json')}: \"sfreq\" says {sfreq:g} Hz but {name} was "
+            f"recorded at {_SFREQ[name]:g} Hz (the archive's description, as skeeg keeps "
+            "it); fix or delete the file."
+        )
+    if name in FACTS and not parsed:  # a download was checked already
+        differences = facts_differences(
+            name, {"TRAIN": (X_train, y_train, classes, None),
+                   "TEST": (X_test, y_test, test_classes, None)}
+        )
+        if differences:
+            raise ValueError(
+                f"The copy of {name} in {folder} does not match the archive's {name} as "
+                f"skeeg knows it: {'; '.join(differences)}. Get a fresh copy (for example "
+                f"load_uea({name!r}, data_dir=<an empty folder>, download=True)); to use "
+                "a copy changed on purpose, rename its files (<other>_TRAIN.ts, "
+                "<other>_TEST.ts) and load it under that name."
+            )
     ch_names = _CH_NAMES.get(name)
     if ch_names is not None and len(ch_names) != X_train.shape[1]:
         ch_names = None
-    sfreq = _read_sfreq(folder / f"{name}.json")
     return Bunch(
         X_train=X_train,
         y_train=y_train,
@@ -204,9 +247,13 @@ def load_uea(name, data_dir=None, download=False):
 
 
 def _find_folder(name, data_dir):
-    """The first folder holding ``<name>_TRAIN.ts``, else None."""
+    """The first folder holding ``<name>_TRAIN.ts``, else None.
+
+    Something that is not a regular file at that name is refused, not
+    passed over: it would otherwise be reported as missing.
+    """
     for folder in _candidates(name, data_dir):
-        if (folder / f"{name}_TRAIN.ts").is_file():
+        if is_regular_file(folder / f"{name}_TRAIN.ts"):
             return folder
     return None
 
@@ -229,10 +276,10 @@ def _not_found_message(name, data_dir):
 
 def _read_sfreq(path):
     """``"sfreq"`` of a ``<name>.json`` sidecar, None when there is none."""
-    if not path.is_file():
+    if not is_regular_file(path):  # a folder or FIFO of that name is refused
         return None
     try:
-        meta = json_loads(read_text(path))
+        meta = json_loads(read_text(path, _MAX_SIDECAR_BYTES, "sampling-rate sidecar"))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints, deep nesting
         raise ValueError(f"{path} is not valid JSON ({type(exc).__name__}: {exc}).") from None
     if not isinstance(meta, dict):
