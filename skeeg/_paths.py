@@ -15,6 +15,8 @@ def user_path(path, what="path"):
     ------
     TypeError
         If ``path`` is not a ``str`` or path-like object.
+    ValueError
+        If ``path`` is empty or holds a NUL character.
     """
     try:
         path = os.fspath(path)
@@ -27,6 +29,8 @@ def user_path(path, what="path"):
         path = os.fsdecode(path)
     if not path:
         raise ValueError(f"{what} is empty; give a file name.")
+    if "\0" in path:  # the system would cut the name there: another file
+        raise ValueError(f"{what} {path!r} holds a NUL character, which no file name may hold.")
     return os.path.expanduser(path)
 
 

@@ -583,3 +583,14 @@ def test_trusted_must_be_a_list_of_classes(tmp_path):
     with pytest.raises(TypeError, match=r"trusted must be a list of classes; .* Pass \[_Adamish\]"):
         load(tmp_path / "m.safetensors", trusted=_Adamish)
     assert type(load(tmp_path / "m.safetensors", trusted=[_Adamish])) is DNNClassifier
+
+
+def test_a_path_holding_a_nul_character_is_refused_before_writing(tmp_path):
+    # The system would cut the name at the NUL and write another file.
+    from skeeg.export import to_torchscript
+
+    clf = fitted(DNNClassifier)
+    for write in (lambda p: save(clf, p), lambda p: to_torchscript(clf, p), load):
+        with pytest.raises(ValueError, match="holds a NUL character"):
+            write(str(tmp_path / "model") + "\0tail")
+    assert not any(tmp_path.iterdir())
