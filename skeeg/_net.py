@@ -482,5 +482,7 @@ class SkeegNet(NeuralNetClassifier):
         raise ValueError(
             f"Training diverged at epoch {epoch}: {what}. Try a lower learning rate "
             f"(lr={self.lr}), another optimizer, or check the scale of X (values far "
-            "from unit size; keep standardize=True)."
+            "from unit size; keep standardize=True)"
+            + ("; with augmentation, check that the transforms return trials of the "
+               "batch's scale." if getattr(self, "augmentation", None) else ".")
         )

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from skeeg import DNNClassifier
+from skeeg import DNNClassifier, EEGNetClassifier
 from skeeg.augmentation import (
     AmplitudeScale,
     ChannelsDropout,
@@ -106,6 +106,36 @@ def test_a_transform_turning_nan_only_at_training_is_refused_naming_it():
     with pytest.raises(ValueError, match="Returning returned NaN or infinity") as error:
         DNNClassifier(max_epochs=1, batch_size=8, augmentation=late).fit(X, y)
     assert "diverged" not in str(error.value)
+
+
+@pytest.mark.parametrize("make, row", [
+    (lambda X, y: (X, -y), "[-1.0, -0.0]"),
+    (lambda X, y: (X, 5 * y), "[5.0, 0.0]"),
+    (lambda X, y: (X, y + 0.1), "[1.1, 0.1]"),
+], ids=["negative", "scaled", "not-summing-to-1"])
+def test_targets_that_are_not_probabilities_are_refused_naming_the_transform(make, row):
+    X, y, generator = batch()
+    message = r"Returning returned targets that are not probabilities \(trial 0 of the batch"
+    with pytest.raises(ValueError, match=message) as error:
+        apply_augmentation([SignFlip(), Returning(make), Mixup(probability=1.0)], X, y,
+                           generator)
+    assert row in str(error.value)
+
+
+def test_mixed_targets_are_probabilities():
+    X, y, generator = batch(n=64)
+    for _ in range(20):
+        _, mixed = apply_augmentation([Mixup(probability=1.0)], X, y, generator)
+        assert not torch.equal(mixed, y)  # checked targets, really mixed
+
+
+def test_a_divergence_under_augmentation_points_at_the_transforms():
+    X, y = trials()
+    huge = Returning(lambda X, y: (X * 1e30, y))  # finite, far beyond the batch's scale
+    with pytest.raises(ValueError, match="diverged.*check that the transforms return trials "
+                                         "of the batch's scale"):
+        EEGNetClassifier(max_epochs=2, augmentation=huge, random_state=0, kernel_length=15,
+                         separable_kernel_length=7).fit(X, y)
 
 
 def test_a_transform_dividing_by_each_trials_spread_trains():

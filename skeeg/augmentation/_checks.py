@@ -115,7 +115,7 @@ def check_output(name, out, X, y):
 
 
 def check_finite(steps):
-    """Refuse a batch that the transforms left with NaN or infinity, naming the first culprit.
+    """Refuse a batch left with NaN, infinity or targets that are no probabilities, naming why.
 
     Parameters
     ----------
@@ -133,13 +133,23 @@ def check_finite(steps):
 
     Notes
     -----
-    One sum of the last output (trials and targets) and one read of it per
-    batch; the earlier outputs are looked at only when that fails. A NaN
+    One sum of the last output (trials and targets), one test that the
+    targets are probabilities (>= 0, rows summing to 1), and one read of
+    the device per batch; the earlier outputs are looked at only when that
+    fails. A NaN
     would otherwise reach the loss and be reported as a divergence of
     training ("lower the learning rate").
     """
     _, X, y = steps[-1]
-    if _all_finite(X, y):
+    total = X.sum() if y is None else X.sum() + y.sum()
+    fine = torch.isfinite(total)
+    if y is not None:
+        fine = fine & _distributions(y)
+    if bool(fine):  # the one read of the device per batch
+        return
+    if _all_finite(X, y):  # a sum that overflowed, or targets that are no probabilities
+        if y is not None:
+            _check_distributions(steps)
         return
     for (_, X_in, y_in), (name, X_out, y_out) in zip(steps, steps[1:]):
         if _all_finite(X_in, y_in) and not _all_finite(X_out, y_out):
@@ -154,6 +164,39 @@ def check_finite(steps):
         f"augmentation: the batch given to the transforms already holds NaN or infinity "
         f"({_where(X, y)}); the transforms need finite trials and targets."
     )
+
+
+# Targets are probabilities over the classes: >= 0 and summing to 1 per trial, to this
+# tolerance (float32 sums of mixed one-hot rows are 1 within a few 1e-7).
+TARGET_TOLERANCE = 1e-4
+
+
+def _distributions(y):
+    """A 0-d bool tensor: whether every row of ``y`` is a probability distribution."""
+    if not y.numel():
+        return torch.ones((), dtype=torch.bool, device=y.device)
+    low = y.amin()
+    off = (y.sum(dim=1) - 1).abs().amax()
+    return (low >= -TARGET_TOLERANCE) & (off <= TARGET_TOLERANCE)
+
+
+def _check_distributions(steps):
+    """Refuse targets that are not probabilities, naming the transform that made them."""
+    if bool(_distributions(steps[-1][2])):
+        return
+    for (_, _, y_in), (name, _, y_out) in zip(steps, steps[1:]):
+        if bool(_distributions(y_in)) and not bool(_distributions(y_out)):
+            rows = (y_out < -TARGET_TOLERANCE).any(dim=1) | (
+                (y_out.sum(dim=1) - 1).abs() > TARGET_TOLERANCE)
+            first = int(rows.nonzero()[0, 0])
+            raise ValueError(
+                f"augmentation: {name} returned targets that are not probabilities (trial "
+                f"{first} of the batch: {[round(v, 4) for v in y_out[first].tolist()][:6]}): "
+                "a transform returns soft targets >= 0 that sum to 1 for each trial "
+                "(Mixup's convex mixtures of one-hot rows, say)."
+            )
+    raise ValueError("augmentation: the batch given to the transforms holds targets that are "
+                     "not probabilities (rows >= 0 summing to 1).")
 
 
 def _all_finite(X, y):
