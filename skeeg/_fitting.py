@@ -24,8 +24,7 @@ import pandas as pd
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from skorch.callbacks import BatchScoring, Checkpoint, EpochScoring, LRScheduler, ProgressBar
-from skorch.callbacks import PassthroughScoring
+from skorch.callbacks import ProgressBar
 
 from .augmentation import apply_augmentation, check_augmentation
 from ._fitted import check_fitted_state
@@ -36,6 +35,7 @@ from ._heads import find_head
 from ._members import MemberLoss, Members, build_network, draw_seed, member_seeds
 from ._input import as_numpy
 from ._memory import named_allocation_failures
+from ._monitors import check_monitors, unrecorded_key
 from ._net import SkeegNet, capture_kwargs
 from ._constraints import Names
 from ._params import check_params
@@ -68,8 +68,6 @@ FIRST_EPOCH_WARNING_EPOCHS = 10
 OWN_CALLBACKS = {"train_acc": "TrainingAccuracy", "max_norm": "MaxNormConstraint",
                  "early_stopping": "EarlyStopping", "progress_bar": "ProgressBar",
                  "member_losses": "MemberLosses"}
-# History keys that only an epoch with a validation split records.
-VALIDATION_KEYS = ("valid_loss", "valid_loss_best", "valid_acc", "valid_acc_best")
 
 
 def train(est, X, y, groups=None, classes=None, incremental=False, members=None):
@@ -185,7 +183,13 @@ def _train(est, X, y, groups, classes, incremental, members, device, memory):
         memory.sized_by = (f"training, with batch_size={est.batch_size} trials per step "
                            f"({est.batch_size} x {est.n_channels_} x {module_n_times(est)})")
         before = len(net.history)
-        net.partial_fit(trials, None)
+        try:
+            net.partial_fit(trials, None)
+        except (KeyError, ValueError) as error:  # skorch's: a key no epoch recorded?
+            named = unrecorded_key(error, est, net)
+            if named is None:
+                raise
+            raise named from None
         net.restart_schedulers_ = False
     net.release_training_state()
     if est.early_stopping and validated:
@@ -708,48 +712,6 @@ def _set_early_stopping(est, net, validated):
         if name == "early_stopping" and isinstance(callback, ValidationEarlyStopping):
             callback.active = bool(est.early_stopping and validated)
             callback.patience = est.patience
-
-
-def check_monitors(est, net, validated, incremental):
-    """Refuse a callback that watches a history key no epoch of this call will record.
-
-    Without a validation split (``validation_fraction=0``, or any
-    ``partial_fit``) nothing records ``valid_loss``, ``valid_acc`` or a
-    validation score; skorch would fail after the first epoch with a
-    ``KeyError`` that points elsewhere.
-    """
-    if validated:
-        return
-    missing = set(VALIDATION_KEYS)
-    for _, callback in net.callbacks_:
-        if isinstance(callback, (EpochScoring, BatchScoring, PassthroughScoring)) and not (
-            callback.on_train
-        ):
-            name = getattr(callback, "name_", None) or callback.name  # skorch names it at init
-            missing |= {name, f"{name}_best"}
-    for i, entry in enumerate(est.callbacks or []):
-        callback = entry[1] if isinstance(entry, tuple) else entry
-        monitor = getattr(callback, "monitor", None)
-        if isinstance(callback, LRScheduler) and not _plateau(callback):
-            continue  # the monitor of a scheduler that does not read it
-        if isinstance(callback, Checkpoint) and monitor is None:
-            continue
-        if isinstance(monitor, str) and monitor in missing:
-            why = ("partial_fit trains without a validation split" if incremental else
-                   "validation_fraction=0 leaves no validation split")
-            fix = ("use fit with validation_fraction > 0" if incremental else
-                   "set validation_fraction > 0")
-            raise ValueError(
-                f"callbacks[{i}] ({type(callback).__name__}) monitors {monitor!r}, which no "
-                f"epoch will record: {why}. Either {fix}, or monitor a training key such "
-                "as 'train_loss'."
-            )
-
-
-def _plateau(scheduler):
-    policy = scheduler.policy
-    name = policy if isinstance(policy, str) else getattr(policy, "__name__", "")
-    return name == "ReduceLROnPlateau"
 
 
 def _warn_if_first_epoch_kept(est, history):

@@ -199,6 +199,20 @@ def test_callbacks_watching_validation_keys_need_a_validation_split(callback):
         DNNClassifier(callbacks=[callback]).partial_fit(X, y)
 
 
+@pytest.mark.parametrize("callback, close", [
+    (EarlyStopping(monitor="valid_acuracy"), "Did you mean 'valid_acc'?"),
+    (LRScheduler(policy=ReduceLROnPlateau, monitor="val_loss"), "Did you mean 'valid_loss'?"),
+], ids=["EarlyStopping", "ReduceLROnPlateau"])
+def test_a_misspelt_monitored_key_is_named_after_the_first_epoch(callback, close):
+    # A key a user's own callback might record cannot be refused before an epoch has run;
+    # skorch's KeyError then came from deep inside.
+    X, y = trials()
+    with pytest.raises(ValueError, match=r"callbacks\[0\] \(\w+\) monitors '\w+', which no "
+                       r"epoch records\. The epochs record \[.*'train_loss'") as error:
+        DNNClassifier(max_epochs=3, callbacks=[callback]).fit(X, y)
+    assert close in str(error.value)
+
+
 def test_a_validation_score_is_a_validation_key():
     X, y = trials()
     unnamed = [EpochScoring("f1"), EarlyStopping(monitor="f1")]  # skorch names it "f1"
