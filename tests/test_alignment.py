@@ -328,7 +328,7 @@ def _nan_groups():
          r"\(n_trials, n_times, n_channels\)"),
         (np.where(np.arange(20) == 5, np.nan, X_GOOD), None, "NaN"),
         (np.where(np.arange(20) == 5, np.inf, X_GOOD), GROUPS_GOOD, "infinity"),
-        (X_GOOD[0, 0], None, r"\(n_trials, n_channels, n_times\).*got 1 dim"),
+        (X_GOOD[0, 0], None, r"X is 1-D .*\(n_trials, n_channels, n_times\).*Reshape your data"),
         (X_GOOD[..., np.newaxis], None, "got 4 dim"),
         (X_GOOD[:0], None, "0 sample"),
         (np.zeros((4, 3, 20)), None, "all zeros"),

@@ -263,7 +263,7 @@ def test_stateless_transform_and_fitted_checks():
     [
         (np.full((2, 3, 40), np.nan), "NaN"),
         (np.full((2, 3, 40), np.inf), "infinity"),
-        (np.zeros(40), r"\(n_trials, n_channels, n_samples\).*got 1 dim"),
+        (np.zeros(40), r"X is 1-D .*\(n_trials, n_channels, n_times\).*Reshape your data"),
         (np.zeros((2, 3, 4, 40)), r"\(n_trials, n_channels, n_samples\).*got 4 dim"),
         (np.zeros((2, 0, 40)), "0 channel"),
         (np.zeros((2, 3, 0)), "0 sample"),

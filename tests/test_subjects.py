@@ -55,7 +55,7 @@ def test_groups_reach_the_classifier_through_metadata_routing(subjects):
 @pytest.mark.parametrize(
     "groups, match",
     [
-        (np.zeros(10), "one label per trial"),
+        (np.zeros(10), "give one group label per trial"),
         (np.r_[np.nan, np.zeros(119)], "NaN"),
         (np.zeros(120), "holds one group"),
         (np.array([None] + [1] * 119, dtype=object), "None"),
