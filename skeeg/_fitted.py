@@ -189,6 +189,11 @@ def _finite(value):
             and math.isfinite(value))
 
 
+def _loss(value):
+    # skeeg's losses are (weighted) cross-entropies: never negative.
+    return _finite(value) and value >= 0
+
+
 def _count(value):
     return (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
             and value >= 0)
@@ -196,16 +201,16 @@ def _count(value):
 
 EPOCH_RECORDS = {
     "dur": (lambda v: _finite(v) and v >= 0, "a finite duration in seconds, >= 0"),
-    "train_loss": (_finite, "a finite loss"),
-    "valid_loss": (_finite, "a finite loss"),
+    "train_loss": (_loss, "a finite loss, >= 0"),
+    "valid_loss": (_loss, "a finite loss, >= 0"),
     "train_acc": (lambda v: _finite(v) and 0 <= v <= 1, "an accuracy in [0, 1]"),
     "valid_acc": (lambda v: _finite(v) and 0 <= v <= 1, "an accuracy in [0, 1]"),
     "train_batch_count": (_count, "a count, >= 0"),
     "valid_batch_count": (_count, "a count, >= 0"),
 }
 BATCH_RECORDS = {
-    "train_loss": (_finite, "a finite loss"),
-    "valid_loss": (_finite, "a finite loss"),
+    "train_loss": (_loss, "a finite loss, >= 0"),
+    "valid_loss": (_loss, "a finite loss, >= 0"),
     "train_batch_size": (lambda v: _count(v) and v >= 1, "a batch size, >= 1"),
     "valid_batch_size": (lambda v: _count(v) and v >= 1, "a batch size, >= 1"),
 }
@@ -254,11 +259,16 @@ def _check_members(record, n_members, where):
         prefixes = ["train"] + (["valid"] if "valid_loss" in record else [])
         expected = {f"{p}_loss_m{i}" for p in prefixes for i in range(n_members)}
     if found != expected:
-        odd = sorted(found ^ expected)[:3]
-        raise ValueError(f"{where}: member losses {odd} do not match n_members={n_members}.")
+        missing, extra = sorted(expected - found), sorted(found - expected)
+        raise ValueError(
+            f"{where}: its member losses do not match n_members={n_members}"
+            + (f"; missing {missing[:8]}" if missing else "")
+            + (f"; not of any member {extra[:8]}" if extra else "") + "."
+        )
     for key in found:
-        if not _finite(record[key]):
-            raise ValueError(f"{where}: {key} is {record[key]!r:.40}; it must be a finite loss.")
+        if not _loss(record[key]):
+            raise ValueError(f"{where}: {key} is {record[key]!r:.40}; it must be a finite loss, "
+                             ">= 0.")
 
 
 def _check_record(record, rules, where):

@@ -55,8 +55,9 @@ def output_file(path, what="path", example="model.safetensors"):
         The file to write (replaced if it is a regular file).
     what : str
         How the path is named in errors.
-    example : str
-        A file name suggested when ``path`` is a folder.
+    example : str or None
+        A file name suggested when ``path`` is a folder; None where the name
+        is derived (an export's sidecar), so that a folder cannot hold it.
 
     Returns
     -------
@@ -81,10 +82,12 @@ def output_file(path, what="path", example="model.safetensors"):
         tuple(sep for sep in (os.sep, os.altsep) if sep)
     )
     if folder_name:
+        fix = ("give the name of the file to write, for example "
+               f"{os.path.join(path, example)!r} (in a folder that exists)" if example else
+               "move it away, or give the model another file name")
         raise ValueError(
             f"{what} {path!r} is {'a folder' if os.path.isdir(path) else 'the name of a folder'}; "
-            f"give the name of the file to write, for example "
-            f"{os.path.join(path, example)!r} (in a folder that exists)."
+            f"{fix}."
         )
     if os.path.exists(path) and not os.path.isfile(path):
         raise ValueError(

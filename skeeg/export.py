@@ -425,9 +425,9 @@ def _check_exported(model, clf, run, traced=()):
     unit-noise trials: a forward that depends on the batch size, or that
     branches on its input's values (``if x.abs().max() > 20``), is fixed to
     what that run did. The exported model must match the network on batches
-    of 1 and 5, on trials up to a million times smaller and larger than the
-    training trials, and give non-finite probabilities for a trial holding NaN.
-    A branch on other values or batch sizes than these is not seen.
+    of 1, 5 and 17, on trials up to a million times smaller and larger than
+    the training trials, and give non-finite probabilities for a trial
+    holding NaN. A branch on other values or on batches above 16 is not seen.
 
     Parameters
     ----------
@@ -446,9 +446,11 @@ def _compare_exported(model, clf, run, traced):
     # Unit noise in the training unit, and trials 1000 times smaller and
     # larger in one batch (a few passes: dense crops make each one costly).
     amplitudes = [1.0, 1e-3, 1e3, 1e-6, 1e6]
+    # 17 unit trials: branches on the batch size up to 16 are seen too.
     cases = [(torch.ones(1, dtype=torch.float32), "a batch of 1 trial"),
              (torch.tensor(amplitudes, dtype=torch.float32),
-              f"a batch of {len(amplitudes)} trials of amplitudes {amplitudes}")]
+              f"a batch of {len(amplitudes)} trials of amplitudes {amplitudes}"),
+             (torch.ones(17, dtype=torch.float32), "a batch of 17 trials")]
     for amplitudes, what in cases:
         trials = amplitudes[:, None, None] * torch.randn(
             len(amplitudes), clf.n_channels_, clf.n_times_, generator=generator,
@@ -504,7 +506,7 @@ def _traced_on(traced):
 def _output_files(path, suffix):
     """``path`` (``~`` expanded) once it and its sidecar can be written."""
     path = output_file(path, example="model" + suffix)
-    output_file(path + SIDECAR_SUFFIX, "sidecar path")
+    output_file(path + SIDECAR_SUFFIX, "sidecar path", example=None)
     return path
 
 

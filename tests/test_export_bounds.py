@@ -157,6 +157,14 @@ class _BatchBranch(_Branchy):
         return z if x.shape[0] < 4 else z.flip(1)
 
 
+class _LargeBatchBranch(_Branchy):
+    """Flips its logits for batches above 8 trials (none of the 1 and 5 of the first check)."""
+
+    def forward(self, x):
+        z = self.classifier(x.flatten(1))
+        return -z if x.shape[0] > 8 else z
+
+
 class _QuietBranch(_Branchy):
     """Flips its logits only for trials of huge spread (a million times the training's)."""
 
@@ -165,7 +173,7 @@ class _QuietBranch(_Branchy):
         return -z if bool(x.std() > 1e4) else z
 
 
-@pytest.mark.parametrize("module", [_BatchBranch, _QuietBranch])
+@pytest.mark.parametrize("module", [_BatchBranch, _LargeBatchBranch, _QuietBranch])
 def test_branches_outside_the_traced_example_are_found(module, tmp_path):
     from skeeg import EEGClassifier
 

@@ -490,9 +490,13 @@ def test_member_losses_must_match_n_members(tmp_path):
         record[:] = [pair for pair in record if pair[0] != "train_loss_m1"]
 
     cases = [
-        ("a third member's loss", _set_record("train_loss_m2", 0.5), "train_loss_m2"),
-        ("a member's loss missing", drop, "train_loss_m1"),
+        ("a third member's loss", _set_record("train_loss_m2", 0.5),
+         r"do not match n_members=2; not of any member \['train_loss_m2'\]"),
+        ("a member's loss missing", drop, r"do not match n_members=2; missing \['train_loss_m1'\]"),
         ("a member's loss NaN", _set_record("valid_loss_m0", NAN), "do not match|finite"),
+        # Cross-entropies are never negative: named, not "history_ differs from net_.history".
+        ("a member's loss negative", _set_record("train_loss_m0", -5.0),
+         "train_loss_m0 is -5.0; it must be a finite loss, >= 0"),
         ("unedited", None, ""),
     ]
     lines = _refusals(source, tmp_path, [(label, edit, None, None)

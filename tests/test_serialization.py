@@ -488,7 +488,7 @@ def test_edited_files_cannot_make_load_allocate_much(saved, tmp_path):
         content["fitted"]["validation_groups_"] = {"ndarray": {
             "dtype": "<i8", "shape": [0] * 100, "data": []}}
     _rewrite(saved, edited, many_dimensions)
-    _refused(edited, "ValueError: maximum supported dimension")  # named with the file
+    _refused(edited, "maximum supported dimension")  # named with the file
 
 
 def test_non_finite_weights_are_refused(saved, tmp_path):

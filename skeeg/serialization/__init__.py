@@ -263,9 +263,8 @@ def load(path, *, device=None, trusted=()):
         raise ValueError(f"Cannot load {path!r}: {error}") from None
     except (ValueError, TypeError, OverflowError, IndexError, KeyError, MemoryError) as error:
         # Whatever else a file's content provokes is still about that file.
-        raise ValueError(
-            f"Cannot load {path!r}: {type(error).__name__}: {str(error):.300}"
-        ) from error
+        kind = "" if type(error) is ValueError else f"{type(error).__name__}: "
+        raise ValueError(f"Cannot load {path!r}: {kind}{str(error):.300}") from error
 
 
 def _load(path, device, classes):
