@@ -257,8 +257,10 @@ class ProbabilityModel(torch.nn.Module):
         logits = network_logits(self.network, trials, self.crops,
                                 crops_per_pass=EXPORT_CROPS_PER_PASS)
         # A trial holding NaN or infinity gets NaN probabilities, whatever the
-        # network does with them (max-pooling can drop a NaN): exported graphs
-        # cannot raise, so their output must show it.
+        # network does with them (max-pooling can drop a NaN), and so does one
+        # whose logits are not finite (predict_proba refuses both): exported
+        # graphs cannot raise, so their output must show it.
+        finite = finite & torch.isfinite(logits).all(dim=1, keepdim=True)
         return torch.where(finite, logits_to_proba(logits), torch.nan)
 
 

@@ -116,7 +116,13 @@ class CheckedTrials(torch.nn.Module):
                 "trials contain NaN or infinite values (or values beyond float32's range); "
                 "remove or interpolate them first."
             )
-        return self.model(trials)
+        probabilities = self.model(trials)
+        if not bool(torch.isfinite(probabilities).all()):  # the network overflowed
+            raise ValueError(
+                "The network's output is not finite for some trials (trials far beyond the "
+                "training data's scale overflow inside it): check their unit."
+            )
+        return probabilities
 
 
 def probability_model(clf):

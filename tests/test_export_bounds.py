@@ -212,3 +212,28 @@ def test_torchs_attention_modules_export(tmp_path):
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
     np.testing.assert_allclose(session.run(None, {"trials": X[:5]})[0], expected, atol=1e-5)
     assert torch.backends.mha.get_fastpath_enabled()  # the user's setting, restored
+
+
+def test_trials_overflowing_inside_the_network_are_refused_or_nan_in_exports(tmp_path):
+    # predict_proba refuses a network output that is not finite: TorchScript refuses it
+    # too, and an ONNX graph (which cannot raise) gives that trial NaN probabilities.
+    from skeeg import EEGNetClassifier
+
+    X, y = trials()
+    clf = EEGNetClassifier(max_epochs=1, random_state=0, kernel_length=15,
+                           separable_kernel_length=7).fit(X, y)
+    x = X[:2].astype(np.float32).copy()
+    x[1] = 3e38  # finite in float32, overflowing in the first convolution
+    with pytest.raises(ValueError, match="output is not finite"):
+        clf.predict_proba(x)
+    to_torchscript(clf, tmp_path / "m.pt")
+    scripted = torch.jit.load(str(tmp_path / "m.pt"))
+    with pytest.raises(Exception, match="output is not finite"):
+        scripted(torch.from_numpy(x))
+    np.testing.assert_allclose(scripted(torch.from_numpy(x[:1])).numpy(),
+                               clf.predict_proba(x[:1]), atol=1e-5)
+    ort = pytest.importorskip("onnxruntime")
+    to_onnx(clf, tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert np.isnan(out[1]).all() and np.isfinite(out[0]).all()
