@@ -151,6 +151,25 @@ def test_graph_replay_computes_the_eager_steps(motor, optimizer):
 
 
 @needs_cuda
+@pytest.mark.parametrize("augmentation", [None, "noise"])
+def test_graph_replay_with_members_computes_the_eager_steps(motor, augmentation):
+    # Members in one captured step: their losses, per-member augmentation (4-D batches,
+    # graphs keyed by (members, batch)) and the vote, as the eager steps compute them.
+    from skeeg.augmentation import GaussianNoise
+
+    X, y = motor
+    noise = GaussianNoise(std=0.1) if augmentation else None
+    with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True,
+                                    allow_tf32=False):
+        graph, eager = fit_pair(X, y, max_epochs=6, dropout=0.0, n_members=3,
+                                augmentation=noise)
+    assert graph.cuda_graph_ is True and graph.net_.graph_replays_ > 0
+    for key in ("train_loss", "train_loss_m0", "train_loss_m2", "valid_loss_m1"):
+        np.testing.assert_allclose(graph.history_[key], eager.history_[key], rtol=1e-5)
+    np.testing.assert_allclose(graph.predict_proba(X), eager.predict_proba(X), atol=1e-5)
+
+
+@needs_cuda
 def test_graph_with_dropout_learns_and_repeats(motor):
     X, y = motor
     first = EEGNetClassifier(max_epochs=15, device="cuda", **SMALL_EEGNET).fit(X, y)
