@@ -21,7 +21,8 @@ from numbers import Real
 import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
-from skorch.callbacks import Callback
+import skorch.callbacks.lr_scheduler as skorch_schedulers
+from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 
 from .augmentation import check_augmentation
 from ._constraints import IntRange, RealRange
@@ -153,6 +154,40 @@ def _check_callbacks(callbacks):
             raise TypeError(
                 f"callbacks[{i}] must be a skorch Callback instance or a (name, Callback) "
                 f"pair; got {entry!r}{hint}."
+            )
+        _check_callback_values(f"callbacks[{i}] ({type(callback).__name__})", callback)
+
+
+def _check_callback_values(name, callback):
+    """What skorch leaves to the first epoch: NaN arguments, clipping's sign, a scheduler's name.
+
+    A negative clipping value turns each step around (gradient ascent, without a
+    word), and a NaN argument reaches the optimiser as a divergence blamed on ``lr``.
+    """
+    try:
+        params = callback.get_params(deep=False)
+    except Exception:  # noqa: BLE001 - a user's callback without scikit-learn's protocol
+        return
+    for key, value in params.items():
+        if isinstance(value, Real) and not isinstance(value, bool) and math.isnan(value):
+            raise ValueError(f"{name}: {key} is NaN; give a number.")
+    if isinstance(callback, GradientNormClipping):
+        value, norm = params.get("gradient_clip_value"), params.get("gradient_clip_norm_type")
+        if value is not None and not (isinstance(value, Real) and 0 < value < math.inf):
+            raise ValueError(
+                f"{name}: gradient_clip_value={value!r} must be a finite number > 0 (or None "
+                "for no clipping); a negative one reverses every step."
+            )
+        if not (isinstance(norm, Real) and not isinstance(norm, bool) and norm > 0):
+            raise ValueError(f"{name}: gradient_clip_norm_type={norm!r} must be a number > 0 "
+                             "(2 for the Euclidean norm, inf for the largest value).")
+    if isinstance(callback, LRScheduler) and isinstance(callback.policy, str):
+        if not (hasattr(skorch_schedulers, callback.policy)
+                or hasattr(torch.optim.lr_scheduler, callback.policy)):
+            raise ValueError(
+                f"{name}: policy={callback.policy!r} names no scheduler of "
+                "torch.optim.lr_scheduler or skorch; pass one of their names or classes "
+                "(StepLR, CosineAnnealingLR, ReduceLROnPlateau...)."
             )
 
 

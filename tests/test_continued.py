@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping, EpochScoring, LRScheduler
+from skorch.callbacks import GradientNormClipping
 from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau, StepLR
 
 from skeeg import DNNClassifier, EEGClassifier, EEGNetClassifier
@@ -604,3 +605,22 @@ def test_skeegs_own_modules_and_fractions_save_and_load(tmp_path):
     clf = EEGNetClassifier(kernel_length=9, dropout=Fraction(1, 4), max_epochs=1).fit(X, y)
     clf.save(tmp_path / "fraction.safetensors")
     assert load(tmp_path / "fraction.safetensors").dropout == Fraction(1, 4)
+
+
+@pytest.mark.parametrize("callback, match", [
+    # A negative clipping value turns every step around: gradient ascent without a word.
+    (GradientNormClipping(gradient_clip_value=-1.0), r"gradient_clip_value=-1.0 must be a "
+                                                     r"finite number > 0"),
+    (GradientNormClipping(gradient_clip_value=float("nan")), "gradient_clip_value is NaN"),
+    (GradientNormClipping(1.0, gradient_clip_norm_type=0), "gradient_clip_norm_type=0 must"),
+    (LRScheduler("StepLR", step_size=1, gamma=float("nan")), r"\(LRScheduler\): gamma is NaN"),
+    (LRScheduler(policy="Bogus"), "policy='Bogus' names no scheduler"),
+    (EarlyStopping(threshold=float("nan")), r"\(EarlyStopping\): threshold is NaN"),
+], ids=["clip-negative", "clip-nan", "clip-norm-0", "gamma-nan", "policy", "threshold-nan"])
+def test_callback_arguments_are_checked_before_training(callback, match, monkeypatch):
+    from skeeg import _fitting
+
+    X, y = trials()
+    monkeypatch.setattr(_fitting, "make_net", lambda *a, **k: pytest.fail("a net was built"))
+    with pytest.raises(ValueError, match=r"callbacks\[0\] .*" + match):
+        DNNClassifier(callbacks=[callback]).fit(X, y)

@@ -594,3 +594,19 @@ def test_a_path_holding_a_nul_character_is_refused_before_writing(tmp_path):
         with pytest.raises(ValueError, match="holds a NUL character"):
             write(str(tmp_path / "model") + "\0tail")
     assert not any(tmp_path.iterdir())
+
+
+def test_a_scheduled_learning_rate_round_trips(tmp_path):
+    # A scheduler moves lr away from the parameter's and leaves initial_lr: such a file
+    # is what a fit leaves, and loads; continued training goes on from the scheduled lr.
+    from skorch.callbacks import LRScheduler
+
+    X, y = trials()
+    clf = small(DNNClassifier, max_epochs=3, lr=0.01,
+                callbacks=[LRScheduler("StepLR", step_size=1, gamma=0.5)]).fit(X, y)
+    clf.set_params(callbacks=None)
+    save(clf, tmp_path / "m.safetensors")
+    loaded = load(tmp_path / "m.safetensors")
+    group = loaded.net_.optimizer_.param_groups[0]
+    assert group["lr"] == clf.net_.optimizer_.param_groups[0]["lr"] < 0.01
+    assert group["initial_lr"] == 0.01

@@ -25,6 +25,10 @@ DEVICE_OPTIONS = ("capturable", "foreach", "fused", "differentiable")
 # Keys torch's learning-rate schedulers add to a group (a fit with skorch's
 # LRScheduler callback).
 SCHEDULER_KEYS = ("initial_lr",)
+# Settings a learning-rate scheduler moves (cyclic policies move momentum and betas too).
+SCHEDULER_MOVES = ("lr", "momentum", "betas")
+# Settings that are not the parameters' at all: device options, the scheduler's own.
+SCHEDULED = DEVICE_OPTIONS + SCHEDULER_KEYS
 # State entries that torch's optimisers keep as step counts, second moments,
 # sums of squares or step sizes: never negative (Adam-family exp_avg_sq,
 # RMSprop and Adadelta square_avg, Adagrad sum, Adamax exp_inf, Rprop, ASGD).
@@ -96,11 +100,12 @@ def _check_group(cls, group, fresh):
             )
         elif (isinstance(value, bool) or value is None) and group[key] != value:
             # Flags (maximize, amsgrad, nesterov...) come from the parameters alone: no
-            # fit or scheduler changes them. Numbers may move (schedulers set lr, momentum).
+            # fit or scheduler changes them.
             raise _InvalidFile(
                 f"its optimizer setting {key!r} is {group[key]!r:.40}, where the optimizer "
                 f"built from its parameters has {value!r:.40}; no fit changes it."
             )
+
     for key, value in group.items():
         if key != "params" and not _finite(value):
             raise _InvalidFile(
@@ -128,6 +133,7 @@ def _check_group(cls, group, fresh):
     except (TypeError, ValueError) as error:  # torch's range checks name the setting
         raise _InvalidFile(f"its optimizer settings are invalid for {cls.__name__} "
                            f"({str(error):.200}).") from None
+    _check_from_parameters(group, fresh)
     optimizer.param_groups[0].update(settings)
     probe.grad = torch.zeros_like(probe)
     try:
@@ -190,6 +196,37 @@ def _finite(value):
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return math.isfinite(value)
     return True
+
+
+def _check_from_parameters(group, fresh):
+    """Numbers come from the parameters too (lr, weight_decay, eps...).
+
+    Only a scheduler moves some of them (lr; momentum and betas for cyclic
+    policies), and it leaves its ``initial_lr`` in the group. Checked after
+    the finiteness and torch's own range checks, which name more precisely
+    what is wrong with a value no fit could leave.
+    """
+    scheduled = "initial_lr" in group
+    for key, value in fresh.items():
+        if key == "params" or key in SCHEDULED or isinstance(value, bool) or value is None:
+            continue
+        if _equal(group[key], value) or (scheduled and key in SCHEDULER_MOVES):
+            continue
+        raise _InvalidFile(
+            f"its optimizer setting {key!r} is {group[key]!r:.40}, where the optimizer "
+            f"built from its parameters has {value!r:.40} (and no learning-rate scheduler "
+            "ran): continued training would use a value the classifier does not report."
+        )
+
+
+def _equal(value, reference):
+    """Whether a setting read from a file is the one the parameters build (numbers, tuples)."""
+    if isinstance(reference, (tuple, list)):
+        return (isinstance(value, (tuple, list)) and len(value) == len(reference)
+                and all(_equal(v, r) for v, r in zip(value, reference)))
+    if torch.is_tensor(value) or torch.is_tensor(reference):
+        return float(value) == float(reference)
+    return value == reference
 
 
 def _within_float32(value):
