@@ -38,6 +38,7 @@ import copy
 import inspect
 import json
 import os
+import numbers
 import re
 import warnings
 
@@ -312,9 +313,12 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
     Raises
     ------
     TypeError
-        If ``clf`` is not a skeeg classifier.
+        If ``clf`` is not a skeeg classifier, ``opset_version`` not an
+        integer or None, or ``dynamo`` not a bool.
     ValueError
-        If ``path`` (or the sidecar's path) is a folder.
+        If ``path`` (or the sidecar's path) is a folder, ``path`` ends in
+        ``.json`` (a sidecar's suffix), or ``opset_version`` is outside 11 to
+        20 (23 with ``dynamo=True``).
     FileNotFoundError
         If the folder of ``path`` does not exist.
     sklearn.exceptions.NotFittedError
@@ -345,6 +349,7 @@ def to_onnx(clf, path, *, opset_version=None, dynamo=False):
     differ by its rounding (a few 1e-4 in probability); the float32 export
     is the more exact of the two.
     """
+    _check_onnx_options(opset_version, dynamo)
     path = _output_files(path, ".onnx")
     try:
         import onnx  # torch's exporters need it; its checker runs below
@@ -509,8 +514,41 @@ def _traced_on(traced):
             "size or on the input's values in Python code")
 
 
+# Operator sets skeeg's networks export to (all five checked from 11), up to the highest
+# torch's exporters write (TorchScript-based, torch.export-based).
+MIN_OPSET, MAX_OPSET = 11, {False: 20, True: 23}
+
+
+def _check_onnx_options(opset_version, dynamo):
+    """Refuse ``to_onnx``'s options before torch sees them (it prints its graph on failure)."""
+    if not isinstance(dynamo, (bool, np.bool_)):
+        raise TypeError(f"dynamo must be True or False; got {dynamo!r}.")
+    highest = MAX_OPSET[bool(dynamo)]
+    if opset_version is None:
+        return
+    if not isinstance(opset_version, numbers.Integral) or isinstance(opset_version,
+                                                                      (bool, np.bool_)):
+        raise TypeError(f"opset_version must be an integer or None; got {opset_version!r}.")
+    if not MIN_OPSET <= opset_version <= highest:
+        raise ValueError(
+            f"opset_version={opset_version} is outside {MIN_OPSET}..{highest}, the operator "
+            f"sets skeeg's networks export to with dynamo={bool(dynamo)}; None picks "
+            + (str(ONNX_OPSET) if not dynamo else "torch.export's default") + "."
+        )
+
+
 def _output_files(path, suffix):
-    """``path`` (``~`` expanded) once it and its sidecar can be written."""
+    """``path`` (``~`` expanded) once it and its sidecar can be written.
+
+    A path ending in the sidecar's suffix is refused: it is, or would collide
+    with, another export's sidecar.
+    """
+    if isinstance(path, (str, os.PathLike)) and str(os.fspath(path)).endswith(SIDECAR_SUFFIX):
+        raise ValueError(
+            f"path {os.fspath(path)!r} ends in {SIDECAR_SUFFIX!r}, the suffix of the sidecars "
+            f"exports write beside their model: give the model file another name (model"
+            f"{suffix})."
+        )
     path = output_file(path, example="model" + suffix)
     output_file(path + SIDECAR_SUFFIX, "sidecar path", example=None)
     return path

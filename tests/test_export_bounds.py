@@ -237,3 +237,31 @@ def test_trials_overflowing_inside_the_network_are_refused_or_nan_in_exports(tmp
     session = ort.InferenceSession(str(tmp_path / "m.onnx"))
     out = session.run(None, {session.get_inputs()[0].name: x})[0]
     assert np.isnan(out[1]).all() and np.isfinite(out[0]).all()
+
+
+@pytest.mark.parametrize("options, error, match", [
+    ({"opset_version": True}, TypeError, "opset_version must be an integer or None; got True"),
+    ({"opset_version": 2.5}, TypeError, "opset_version must be an integer"),
+    ({"opset_version": "17"}, TypeError, "opset_version must be an integer"),
+    ({"opset_version": 7}, ValueError, r"opset_version=7 is outside 11\.\.20"),
+    ({"opset_version": 21}, ValueError, r"opset_version=21 is outside 11\.\.20"),
+    ({"dynamo": "yes"}, TypeError, "dynamo must be True or False"),
+])
+def test_onnx_options_are_checked_before_torch_sees_them(options, error, match, tmp_path,
+                                                         capsys):
+    pytest.importorskip("onnx")
+    with pytest.raises(error, match=match):
+        to_onnx(fitted(CLASSIFIERS[0]), tmp_path / "m.onnx", **options)
+    assert not any(tmp_path.iterdir())
+    assert capsys.readouterr().out == ""  # no graph dump from torch
+
+
+def test_an_export_path_ending_in_a_sidecar_suffix_is_refused(tmp_path):
+    # It is, or would collide with, another export's sidecar.
+    clf = fitted(CLASSIFIERS[0])
+    to_torchscript(clf, tmp_path / "a.pt")
+    sidecar = (tmp_path / "a.pt.json").read_bytes()
+    for export in (to_torchscript, to_onnx):
+        with pytest.raises(ValueError, match=r"ends in '\.json', the suffix of the sidecars"):
+            export(clf, tmp_path / "a.pt.json")
+    assert (tmp_path / "a.pt.json").read_bytes() == sidecar
