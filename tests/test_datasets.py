@@ -1152,7 +1152,15 @@ def test_make_motor_imagery_more_classes():
         ({"n_trials": 10.0}, "n_trials must be an integer"),
         ({"n_times": True}, "n_times must be an integer"),
         ({"sfreq": 20.0}, "sfreq must be a number above 26"),
-        ({"snr": 0}, "snr must be a positive number"),
+        ({"snr": 0}, r"snr must be a number in \(0, 1e\+06\]"),
+        # Beyond, the rhythm overflowed to non-finite trials with only numpy's warnings.
+        ({"snr": float("inf")}, r"snr must be a number in \(0, 1e\+06\]"),
+        ({"snr": 1e308}, r"snr must be a number in \(0, 1e\+06\]"),
+        ({"snr": True}, "snr must be a number"),
+        ({"sfreq": 1e9}, "and at most 1e\\+06 Hz"),
+        ({"n_trials": 3, "n_classes": 4, "n_channels": 4}, "cannot hold n_classes=4 classes"),
+        ({"n_trials": 10**9, "n_channels": 1000, "n_times": 1000},
+         "samples is more than the 1.07e\\+09"),
         ({"n_times": 8}, "too short to hold a 8-13 Hz rhythm"),
     ],
 )

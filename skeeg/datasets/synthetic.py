@@ -5,6 +5,8 @@ import numbers
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from .._constraints import SFREQ_RANGE
+
 # Electrodes in the order they are used: the first ones carry the mu rhythm
 # of the limbs (class 0 = left hand -> C4, class 1 = right hand -> C3,
 # class 2 = feet -> Cz, further classes -> further channels).
@@ -14,6 +16,8 @@ _MONTAGE = [
 ]  # fmt: skip
 
 MU_BAND = (8.0, 13.0)
+MAX_SNR = 1e6  # beyond, the rhythm's float64 arithmetic overflows toward infinity
+MAX_SAMPLES = 2**30  # samples of one call: 8 GiB in float64
 ERD = 0.5  # fraction of mu amplitude lost over the contralateral motor cortex
 AMPLITUDE_JITTER = 0.3  # log-normal spread of the mu amplitude across trials
 # Between-subject differences (n_subjects > 1), see make_motor_imagery's Notes.
@@ -159,10 +163,22 @@ def make_motor_imagery(
     n_classes = _check_int(n_classes, "n_classes", 2)
     n_channels = _check_int(n_channels, "n_channels", max(2, n_classes))
     n_times = _check_int(n_times, "n_times", 2)
-    if not isinstance(sfreq, numbers.Real) or not sfreq > 2 * MU_BAND[1]:
-        raise ValueError(f"sfreq must be a number above {2 * MU_BAND[1]} Hz, got {sfreq!r}.")
-    if not isinstance(snr, numbers.Real) or not snr > 0:
-        raise ValueError(f"snr must be a positive number, got {snr!r}.")
+    if n_trials < n_classes:
+        raise ValueError(f"n_trials={n_trials} cannot hold n_classes={n_classes} classes: give "
+                         "at least one trial per class.")
+    if n_trials * n_channels * n_times > MAX_SAMPLES:
+        raise ValueError(
+            f"n_trials x n_channels x n_times = {n_trials * n_channels * n_times:.3g} samples "
+            f"is more than the {MAX_SAMPLES:.3g} (8 GiB in float64) this generator makes; ask "
+            "for fewer trials, channels or samples."
+        )
+    if (not isinstance(sfreq, numbers.Real) or isinstance(sfreq, bool)
+            or not 2 * MU_BAND[1] < sfreq <= SFREQ_RANGE[1]):
+        raise ValueError(f"sfreq must be a number above {2 * MU_BAND[1]} Hz and at most "
+                         f"{SFREQ_RANGE[1]:g} Hz, got {sfreq!r}.")
+    if not isinstance(snr, numbers.Real) or isinstance(snr, bool) or not 0 < snr <= MAX_SNR:
+        raise ValueError(f"snr must be a number in (0, {MAX_SNR:g}] (the rhythm's amplitude "
+                         f"over the background's), got {snr!r}.")
     freqs = np.fft.rfftfreq(n_times, 1.0 / sfreq)
     in_band = (freqs >= MU_BAND[0]) & (freqs <= MU_BAND[1])
     if not in_band.any():
