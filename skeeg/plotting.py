@@ -6,6 +6,7 @@ it. Each function returns the matplotlib Figure and saves it when given a
 ``path``.
 """
 
+import os
 import textwrap
 import warnings
 from collections.abc import Mapping
@@ -24,6 +25,38 @@ METRIC_LABELS = {
     "train_loss": "training loss",
     "valid_loss": "validation loss",
 }
+
+
+# Resolutions a figure is written at: a screen's to a print's, far below what
+# makes matplotlib's renderer allocate gigabytes (dpi=1e5 ended in std::bad_alloc).
+DPI_RANGE = (10, 2400)
+
+
+def _check_figure(dpi, figsize=None):
+    """Refuse a resolution or figure size before any drawing, naming the parameter."""
+    if (isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.integer, np.floating))
+            or not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]):
+        raise ValueError(f"dpi must be a number in [{DPI_RANGE[0]}, {DPI_RANGE[1]}]; got {dpi!r}.")
+    if figsize is not None:
+        try:
+            width, height = (float(v) for v in figsize)
+        except (TypeError, ValueError):
+            raise ValueError(f"figsize must be (width, height) in inches; got {figsize!r}.") \
+                from None
+        if not (0 < width <= 100 and 0 < height <= 100):
+            raise ValueError(f"figsize must be (width, height), each in (0, 100] inches; got "
+                             f"{figsize!r}.")
+
+
+def _save(fig, path, dpi):
+    """Write ``fig`` to ``path`` as given: its suffix names the format, and none means PNG.
+
+    matplotlib would add ``.png`` to a path without one; skeeg writes the
+    path it is given, as ``save`` and the exports do.
+    """
+    path = output_file(path, "path", example="figure.png")
+    suffix = os.path.splitext(path)[1].lstrip(".").lower()
+    fig.savefig(path, dpi=dpi, format=suffix or "png")
 
 
 def _import_pyplot():
@@ -225,6 +258,7 @@ def plot_learning_curves(
     >>> len(fig.axes), fig._suptitle.get_text()
     (2, 'Learning curves: EEGNet, 3 epochs')
     """
+    _check_figure(dpi, figsize)
     plt = _import_pyplot()
     panels, single = _normalise_histories(histories, label)
     asked = metrics is not None
@@ -310,7 +344,7 @@ def plot_learning_curves(
     legend_rows = int(np.ceil(len(labels) / 5)) if handles else 0
     fig.tight_layout(rect=(0, 0.03 + 0.04 * legend_rows * 2.8 / figsize[1], 1, 1))
     if path is not None:
-        fig.savefig(output_file(path, "path", example="figure.png"), dpi=dpi)
+        _save(fig, path, dpi)
     return fig
 
 
@@ -374,6 +408,7 @@ def plot_confusion_matrix(
     >>> fig.axes[0].get_xlabel()
     'Predicted label'
     """
+    _check_figure(dpi)
     plt = _import_pyplot()
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -403,7 +438,7 @@ def plot_confusion_matrix(
     del display
     fig.tight_layout()
     if path is not None:
-        fig.savefig(output_file(path, "path", example="figure.png"), dpi=dpi)
+        _save(fig, path, dpi)
     return fig
 
 
@@ -484,6 +519,7 @@ def plot_embedding(
     --------
     skeeg.inspection.embed : The activations drawn here.
     """
+    _check_figure(dpi, figsize)
     if not isinstance(method, str) or method.lower() not in EMBEDDING_METHODS:
         raise ValueError(
             f"method must be one of {', '.join(repr(m) for m in EMBEDDING_METHODS)}; "
@@ -555,5 +591,5 @@ def plot_embedding(
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(output_file(path, "path", example="figure.png"), dpi=dpi)
+        _save(fig, path, dpi)
     return fig

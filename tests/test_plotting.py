@@ -354,3 +354,24 @@ def test_figures_are_saved_where_users_say(tmp_path, monkeypatch):
         plot_learning_curves(history, metrics=["train_loss"], path=tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         plot_learning_curves(history, metrics=["train_loss"], path=tmp_path / "missing" / "c.png")
+    # The path as given: no suffix added (PNG without one), as save and the exports.
+    plot_learning_curves(history, metrics=["train_loss"], path=tmp_path / "plain")
+    assert (tmp_path / "plain").read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "plain.png").exists()
+    plot_learning_curves(history, metrics=["train_loss"], path=tmp_path / "curves.svg")
+    assert b"<svg" in (tmp_path / "curves.svg").read_bytes()[:400]
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"dpi": 100_000}, r"dpi must be a number in \[10, 2400\]"),  # was std::bad_alloc
+    ({"dpi": float("nan")}, "dpi must be a number"),
+    ({"dpi": 0}, "dpi must be a number"),
+    ({"dpi": True}, "dpi must be a number"),
+    ({"figsize": (0, 3)}, r"figsize must be \(width, height\), each in \(0, 100\]"),
+    ({"figsize": "big"}, r"figsize must be \(width, height\) in inches"),
+])
+def test_figure_options_are_checked_before_drawing(options, match, tmp_path):
+    history = pd.DataFrame({"epoch": [1, 2], "train_loss": [0.9, 0.7]})
+    with pytest.raises(ValueError, match=match):
+        plot_learning_curves(history, metrics=["train_loss"], path=tmp_path / "c.png", **options)
+    assert not any(tmp_path.iterdir())
