@@ -167,6 +167,11 @@ def check_float32_range(X):
     that take missing values). Values beyond float32, converted, would
     become infinity and be reported as such, although ``X`` holds none.
     """
+    if hasattr(X, "columns") and hasattr(X, "to_numpy"):  # a DataFrame: pd.NA reads as NaN
+        try:
+            X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            return  # text columns: numeric_input named them
     if not isinstance(X, np.ndarray):
         if not isinstance(X, (list, tuple)) and not hasattr(X, "__array__"):
             return
