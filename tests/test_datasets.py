@@ -1168,3 +1168,11 @@ def test_make_motor_imagery_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_motor_imagery(**kwargs)
 
+
+
+def test_uea_sidecar_rate_is_named_with_all_its_digits(tmp_path):
+    folder = _write_set(tmp_path / "uea" / "FingerMovements", name="FingerMovements")
+    (folder / "FingerMovements.json").write_text('{"sfreq": 100.00001}')
+    with pytest.raises(ValueError, match=r'"sfreq" says 100\.00001 Hz but FingerMovements was '
+                                         r"recorded at 100 Hz"):
+        load_uea("FingerMovements", data_dir=tmp_path)

@@ -43,6 +43,11 @@ _MAX_SIDECAR_BYTES = 1 << 20
 _UNITS = {"SelfRegulationSCP1": "uV", "FingerMovements": "uV"}
 
 
+
+def _shortest(rate):
+    """A rate with every digit it has and none more (100.00001, not 100)."""
+    return np.format_float_positional(float(rate), trim="-")
+
 def load_uea(name, data_dir=None, download=False):
     """Load an EEG data set of the UEA multivariate time-series archive.
 
@@ -212,9 +217,9 @@ def load_uea(name, data_dir=None, download=False):
     sfreq = _read_sfreq(folder / f"{name}.json")
     if name in _SFREQ and sfreq is not None and sfreq != _SFREQ[name]:
         raise ValueError(
-            f"{folder / (name + '.json')}: \"sfreq\" says {sfreq:g} Hz but {name} was "
-            f"recorded at {_SFREQ[name]:g} Hz (the archive's description, as skeeg keeps "
-            "it); fix or delete the file."
+            f"{folder / (name + '.json')}: \"sfreq\" says {_shortest(sfreq)} Hz but {name} "
+            f"was recorded at {_shortest(_SFREQ[name])} Hz (the archive's description, as skeeg "
+            "keeps it); fix or delete the file."
         )
     if name in FACTS and not parsed:  # a download was checked already
         differences = facts_differences(
