@@ -6,6 +6,7 @@ meant, a folder that does not exist) named before anything is written.
 """
 
 import os
+import stat
 
 
 def user_path(path, what="path"):
@@ -70,9 +71,10 @@ def output_file(path, what="path", example="model.safetensors"):
         If ``path`` is not a ``str`` or path-like object.
     ValueError
         If ``path`` is an existing folder, ends with a path separator (a
-        folder's name), or exists but is not a regular file (a FIFO, a
+        folder's name), exists but is not a regular file (a FIFO, a
         device, a socket: replacing it would remove it, and writing into it
-        would block or vanish).
+        would block or vanish), or is a read-only file. A symbolic link is
+        followed: its target is the file written.
     MissingFolderError
         (a ``ValueError`` and a ``FileNotFoundError``) If the folder it would
         be written in does not exist or is a file.
@@ -88,6 +90,14 @@ def output_file(path, what="path", example="model.safetensors"):
         raise ValueError(
             f"{what} {path!r} is {'a folder' if os.path.isdir(path) else 'the name of a folder'}; "
             f"{fix}."
+        )
+    if os.path.islink(path):  # a link's target is written, as open(path, "w") would
+        path = os.path.realpath(path)
+    if os.path.isfile(path) and not os.stat(path).st_mode & stat.S_IWUSR:
+        raise ValueError(
+            f"{what} {path!r} is read-only (mode {stat.S_IMODE(os.stat(path).st_mode):04o}): "
+            "skeeg does not replace a file its owner protected. Make it writable, or give "
+            "another name."
         )
     if os.path.exists(path) and not os.path.isfile(path):
         raise ValueError(

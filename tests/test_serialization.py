@@ -610,3 +610,27 @@ def test_a_scheduled_learning_rate_round_trips(tmp_path):
     group = loaded.net_.optimizer_.param_groups[0]
     assert group["lr"] == clf.net_.optimizer_.param_groups[0]["lr"] < 0.01
     assert group["initial_lr"] == 0.01
+
+
+def test_save_keeps_permissions_follows_links_and_refuses_read_only_files(tmp_path):
+    clf = fitted(DNNClassifier)
+    target = tmp_path / "m.safetensors"
+    save(clf, target)
+    assert (target.stat().st_mode & 0o777) == 0o666 & ~_umask()  # not mkstemp's 0600
+    target.chmod(0o640)
+    save(clf, target)
+    assert target.stat().st_mode & 0o777 == 0o640  # a replaced file keeps its mode
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(target)
+    save(clf, link)
+    assert link.is_symlink() and load(link).n_channels_ == clf.n_channels_
+    target.chmod(0o444)
+    with pytest.raises(ValueError, match="is read-only"):
+        save(clf, target)
+    assert target.stat().st_mode & 0o777 == 0o444
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -62,6 +62,7 @@ def _write_atomically(path, tensors, metadata):
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        os.chmod(temporary, _mode_for(path))  # mkstemp's 0600 would hide a shared model
         os.replace(temporary, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
@@ -69,6 +70,16 @@ def _write_atomically(path, tensors, metadata):
         if isinstance(error, OSError):
             raise _named(error, path) from error
         raise
+
+
+def _mode_for(path):
+    """The permissions of the file ``path`` replaces, else those a new file gets (umask)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _named(error, path):
