@@ -182,13 +182,14 @@ def _check_callback_values(name, callback):
             raise ValueError(f"{name}: gradient_clip_norm_type={norm!r} must be a number > 0 "
                              "(2 for the Euclidean norm, inf for the largest value).")
     if isinstance(callback, LRScheduler) and isinstance(callback.policy, str):
-        if not (hasattr(skorch_schedulers, callback.policy)
-                or hasattr(torch.optim.lr_scheduler, callback.policy)):
-            raise ValueError(
-                f"{name}: policy={callback.policy!r} names no scheduler of "
-                "torch.optim.lr_scheduler or skorch; pass one of their names or classes "
-                "(StepLR, CosineAnnealingLR, ReduceLROnPlateau...)."
-            )
+        # skorch resolves a name in its own module only (torch's common schedulers).
+        if not hasattr(skorch_schedulers, callback.policy):
+            fix = (f"pass the class, torch.optim.lr_scheduler.{callback.policy}"
+                   if hasattr(torch.optim.lr_scheduler, callback.policy) else
+                   "pass a scheduler class, or a name skorch knows (StepLR, CyclicLR, "
+                   "ReduceLROnPlateau...)")
+            raise ValueError(f"{name}: policy={callback.policy!r} is no name skorch resolves; "
+                             f"{fix}.")
 
 
 def _check_module(module):

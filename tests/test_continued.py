@@ -614,9 +614,12 @@ def test_skeegs_own_modules_and_fractions_save_and_load(tmp_path):
     (GradientNormClipping(gradient_clip_value=float("nan")), "gradient_clip_value is NaN"),
     (GradientNormClipping(1.0, gradient_clip_norm_type=0), "gradient_clip_norm_type=0 must"),
     (LRScheduler("StepLR", step_size=1, gamma=float("nan")), r"\(LRScheduler\): gamma is NaN"),
-    (LRScheduler(policy="Bogus"), "policy='Bogus' names no scheduler"),
+    (LRScheduler(policy="Bogus"), "policy=.Bogus. is no name skorch resolves; pass a"),
+    (LRScheduler(policy="OneCycleLR", max_lr=0.1, total_steps=9),
+     "pass the class, torch.optim.lr_scheduler.OneCycleLR"),
     (EarlyStopping(threshold=float("nan")), r"\(EarlyStopping\): threshold is NaN"),
-], ids=["clip-negative", "clip-nan", "clip-norm-0", "gamma-nan", "policy", "threshold-nan"])
+], ids=["clip-negative", "clip-nan", "clip-norm-0", "gamma-nan", "policy", "torch-name",
+         "threshold-nan"])
 def test_callback_arguments_are_checked_before_training(callback, match, monkeypatch):
     from skeeg import _fitting
 

@@ -23,8 +23,8 @@ FLOAT32_MAX = 3.4028234663852886e38
 # optimiser runs on, not on the training: taken from the rebuilt optimiser.
 DEVICE_OPTIONS = ("capturable", "foreach", "fused", "differentiable")
 # Keys torch's learning-rate schedulers add to a group (a fit with skorch's
-# LRScheduler callback).
-SCHEDULER_KEYS = ("initial_lr",)
+# LRScheduler callback): every scheduler's initial_lr, the cyclic ones' bounds.
+SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "base_lr", "base_momentum", "max_momentum")
 # Settings a learning-rate scheduler moves (cyclic policies move momentum and betas too).
 SCHEDULER_MOVES = ("lr", "momentum", "betas")
 # Settings that are not the parameters' at all: device options, the scheduler's own.
@@ -202,7 +202,8 @@ def _check_from_parameters(group, fresh):
     """Numbers come from the parameters too (lr, weight_decay, eps...).
 
     Only a scheduler moves some of them (lr; momentum and betas for cyclic
-    policies), and it leaves its ``initial_lr`` in the group. Checked after
+    policies), and it leaves its ``initial_lr`` in the group, except
+    ``ReduceLROnPlateau``, which only ever lowers ``lr``. Checked after
     the finiteness and torch's own range checks, which name more precisely
     what is wrong with a value no fit could leave.
     """
@@ -212,10 +213,14 @@ def _check_from_parameters(group, fresh):
             continue
         if _equal(group[key], value) or (scheduled and key in SCHEDULER_MOVES):
             continue
+        if key == "lr" and float(group[key]) <= float(value):
+            continue  # ReduceLROnPlateau lowers lr and leaves no initial_lr
         raise _InvalidFile(
             f"its optimizer setting {key!r} is {group[key]!r:.40}, where the optimizer "
-            f"built from its parameters has {value!r:.40} (and no learning-rate scheduler "
-            "ran): continued training would use a value the classifier does not report."
+            f"built from its parameters has {value!r:.40}"
+            + (" (a scheduler without initial_lr only lowers lr)" if key == "lr" else
+               " (no scheduler changes it)")
+            + ": continued training would use a value the classifier does not report."
         )
 
 
