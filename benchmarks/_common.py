@@ -51,6 +51,23 @@ AUTO_ORDER = ("SelfRegulationSCP1", "FingerMovements", "eegmmidb", "bci_iiib")
 DOWNLOADABLE = ("SelfRegulationSCP1", "FingerMovements")
 
 
+class UsageError(SystemExit):
+    """A command-line value refused after parsing, as argparse refuses one: exit status 2.
+
+    For checks that need the parsed whole (an option against another, a
+    ``--grid`` name against the classifier): the message goes to stderr
+    (``str()`` of the exception is the message), and no work has started.
+    """
+
+    def __init__(self, message):
+        super().__init__(2)
+        self.message = message
+        print(f"error: {message}", file=sys.stderr)
+
+    def __str__(self):
+        return self.message
+
+
 class DataNotFound(FileNotFoundError):
     """The files of a real data set are not in the data folder."""
 
@@ -507,16 +524,16 @@ def read_text(path, option):
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise SystemExit(f"{option} {path}: not a regular file")
+                raise UsageError(f"{option} {path}: not a regular file")
             data = handle.read(MAX_READ_BYTES + 1)
     except OSError as exc:
-        raise SystemExit(f"{option} {path}: cannot be read ({exc})") from None
+        raise UsageError(f"{option} {path}: cannot be read ({exc})") from None
     if len(data) > MAX_READ_BYTES:
-        raise SystemExit(f"{option} {path}: more than {MAX_READ_BYTES} bytes; not a log")
+        raise UsageError(f"{option} {path}: more than {MAX_READ_BYTES} bytes; not a log")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SystemExit(f"{option} {path}: cannot be read ({exc})") from None
+        raise UsageError(f"{option} {path}: cannot be read ({exc})") from None
 
 
 def uea_name(text):
@@ -592,9 +609,9 @@ def parse_settings(pairs):
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise SystemExit(f"--set takes NAME=VALUE pairs; got {pair!r}")
+            raise UsageError(f"--set takes NAME=VALUE pairs; got {pair!r}")
         if name in settings:  # the last would silently win
-            raise SystemExit(f"--set {name}: given twice")
+            raise UsageError(f"--set {name}: given twice")
         settings[name] = literal(value)
     return settings
 
@@ -679,7 +696,7 @@ def check_data_dir(args):
     """Refuse a ``--data-dir`` that does not exist, unless ``--download`` may create it."""
     data_dir = getattr(args, "data_dir", None)
     if data_dir is not None and not data_dir.is_dir() and not getattr(args, "download", False):
-        raise SystemExit(f"--data-dir: {str(data_dir)!r} does not exist; give the folder "
+        raise UsageError(f"--data-dir: {str(data_dir)!r} does not exist; give the folder "
                          "holding the data (or pass --download to fetch a data set into it)")
 
 

@@ -228,7 +228,7 @@ def run_search(args, data, report, log):
 
     split = data.splits[0]
     if len(data.splits) > 1:
-        raise SystemExit(f"--part search needs a data set with one official split; "
+        raise _common.UsageError(f"--part search needs a data set with one official split; "
                          f"{data.name} has {len(data.splits)}")
     inner = StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=0)
     networks = args.search_networks
@@ -243,7 +243,7 @@ def run_search(args, data, report, log):
     try:
         search.fit(split.X_train, split.y_train)
     except ValueError as exc:  # a network that cannot take these trials, say
-        raise SystemExit(f"--part search on {data.name} failed: {exc} (Check the --set "
+        raise _common.UsageError(f"--part search on {data.name} failed: {exc} (Check the --set "
                          f"values, and that each of --search-networks takes these "
                          f"trials.)") from exc
     results = pd.DataFrame(search.cv_results_)
@@ -455,10 +455,10 @@ def read_log(path, source=0):
             if number == len(lines) and rows:  # a run killed while writing its last fit
                 print(f"{path}, line {number}: cut short, left out", file=sys.stderr)
                 continue
-            raise SystemExit(f"--log {path}, line {number}: not a JSON record; is this a "
+            raise _common.UsageError(f"--log {path}, line {number}: not a JSON record; is this a "
                              "_runs.jsonl log of benchmarks.augmentation?") from None
         if not isinstance(record, dict):
-            raise SystemExit(f"--log {path}, line {number}: not a record of this benchmark")
+            raise _common.UsageError(f"--log {path}, line {number}: not a record of this benchmark")
         if "header" in record:  # a run begins (runs with the same --out share a log)
             header = record["header"]
             machine, run = header.get("machine"), run + 1
@@ -466,12 +466,12 @@ def read_log(path, source=0):
             if part is None and "command" in header:  # logs written before "part" was
                 part = "ablation" if "--part ablation" in header["command"] else "search"
             if part not in (None, "ablation"):
-                raise SystemExit(f"--log {path}: a log of --part {part}; --part table reads "
+                raise _common.UsageError(f"--log {path}: a log of --part {part}; --part table reads "
                                  "ablation logs (augmentation_ablation_runs.jsonl)")
         elif "accuracy" in record:
             rows.append({**record, "source": (source, run), "machine": machine})
     if not rows:
-        raise SystemExit(f"--log {path}: no fits in this log")
+        raise _common.UsageError(f"--log {path}: no fits in this log")
     return rows
 
 
@@ -520,7 +520,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.part == "table":
         if not args.log:
-            raise SystemExit("--part table needs --log, an ablation run's _runs.jsonl")
+            raise _common.UsageError("--part table needs --log, an ablation run's _runs.jsonl")
         rows = [row for i, path in enumerate(args.log) for row in read_log(path, i)]
         table, seeds = ablation_summary(rows)
         for dataset, kept in seeds.items():
@@ -538,21 +538,21 @@ def main(argv=None):
                   "crop_length": "the rows (ablation) or --grid (search)"}
     clash = sorted(set(args.settings) & set(controlled))
     if clash:
-        raise SystemExit(f"--set {clash[0]}: the script sets it, from {controlled[clash[0]]}")
+        raise _common.UsageError(f"--set {clash[0]}: the script sets it, from {controlled[clash[0]]}")
     if args.ensemble == 1:
-        raise SystemExit(f"--ensemble takes 0 (none) or K >= 2; got {args.ensemble}")
+        raise _common.UsageError(f"--ensemble takes 0 (none) or K >= 2; got {args.ensemble}")
     for network in (args.search_networks if args.part == "search" else args.networks):
         known = _classifier(network, 0, None).get_params()
         for name in args.settings:
             if name not in known:
-                raise SystemExit(f"--set {name}: not a parameter of {network}Classifier; "
+                raise _common.UsageError(f"--set {name}: not a parameter of {network}Classifier; "
                                  f"its parameters: {', '.join(sorted(known))}")
         try:  # the values, as fit would check them
             check_params(_classifier(network, 0, None, args.settings))
         except (ValueError, TypeError) as exc:
-            raise SystemExit(f"--set: {exc}") from None
+            raise _common.UsageError(f"--set: {exc}") from None
     if args.log:
-        raise SystemExit("--log is read by --part table only")
+        raise _common.UsageError("--log is read by --part table only")
     args.rows = None if args.rows is None else list(args.rows)
     if args.quick:  # a synthetic set unless one was named
         if args.dataset == "SelfRegulationSCP1":

@@ -230,7 +230,7 @@ def _eegmmidb(args, data_dir):
     subjects = args.subjects or [1]
     outside = [s for s in subjects if not 1 <= s <= 109]
     if outside:
-        raise SystemExit(f"eegmmidb has subjects 1-109; got {outside}")
+        raise _common.UsageError(f"eegmmidb has subjects 1-109; got {outside}")
     missing = _eegmmidb_files_missing(data_dir, subjects)
     if missing and not args.download:  # a clearer message than the loader's, naming --download
         shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6
@@ -306,7 +306,7 @@ def make_folds(groups, protocol, n_folds=None):
     else:
         n_folds = len(names) if n_folds is None else n_folds
         if not 2 <= n_folds <= len(names):
-            raise SystemExit(f"--folds must be between 2 and the number of {kind}s "
+            raise _common.UsageError(f"--folds must be between 2 and the number of {kind}s "
                              f"({len(names)}); got {n_folds}")
         splitter = GroupKFold(n_splits=n_folds)
         how = (f"GroupKFold over {len(names)} {kind}s, {n_folds} folds"
@@ -605,16 +605,16 @@ def _parse_set(items):
     for item in items:
         key, sep, text = item.partition("=")
         if not sep:
-            raise SystemExit(f"--set takes PARAM=VALUE or NETWORK.PARAM=VALUE; got {item!r}")
+            raise _common.UsageError(f"--set takes PARAM=VALUE or NETWORK.PARAM=VALUE; got {item!r}")
         value = _common.literal(text)
         network, _, name = key.rpartition(".")
         targets = [network] if network else list(NETWORKS)
         if network and network not in NETWORKS:
-            raise SystemExit(f"--set {item!r}: unknown network {network!r}; choose among "
+            raise _common.UsageError(f"--set {item!r}: unknown network {network!r}; choose among "
                              f"{', '.join(NETWORKS)}")
         valid = [t for t in targets if name in NETWORKS[t]().get_params()]
         if not valid or name == "random_state":
-            raise SystemExit(f"--set {item!r}: {name!r} is not a parameter of "
+            raise _common.UsageError(f"--set {item!r}: {name!r} is not a parameter of "
                              f"{' or '.join(targets)} that can be set here (random_state "
                              "comes from --seeds)")
         for target in valid:
@@ -698,7 +698,7 @@ def finish_args(args, parser=None):
         parser.error(f"argument --subjects: {args.dataset} has subjects 1-{top}; got "
                      f"{[s for s in args.subjects if s > top]}")
     if args.band is not None and args.dataset != "eegmmidb":
-        raise SystemExit(f"--band filters EEGMMIDB recordings; --dataset is {args.dataset}")
+        raise _common.UsageError(f"--band filters EEGMMIDB recordings; --dataset is {args.dataset}")
     if args.seeds is None:
         args.seeds = [0] if args.quick else [0, 1, 2]
     if args.quick and args.max_epochs is None:
@@ -712,19 +712,19 @@ def finish_args(args, parser=None):
                                    else 30 if args.quick else 80)
     _common.check_data_dir(args)  # ranges: the argparse types
     if args.folds is not None and args.protocol != "loso":
-        raise SystemExit("--folds applies to --protocol loso (cross-run has one fold per run)")
+        raise _common.UsageError("--folds applies to --protocol loso (cross-run has one fold per run)")
     if args.subjects is not None and args.dataset == "synthetic":
-        raise SystemExit("--subjects applies to eegmmidb and deap; for synthetic data use "
+        raise _common.UsageError("--subjects applies to eegmmidb and deap; for synthetic data use "
                          "--n-subjects")
     if args.protocol == "cross-run":
         if args.dataset == "deap":
-            raise SystemExit("--protocol cross-run needs runs: use it with eegmmidb or "
+            raise _common.UsageError("--protocol cross-run needs runs: use it with eegmmidb or "
                              "synthetic; DEAP has one session per participant")
         if args.dataset == "eegmmidb" and args.subjects and len(args.subjects) != 1:
-            raise SystemExit("--protocol cross-run is within ONE subject; got subjects "
+            raise _common.UsageError("--protocol cross-run is within ONE subject; got subjects "
                              f"{args.subjects}: run one subject at a time, or use loso")
     if args.protocol == "loso" and args.dataset == "eegmmidb" and len(args.subjects or [1]) < 2:
-        raise SystemExit("--protocol loso needs 2 or more subjects (e.g. --subjects 1,2,3, with "
+        raise _common.UsageError("--protocol loso needs 2 or more subjects (e.g. --subjects 1,2,3, with "
                          "--download to fetch them); with subject 1 only, use --protocol "
                          "cross-run")
     net_params = {name: dict(QUICK_PARAMS[name]) if args.quick else {} for name in NETWORKS}

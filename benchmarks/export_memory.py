@@ -19,6 +19,7 @@ import tempfile
 import textwrap
 import time
 
+from benchmarks import _common
 from benchmarks._common import at_least
 
 MAX_TRIALS = 200  # --trials: 16 MB of crops a trial, all held at once
@@ -80,7 +81,7 @@ def main(argv=None):
                         help=f"trials answered at once (at most {MAX_TRIALS})")
     args = parser.parse_args(argv)
     if args.trials < 1:
-        raise SystemExit("--trials must be at least 1")
+        raise _common.UsageError("--trials must be at least 1")
     folder = tempfile.mkdtemp(prefix="skeeg-export-memory-")
     timings = _fit_and_export(folder)
     import skeeg

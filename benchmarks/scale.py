@@ -247,7 +247,7 @@ def main(argv=None):
         args.max_epochs = 2
     if args.threads < 1 or args.n_jobs < 1 or (args.max_epochs is not None
                                                   and args.max_epochs < 1):
-        raise SystemExit("--threads, --n-jobs and --max-epochs must be positive integers")
+        raise _common.UsageError("--threads, --n-jobs and --max-epochs must be positive integers")
     import torch
 
     torch.set_num_threads(args.threads)

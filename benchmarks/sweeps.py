@@ -150,15 +150,15 @@ def parse_grid(texts, estimator):
         name = name.strip()
         items = [v.strip() for v in values.split(",") if v.strip()]
         if not sep or not items:
-            raise SystemExit(f"--grid expects PARAM=V1,V2,..., got {text!r}")
+            raise _common.UsageError(f"--grid expects PARAM=V1,V2,..., got {text!r}")
         if name not in valid:
-            raise SystemExit(f"--grid: {type(estimator).__name__} has no parameter {name!r}; "
+            raise _common.UsageError(f"--grid: {type(estimator).__name__} has no parameter {name!r}; "
                              f"choose among {sorted(valid)}")
         if name in grids:
-            raise SystemExit(f"--grid {name}: given twice; list its values in one --grid")
+            raise _common.UsageError(f"--grid {name}: given twice; list its values in one --grid")
         repeated = _common._repeated(items)
         if repeated:
-            raise SystemExit(f"--grid {name}: value(s) {', '.join(repeated)} given twice")
+            raise _common.UsageError(f"--grid {name}: value(s) {', '.join(repeated)} given twice")
         grids[name] = [_parse_value(v) for v in items]
     return grids
 
@@ -216,7 +216,7 @@ def main(argv=None):
         factors = tuple(QUICK["factors"] if args.quick else GRIDS)
     unknown = [f for f in factors if f not in GRIDS]
     if unknown or not (factors or custom):
-        raise SystemExit(f"unknown factor(s) {unknown}; choose among {list(GRIDS)}")
+        raise _common.UsageError(f"unknown factor(s) {unknown}; choose among {list(GRIDS)}")
     factors += tuple(f for f in custom if f not in factors)
     grids = {**GRIDS, **(QUICK["grids"] if args.quick else {}), **custom}
     max_epochs = args.max_epochs or (QUICK["max_epochs"] if args.quick else 300)
