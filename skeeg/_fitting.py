@@ -181,7 +181,9 @@ def _train(est, X, y, groups, classes, incremental, members, device, memory):
         net.restart_schedulers_ = getattr(net, "restart_schedulers_", False) and not new
         net.max_epochs = epochs
         memory.sized_by = (f"training, with batch_size={est.batch_size} trials per step "
-                           f"({est.batch_size} x {est.n_channels_} x {module_n_times(est)})")
+                           f"({est.batch_size} x {est.n_channels_} x {module_n_times(est)})"
+                           + (f" through n_members={est.n_members} networks"
+                              if est.n_members > 1 else ""))
         before = len(net.history)
         try:
             net.partial_fit(trials, None)

@@ -254,14 +254,13 @@ def _check_independent(networks, distinct_seeds=True):
                     "in __init__."
                 )
     first, second = (list(network.parameters()) for network in networks[:2])
-    if distinct_seeds and first and all(torch.equal(a, b) for a, b in zip(first, second)) and any(
-        a.numel() > 1 and bool((a != a.flatten()[0]).any()) for a in first
-    ):
+    if distinct_seeds and first and all(torch.equal(a, b) for a, b in zip(first, second)):
         raise ValueError(
             f"n_members: the {name} networks all start from the same weights: their "
-            "initialisation does not draw from torch's global generator (a generator or "
-            "seed of the module's own?), which skeeg seeds per member. Initialise from "
-            "torch's global generator (torch.nn.init does), or use n_members=1."
+            "initialisation does not draw from torch's global generator (constant weights, "
+            "or a generator or seed of the module's own?), which skeeg seeds per member, so "
+            "the vote would be one network counted n_members times. Initialise from torch's "
+            "global generator (torch.nn.init does), or use n_members=1."
         )
 
 

@@ -117,7 +117,7 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "estimator": [BaseEEGClassifier],
+        "estimator": "no_validation",  # _check_estimator: a message with the fix
         "param_grid": [dict, list],
         "scoring": [None, str, callable, list, tuple, dict],
         "n_jobs": [None, Interval(numbers.Integral, None, None, closed="neither")],
@@ -179,6 +179,7 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
             empty or names a parameter the estimator lacks, ``refit`` names
             no metric, or every fit failed.
         """
+        self._check_estimator()
         self._validate_params()
         estimator = self.estimator
         if estimator.n_members != 1:
@@ -246,6 +247,19 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
         """``best_estimator_.n_features_in_``."""
         return self._best().n_features_in_
 
+    def _check_estimator(self):
+        if isinstance(self.estimator, BaseEEGClassifier):
+            return
+        what = type(self.estimator).__name__
+        fix = (" A Pipeline: transform X with its first steps (fit them on the whole "
+               "training set only if they learn nothing from labels or trials, as filters "
+               "and decimation), then search its classifier; or use GridSearchCV on the "
+               "Pipeline, unpacked." if hasattr(self.estimator, "steps") else "")
+        raise TypeError(
+            f"PackedSearchCV searches a skeeg classifier (EEGNetClassifier...), whose members "
+            f"it trains in one fit; got a {what}.{fix}"
+        )
+
     def _check_refit(self, metrics=None):
         metrics = metrics or (_metric_names(self.scoring) if self.multimetric_ else None)
         if metrics and self.refit is not False and not callable(self.refit) and not (
@@ -293,7 +307,8 @@ class PackedSearchCV(MetaEstimatorMixin, BaseEstimator):
             times = np.array([[results[i][k]["times"][kind] for k in range(folds)]
                               for i in range(n)])
             out[f"mean_{kind}"], out[f"std_{kind}"] = times.mean(1), times.std(1)
-        for name in sorted({name for params in candidates for name in params}):
+        # In order of first appearance, as GridSearchCV lists them.
+        for name in dict.fromkeys(name for params in candidates for name in params):
             out[f"param_{name}"] = _param_column([params.get(name, _MISSING)
                                                   for params in candidates])
         out["params"] = candidates
@@ -363,7 +378,9 @@ def _param_column(values):
     present = [value for value in values if value is not _MISSING]
     try:
         typed = np.array(present)
-        dtype = typed.dtype if typed.ndim == 1 and typed.dtype.kind in "biufcU" else object
+        # Text, or numbers mixed with text (which numpy turns into text): objects, as
+        # GridSearchCV keeps them.
+        dtype = typed.dtype if typed.ndim == 1 and typed.dtype.kind in "biufc" else object
     except (TypeError, ValueError):
         dtype = object
     column = np.ma.MaskedArray(np.empty(len(values), dtype=dtype), mask=True)
@@ -457,6 +474,16 @@ def _fit_pack(estimator, candidates, X, y, train, test, scorers, train_score, er
             _fitting.train(estimator, X_train, y_train, groups, members=settings)
             fitted = [member_estimator(estimator, i, s) for i, s in enumerate(settings)]
     except Exception as error:  # noqa: BLE001 - reported as GridSearchCV reports it
+        if len(valid) > 1:
+            # One member's failure (a diverging lr) must not take its siblings down: each
+            # candidate is fitted alone, as GridSearchCV fits it. A member computes what it
+            # computes alone, so the others' scores are the ones the pack would have given.
+            estimator.set_params(n_members=1)
+            for index in valid:
+                records[index] = _fit_pack(estimator, [candidates[index]], X, y, train, test,
+                                           scorers, train_score, error_score, groups,
+                                           verbose, where)[0]
+            return records
         if error_score == "raise":
             raise
         for index in valid:

@@ -370,6 +370,14 @@ def test_an_allocation_failure_in_fit_names_the_shape_and_batch_size(failure):
     assert info.value.__cause__ is ALLOCATOR_FAILURES[failure]
 
 
+def test_an_allocation_failure_of_members_names_n_members():
+    X, y = X_y()
+    # The members' memory is measured on a training step while they are built.
+    with pytest.raises(MemoryError, match=r"ran out of memory on X of shape \(40, 3, 96\) .*"
+                                          r"n_members=2"):
+        greedy(failure="cpu-allocator").set_params(n_members=2).fit(X, y)
+
+
 def test_an_allocation_failure_while_building_names_the_network_sizes():
     X, y = X_y()
     with pytest.raises(MemoryError, match=r"during the building of the network \(n_channels=3, "

@@ -330,7 +330,18 @@ def test_user_modules_that_cannot_be_members_are_refused():
 
     with pytest.raises(ValueError, match="share a layer"):
         EEGClassifier(Shared, n_members=2, max_epochs=1).fit(X, y)
-    with pytest.raises(ValueError, match="start from the same weights"):
-        EEGClassifier(FixedInit, n_members=2, max_epochs=1).fit(X, y)
-    EEGClassifier(FixedInit, n_members=1, max_epochs=1).fit(X, y)
+    class Zeros(torch.nn.Module):  # constant weights: every member the same network
+        def __init__(self, n_channels, n_times, n_classes):
+            super().__init__()
+            self.classifier = torch.nn.Linear(n_channels, n_classes)
+            torch.nn.init.zeros_(self.classifier.weight)
+            torch.nn.init.zeros_(self.classifier.bias)
+
+        def forward(self, x):
+            return self.classifier(x.var(2).log())
+
+    for module in (FixedInit, Zeros):
+        with pytest.raises(ValueError, match="start from the same weights"):
+            EEGClassifier(module, n_members=2, max_epochs=1).fit(X, y)
+        EEGClassifier(module, n_members=1, max_epochs=1).fit(X, y)
     EEGClassifier(Locked, n_members=2, max_epochs=1).fit(X, y)

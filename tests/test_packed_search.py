@@ -103,6 +103,45 @@ def test_failed_packs_get_error_score_or_raise(data):
         PackedSearchCV(est, grid, cv=2, error_score="raise").fit(X, y)
 
 
+def test_a_diverging_candidate_fails_alone_as_in_grid_search(data):
+    # One member's divergence took its whole pack down, siblings included.
+    X, y = data
+    est = EEGNetClassifier(**{**SMALL, "max_epochs": 3, "dropout": 0.0, "random_state": 0})
+    grid = {"lr": [1e-3, 1e6]}
+    with pytest.warns(FitFailedWarning):
+        plain = GridSearchCV(est, grid, cv=3).fit(X, y)
+    with pytest.warns(FitFailedWarning):
+        packed = PackedSearchCV(est, grid, cv=3).fit(X, y)
+    np.testing.assert_array_equal(packed.cv_results_["mean_test_score"],
+                                  plain.cv_results_["mean_test_score"])
+    assert np.isnan(packed.cv_results_["mean_test_score"][1])
+    assert packed.best_params_ == {"lr": 1e-3}
+
+
+def test_param_columns_as_grid_search_makes_them(data):
+    X, y = data
+    est = EEGNetClassifier(**{**SMALL, "max_epochs": 1, "random_state": 0})
+    grid = [{"lr": [1e-3, 1e-2]}, {"kernel_length": [9], "lr": [1e-3]}]
+    plain = GridSearchCV(est, grid, cv=2).fit(X, y).cv_results_
+    packed = PackedSearchCV(est, grid, cv=2).fit(X, y).cv_results_
+    names = [k for k in plain if k.startswith("param")]
+    assert names == [k for k in packed if k.startswith("param")]  # same order
+    for name in names[:-1]:
+        assert packed[name].dtype == plain[name].dtype
+        assert list(packed[name].mask) == list(plain[name].mask)
+
+
+def test_a_pipeline_is_refused_with_the_way_out(data):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = data
+    pipe = make_pipeline(FunctionTransformer(), EEGNetClassifier(**SMALL))
+    with pytest.raises(TypeError, match="got a Pipeline. A Pipeline: transform X with its first "
+                                        "steps .* or use GridSearchCV on the Pipeline"):
+        PackedSearchCV(pipe, {"eegnetclassifier__lr": [1e-3]}, cv=2).fit(X, y)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(estimator=EEGNetClassifier(n_members=2)), "n_members=1"),
     (dict(param_grid={"nope": [1]}), "nope"),
