@@ -537,6 +537,10 @@ def _check_onnx_options(opset_version, dynamo):
         )
 
 
+def _class_path(module):
+    return f"{type(module).__module__}.{type(module).__qualname__}"
+
+
 def _output_files(path, suffix):
     """``path`` (``~`` expanded) once it and its sidecar can be written.
 
@@ -605,7 +609,9 @@ def sidecar(clf):
         ``classes_dtype`` (their numpy dtype), ``n_classes``,
         ``n_channels``, ``ch_names`` (None unless fitted on named
         channels), ``n_times``, ``sfreq`` (Hz, None when unknown),
-        ``network`` (the module class, as ``module.Class``), ``input``
+        ``network`` (the module class, as ``module.Class``; each member's
+        for ``n_members`` above 1), ``n_members`` (the graph returns their
+        soft vote), ``input``
         and ``output`` (name, shape with ``"batch"`` free, dtype,
         and for the input its unit), ``standardization`` (``channel_mean``
         and ``scale``, already inside the model, or None), ``crops``
@@ -627,7 +633,9 @@ def sidecar(clf):
     info = {
         "format": "skeeg-export",
         "estimator": type(clf).__name__,
-        "network": f"{type(clf.net_.module_).__module__}.{type(clf.net_.module_).__qualname__}",
+        # The architecture (each member's, for n_members > 1: the graph is their soft vote).
+        "network": _class_path(getattr(clf.net_.module_, "networks", [clf.net_.module_])[0]),
+        "n_members": int(getattr(clf, "n_members", 1)),
         "classes": labels,
         "classes_dtype": classes.dtype.str,
         "n_classes": len(classes),

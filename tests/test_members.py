@@ -163,7 +163,9 @@ def test_save_load_and_exports_give_the_vote(data, tmp_path):
     clf.save(tmp_path / "m.skeeg")
     loaded = skeeg.load(tmp_path / "m.skeeg")
     np.testing.assert_array_equal(loaded.predict_proba(X), expected)
-    to_torchscript(clf, tmp_path / "m.pt")
+    info = to_torchscript(clf, tmp_path / "m.pt")
+    # The sidecar names the architecture and the number of members, not a private class.
+    assert info["network"] == "skeeg.models.eegnet.EEGNet" and info["n_members"] == 3
     scripted = torch.jit.load(str(tmp_path / "m.pt"))
     out = scripted(torch.from_numpy(X.astype(np.float32))).numpy()
     np.testing.assert_allclose(out, expected, atol=1e-5)
