@@ -98,40 +98,7 @@ def train(est, X, y, groups=None, classes=None, incremental=False, members=None)
 def _train(est, X, y, groups, classes, incremental, members, device, memory):
     """The body of :func:`train`; ``memory`` is told each step's sizes (see skeeg._memory)."""
     new = not hasattr(est, "net_") or not (incremental or est.warm_start)
-    if incremental and est.class_weight == "balanced":
-        raise ValueError(
-            "class_weight='balanced' cannot be used with partial_fit: each call sees only "
-            "some trials, so the class frequencies are unknown. Compute fixed weights from a "
-            "large enough sample of the labels, weights = compute_class_weight('balanced', "
-            "classes=classes, y=y_sample) (sklearn.utils.class_weight), and pass "
-            "class_weight=dict(zip(classes, weights))."
-        )
-    if not new:
-        check_same_network(est)
-    X, y = fit_input(est, X, y, reset=new)
-    memory.shape, memory.sized_by = X.shape, "the input scaling and validation split"
-    if incremental and classes is not None:
-        classes = as_numpy(classes, "classes")
-    if new:
-        _check_crops(est)
-        _learn_classes(est, y, classes if incremental else None)
-        y = encode_labels(est, y, continued=False)
-    else:
-        if incremental:
-            check_same_classes(est, classes)
-        y = encode_labels(est, y)
-    class_weights(est, y)  # refused now, not after the network is built
-    groups = check_groups(groups, len(X))
-    with float32_defaults():
-        check_augmentation_fits(est)
-    if new:
-        _fit_standardizer(est, X)
-        try:  # data no fitted model may hold (dates as labels...): refused before any epoch
-            check_fitted_state(est, learnt=True)
-        except ValueError as error:
-            raise ValueError(f"These training data cannot be fitted: {error}") from None
-    else:
-        est._check_unit(X)  # trials in another unit than the fit's
+    X, y, groups = _read_data(est, X, y, groups, classes, incremental, new, memory)
     net = None if new else est.net_
     base = _base_seed(est, net)
     seed = call_seed(base, 0 if new else len(net.history))
@@ -202,6 +169,50 @@ def _train(est, X, y, groups, classes, incremental, members, device, memory):
     est.history_ = history_frame(net.history)
     check_fitted_state(est)  # what load will check a file of it against
     return est
+
+
+def _read_data(est, X, y, groups, classes, incremental, new, memory):
+    """The call's trials, encoded labels and groups, checked before any network exists.
+
+    A new fit learns from them (classes, standardisation) and checks what it
+    learnt against the fitted-attribute table; a continued one checks them
+    against what the fit learnt.
+    """
+    if incremental and est.class_weight == "balanced":
+        raise ValueError(
+            "class_weight='balanced' cannot be used with partial_fit: each call sees only "
+            "some trials, so the class frequencies are unknown. Compute fixed weights from a "
+            "large enough sample of the labels, weights = compute_class_weight('balanced', "
+            "classes=classes, y=y_sample) (sklearn.utils.class_weight), and pass "
+            "class_weight=dict(zip(classes, weights))."
+        )
+    if not new:
+        check_same_network(est)
+    X, y = fit_input(est, X, y, reset=new)
+    memory.shape, memory.sized_by = X.shape, "the input scaling and validation split"
+    if incremental and classes is not None:
+        classes = as_numpy(classes, "classes")
+    if new:
+        _check_crops(est)
+        _learn_classes(est, y, classes if incremental else None)
+        y = encode_labels(est, y, continued=False)
+    else:
+        if incremental:
+            check_same_classes(est, classes)
+        y = encode_labels(est, y)
+    class_weights(est, y)  # refused now, not after the network is built
+    groups = check_groups(groups, len(X))
+    with float32_defaults():
+        check_augmentation_fits(est)
+    if new:
+        _fit_standardizer(est, X)
+        try:  # data no fitted model may hold (dates as labels...): refused before any epoch
+            check_fitted_state(est, learnt=True)
+        except ValueError as error:
+            raise ValueError(f"These training data cannot be fitted: {error}") from None
+    else:
+        est._check_unit(X)  # trials in another unit than the fit's
+    return X, y, groups
 
 
 # ----------------------------------------------------------------------
