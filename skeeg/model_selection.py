@@ -478,9 +478,9 @@ def _fit_pack(estimator, candidates, X, y, train, test, scorers, train_score, er
             # One member's failure (a diverging lr) must not take its siblings down: each
             # candidate is fitted alone, as GridSearchCV fits it. A member computes what it
             # computes alone, so the others' scores are the ones the pack would have given.
-            estimator.set_params(n_members=1)
-            for index in valid:
-                records[index] = _fit_pack(estimator, [candidates[index]], X, y, train, test,
+            for index in valid:  # a fresh clone each, as GridSearchCV fits them
+                alone = clone(estimator).set_params(n_members=1)
+                records[index] = _fit_pack(alone, [candidates[index]], X, y, train, test,
                                            scorers, train_score, error_score, groups,
                                            verbose, where)[0]
             return records
